@@ -1,0 +1,251 @@
+//! The model artifact: one directory with everything needed to serve a model.
+//!
+//! ```text
+//! config.json        ArtifactConfig: architecture + sizes, labels, max_len
+//! tokenizer.json     the tokenizer (tokenizers crate format)
+//! model.safetensors  the weights
+//! labels.json        the label names, in output order
+//! evaluation.json    metrics (written by training)
+//! metadata.json      versions, data digest, hyperparameters (written by training)
+//! manifest.json      sha256 of every file above: loading refuses an artifact whose files
+//!                    do not match it
+//! ```
+//! Writing is atomic: everything goes to a temporary sibling directory that is fsynced and
+//! renamed into place, so a partial artifact is never visible.
+use crate::arch::ModelConfig;
+use crate::error::{ModelError, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub const FORMAT_VERSION: u32 = 1;
+pub const CONFIG: &str = "config.json";
+pub const TOKENIZER: &str = "tokenizer.json";
+pub const WEIGHTS: &str = "model.safetensors";
+pub const LABELS: &str = "labels.json";
+pub const EVALUATION: &str = "evaluation.json";
+pub const METADATA: &str = "metadata.json";
+pub const MANIFEST: &str = "manifest.json";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactConfig {
+    pub format_version: u32,
+    pub model: ModelConfig,
+    pub labels: Vec<String>,
+    pub max_len: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    /// Relative path → sha256 (hex).
+    pub files: BTreeMap<String, String>,
+}
+
+/// sha256 of a file, streamed.
+pub fn file_digest(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| ModelError::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| ModelError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// A verified artifact directory.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub dir: PathBuf,
+    pub config: ArtifactConfig,
+    pub manifest: Manifest,
+    /// sha256 of manifest.json: the content address of the whole artifact.
+    pub digest: String,
+}
+
+impl Artifact {
+    /// Opens an artifact and checks every file against the manifest.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let corrupt = |reason: String| ModelError::Corrupt {
+            path: dir.to_path_buf(),
+            reason,
+        };
+        if !dir.is_dir() {
+            return Err(corrupt("not a directory (no such artifact)".into()));
+        }
+        let mpath = dir.join(MANIFEST);
+        let mbytes = std::fs::read(&mpath)
+            .map_err(|e| corrupt(format!("cannot read {MANIFEST}: {e}")))?;
+        let manifest: Manifest = serde_json::from_slice(&mbytes)
+            .map_err(|e| corrupt(format!("{MANIFEST} is not valid: {e}")))?;
+        if manifest.format_version != FORMAT_VERSION {
+            return Err(ModelError::Mismatch {
+                path: dir.to_path_buf(),
+                reason: format!(
+                    "format version {} (this build reads {FORMAT_VERSION})",
+                    manifest.format_version
+                ),
+            });
+        }
+        for required in [CONFIG, TOKENIZER, WEIGHTS, LABELS] {
+            if !manifest.files.contains_key(required) {
+                return Err(corrupt(format!("{MANIFEST} does not list {required}")));
+            }
+        }
+        for (name, want) in &manifest.files {
+            let p = dir.join(name);
+            if !p.exists() {
+                return Err(corrupt(format!("{name} is missing")));
+            }
+            let got = file_digest(&p)?;
+            if &got != want {
+                return Err(corrupt(format!(
+                    "{name} has sha256 {got}, the manifest says {want}"
+                )));
+            }
+        }
+        let cpath = dir.join(CONFIG);
+        let config: ArtifactConfig =
+            serde_json::from_slice(&std::fs::read(&cpath).map_err(|e| ModelError::io(&cpath, e))?)
+                .map_err(|e| ModelError::json(&cpath, e))?;
+        let lpath = dir.join(LABELS);
+        let labels: Vec<String> =
+            serde_json::from_slice(&std::fs::read(&lpath).map_err(|e| ModelError::io(&lpath, e))?)
+                .map_err(|e| ModelError::json(&lpath, e))?;
+        if labels != config.labels {
+            return Err(ModelError::Mismatch {
+                path: dir.to_path_buf(),
+                reason: format!("{LABELS} {labels:?} differs from {CONFIG} {:?}", config.labels),
+            });
+        }
+        Ok(Artifact {
+            dir: dir.to_path_buf(),
+            config,
+            manifest,
+            digest: hex::encode(Sha256::digest(&mbytes)),
+        })
+    }
+
+    /// A short, stable model version id derived from the content digest.
+    pub fn version(&self) -> String {
+        short_version(&self.digest)
+    }
+
+    pub fn read_json(&self, name: &str) -> Result<Option<serde_json::Value>> {
+        let p = self.dir.join(name);
+        if !p.exists() {
+            return Ok(None);
+        }
+        let bytes = std::fs::read(&p).map_err(|e| ModelError::io(&p, e))?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| ModelError::json(&p, e))
+    }
+}
+
+pub fn short_version(digest: &str) -> String {
+    format!("sha256-{}", &digest[..digest.len().min(12)])
+}
+
+/// Builds an artifact in a temporary directory and moves it into place on `finish`.
+pub struct ArtifactWriter {
+    tmp: PathBuf,
+    dest: PathBuf,
+    files: BTreeMap<String, String>,
+    finished: bool,
+}
+
+impl ArtifactWriter {
+    pub fn new(dest: &Path) -> Result<Self> {
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
+        let name = dest
+            .file_name()
+            .ok_or_else(|| ModelError::Config(format!("bad artifact path {}", dest.display())))?
+            .to_string_lossy()
+            .into_owned();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let tmp = parent.join(format!(".{name}.tmp-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&tmp).map_err(|e| ModelError::io(&tmp, e))?;
+        Ok(ArtifactWriter {
+            tmp,
+            dest: dest.to_path_buf(),
+            files: BTreeMap::new(),
+            finished: false,
+        })
+    }
+
+    /// Path inside the temporary directory, for writers that need a file name.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.tmp.join(name)
+    }
+
+    /// Records a file that was written at [`Self::path`].
+    pub fn add_written(&mut self, name: &str) -> Result<()> {
+        let p = self.path(name);
+        let f = std::fs::File::open(&p).map_err(|e| ModelError::io(&p, e))?;
+        f.sync_all().map_err(|e| ModelError::io(&p, e))?;
+        self.files.insert(name.to_string(), file_digest(&p)?);
+        Ok(())
+    }
+
+    pub fn write_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        let p = self.path(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
+        }
+        std::fs::write(&p, bytes).map_err(|e| ModelError::io(&p, e))?;
+        self.add_written(name)
+    }
+
+    pub fn write_json<T: Serialize>(&mut self, name: &str, value: &T) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(value).map_err(|e| ModelError::json(name, e))?;
+        self.write_bytes(name, &bytes)
+    }
+
+    /// Writes the manifest, fsyncs and renames the directory into place (replacing an older
+    /// artifact at the same path). Returns the opened artifact.
+    pub fn finish(mut self) -> Result<Artifact> {
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            files: self.files.clone(),
+        };
+        let bytes =
+            serde_json::to_vec_pretty(&manifest).map_err(|e| ModelError::json(MANIFEST, e))?;
+        let mp = self.path(MANIFEST);
+        std::fs::write(&mp, bytes).map_err(|e| ModelError::io(&mp, e))?;
+        if let Ok(d) = std::fs::File::open(&self.tmp) {
+            let _ = d.sync_all();
+        }
+        if self.dest.exists() {
+            let old = self.tmp.with_extension("old");
+            std::fs::rename(&self.dest, &old).map_err(|e| ModelError::io(&self.dest, e))?;
+            std::fs::rename(&self.tmp, &self.dest).map_err(|e| ModelError::io(&self.dest, e))?;
+            let _ = std::fs::remove_dir_all(&old);
+        } else {
+            std::fs::rename(&self.tmp, &self.dest).map_err(|e| ModelError::io(&self.dest, e))?;
+        }
+        self.finished = true;
+        Artifact::open(&self.dest)
+    }
+}
+
+impl Drop for ArtifactWriter {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! A loaded model (weights + tokenizer + labels) and the `Predictor` API that serving and
+//! batch transform use: a batch of texts → label + probabilities, under no-grad.
+use crate::arch::{Classifier, ModelConfig};
+use crate::artifact::{self, Artifact, ArtifactConfig, ArtifactWriter, FORMAT_VERSION};
+use crate::error::{ModelError, Result};
+use crate::tokenizer::{Encoded, TextTokenizer};
+use serde::Serialize;
+use tch::{nn, Device, Kind, Tensor};
+
+/// A model in memory: its variables, network, tokenizer and configuration.
+pub struct Model {
+    pub vs: nn::VarStore,
+    pub net: Box<dyn Classifier>,
+    pub tokenizer: TextTokenizer,
+    pub config: ArtifactConfig,
+}
+
+impl Model {
+    /// A freshly initialised model.
+    pub fn new(
+        model: ModelConfig,
+        labels: Vec<String>,
+        max_len: usize,
+        tokenizer: TextTokenizer,
+        device: Device,
+    ) -> Result<Self> {
+        let vs = nn::VarStore::new(device);
+        let net = model.build(&vs.root(), labels.len())?;
+        Ok(Model {
+            vs,
+            net,
+            tokenizer,
+            config: ArtifactConfig {
+                format_version: FORMAT_VERSION,
+                model,
+                labels,
+                max_len,
+            },
+        })
+    }
+
+    /// Loads and checks a model from a verified artifact.
+    pub fn load(artifact: &Artifact, device: Device) -> Result<Self> {
+        let cfg = artifact.config.clone();
+        let tokenizer = TextTokenizer::load(&artifact.dir.join(artifact::TOKENIZER))?;
+        let mut vs = nn::VarStore::new(device);
+        let net = cfg.model.build(&vs.root(), cfg.labels.len())?;
+        let wpath = artifact.dir.join(artifact::WEIGHTS);
+        vs.load(&wpath).map_err(|e| ModelError::Mismatch {
+            path: artifact.dir.clone(),
+            reason: format!("weights do not fit {}: {e}", cfg.model.name()),
+        })?;
+        Ok(Model {
+            vs,
+            net,
+            tokenizer,
+            config: cfg,
+        })
+    }
+
+    /// Writes config, tokenizer, weights and labels into an artifact being built.
+    pub fn save_into(&self, w: &mut ArtifactWriter) -> Result<()> {
+        w.write_json(artifact::CONFIG, &self.config)?;
+        w.write_json(artifact::LABELS, &self.config.labels)?;
+        self.tokenizer.save(&w.path(artifact::TOKENIZER))?;
+        w.add_written(artifact::TOKENIZER)?;
+        self.vs.save(w.path(artifact::WEIGHTS))?;
+        w.add_written(artifact::WEIGHTS)?;
+        Ok(())
+    }
+
+    pub fn labels(&self) -> &[String] {
+        &self.config.labels
+    }
+
+    pub fn encode(&self, texts: &[&str]) -> Result<Vec<Encoded>> {
+        self.tokenizer.encode_batch(texts, self.config.max_len)
+    }
+
+    /// Softmax probabilities `[batch, labels]` as rows of f32, under no-grad, eval mode.
+    pub fn probabilities(&self, seqs: &[&[i64]]) -> Result<Vec<Vec<f32>>> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _guard = tch::no_grad_guard();
+        let logits = self.net.logits(seqs, false);
+        let probs = logits
+            .softmax(-1, Kind::Float)
+            .to_device(Device::Cpu)
+            .contiguous();
+        let n = self.config.labels.len();
+        let flat = Vec::<f32>::try_from(probs.view([-1]))?;
+        if flat.len() != n * seqs.len() {
+            return Err(ModelError::Config(format!(
+                "model returned {} values for {} inputs and {n} labels",
+                flat.len(),
+                seqs.len()
+            )));
+        }
+        Ok(flat.chunks(n).map(|c| c.to_vec()).collect())
+    }
+}
+
+/// One prediction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    pub label: String,
+    pub label_index: usize,
+    /// One probability per label, in `labels()` order.
+    pub probabilities: Vec<f32>,
+}
+
+/// Batch inference over a loaded model. Not `Sync`: keep it on one thread (the serving
+/// batcher owns it on a dedicated thread).
+pub struct Predictor {
+    model: Model,
+    version: String,
+    digest: String,
+}
+
+const CHUNK: usize = 256;
+
+impl Predictor {
+    /// Loads an artifact directory (verifying it) onto a device.
+    pub fn load(dir: &std::path::Path, device: Device) -> Result<Self> {
+        let art = Artifact::open(dir)?;
+        let model = Model::load(&art, device)?;
+        Ok(Predictor {
+            model,
+            version: art.version(),
+            digest: art.digest,
+        })
+    }
+
+    /// Wraps an in-memory model (e.g. right after training).
+    pub fn from_model(model: Model, version: impl Into<String>) -> Self {
+        let version = version.into();
+        Predictor {
+            model,
+            digest: version.clone(),
+            version,
+        }
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+    pub fn into_model(self) -> Model {
+        self.model
+    }
+    pub fn labels(&self) -> &[String] {
+        self.model.labels()
+    }
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+    pub fn max_len(&self) -> usize {
+        self.model.config.max_len
+    }
+    pub fn architecture(&self) -> &'static str {
+        self.model.config.model.name()
+    }
+
+    /// Tokenizes texts (truncating to the model's maximum length).
+    pub fn encode(&self, texts: &[&str]) -> Result<Vec<Encoded>> {
+        self.model.encode(texts)
+    }
+
+    /// Predicts already-encoded inputs. The outer error is a failure of the whole batch;
+    /// an inner error (non-finite output) belongs to that input alone.
+    pub fn predict_encoded(&self, batch: &[&[i64]]) -> Result<Vec<Result<Prediction>>> {
+        let probs = self.model.probabilities(batch)?;
+        Ok(probs.into_iter().map(|p| self.to_prediction(p)).collect())
+    }
+
+    fn to_prediction(&self, p: Vec<f32>) -> Result<Prediction> {
+        if p.iter().any(|v| !v.is_finite()) {
+            return Err(ModelError::NonFinite);
+        }
+        let (idx, _) = p
+            .iter()
+            .enumerate()
+            .fold((0, f32::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best });
+        Ok(Prediction {
+            label: self.model.labels()[idx].clone(),
+            label_index: idx,
+            probabilities: p,
+        })
+    }
+
+    /// Texts → predictions, in chunks. Any per-input failure fails the call.
+    pub fn predict(&self, texts: &[&str]) -> Result<Vec<Prediction>> {
+        let mut out = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(CHUNK) {
+            let enc = self.encode(chunk)?;
+            let seqs: Vec<&[i64]> = enc.iter().map(|e| e.ids.as_slice()).collect();
+            for r in self.predict_encoded(&seqs)? {
+                out.push(r?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `[batch, labels]` probabilities as a tensor, for callers that compute metrics.
+pub fn to_tensor(rows: &[Vec<f32>]) -> Tensor {
+    let n = rows.first().map(|r| r.len()).unwrap_or(0) as i64;
+    let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+    Tensor::from_slice(&flat).view([-1, n.max(1)])
+}

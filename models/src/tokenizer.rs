@@ -1,0 +1,217 @@
+//! Tokenization with the `tokenizers` crate: train a WordPiece vocabulary on the training
+//! split, or load the `tokenizer.json` of a pretrained checkpoint. Padding and truncation
+//! are done here (not by the tokenizer.json's own settings) so every model sees the same
+//! rules: keep the first `max_len - 1` tokens and close with the separator token.
+use crate::error::{ModelError, Result};
+use std::path::Path;
+use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
+use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainer};
+use tokenizers::models::TrainerWrapper;
+use tokenizers::normalizers::bert::BertNormalizer;
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::processors::template::TemplateProcessing;
+use tokenizers::{AddedToken, Tokenizer};
+
+pub const PAD: &str = "[PAD]";
+pub const UNK: &str = "[UNK]";
+pub const CLS: &str = "[CLS]";
+pub const SEP: &str = "[SEP]";
+pub const MASK: &str = "[MASK]";
+
+/// One tokenized text, ready for a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    /// Token ids, special tokens included, at most `max_len` of them.
+    pub ids: Vec<i64>,
+    /// Tokens the text had before truncation (special tokens included).
+    pub full_len: usize,
+    /// How many ids are the unknown token.
+    pub unknown: usize,
+}
+
+impl Encoded {
+    pub fn truncated(&self) -> bool {
+        self.full_len > self.ids.len()
+    }
+}
+
+/// A tokenizer plus the ids a model needs.
+#[derive(Clone)]
+pub struct TextTokenizer {
+    inner: Tokenizer,
+    pad_id: i64,
+    unk_id: Option<i64>,
+    sep_id: Option<i64>,
+}
+
+fn tk_err(e: impl std::fmt::Display) -> ModelError {
+    ModelError::Tokenizer(e.to_string())
+}
+
+impl TextTokenizer {
+    /// Trains a lower-casing WordPiece tokenizer (BERT normalizer and pre-tokenizer,
+    /// `[CLS] text [SEP]` template) on the given texts.
+    pub fn train_wordpiece<S: AsRef<str> + Send>(
+        texts: impl Iterator<Item = S> + Send,
+        vocab_size: usize,
+        min_frequency: u64,
+    ) -> Result<Self> {
+        let specials = [PAD, UNK, CLS, SEP, MASK];
+        let wp = WordPiece::builder()
+            .unk_token(UNK.to_string())
+            .build()
+            .map_err(tk_err)?;
+        let mut tk = Tokenizer::new(wp);
+        tk.with_normalizer(Some(BertNormalizer::new(true, true, None, true)));
+        tk.with_pre_tokenizer(Some(BertPreTokenizer));
+        tk.with_decoder(Some(WordPieceDecoder::default()));
+        let mut trainer: TrainerWrapper = WordPieceTrainer::builder()
+            .vocab_size(vocab_size)
+            .min_frequency(min_frequency)
+            .show_progress(false)
+            .special_tokens(
+                specials
+                    .iter()
+                    .map(|s| AddedToken::from(s.to_string(), true))
+                    .collect(),
+            )
+            .build()
+            .into();
+        tk.train(&mut trainer, texts).map_err(tk_err)?;
+        let cls = tk.token_to_id(CLS).ok_or_else(|| tk_err("no [CLS] after training"))?;
+        let sep = tk.token_to_id(SEP).ok_or_else(|| tk_err("no [SEP] after training"))?;
+        let template = TemplateProcessing::builder()
+            .try_single(format!("{CLS} $A {SEP}"))
+            .map_err(tk_err)?
+            .special_tokens(vec![(CLS, cls), (SEP, sep)])
+            .build()
+            .map_err(tk_err)?;
+        tk.with_post_processor(Some(template));
+        Self::from_tokenizer(tk)
+    }
+
+    /// Loads a `tokenizer.json` (ours or a Hugging Face checkpoint's).
+    pub fn load(path: &Path) -> Result<Self> {
+        let tk = Tokenizer::from_file(path)
+            .map_err(|e| tk_err(format!("cannot load {}: {e}", path.display())))?;
+        Self::from_tokenizer(tk)
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::from_tokenizer(Tokenizer::from_bytes(bytes).map_err(tk_err)?)
+    }
+
+    fn from_tokenizer(mut tk: Tokenizer) -> Result<Self> {
+        tk.with_padding(None);
+        tk.with_truncation(None).map_err(tk_err)?;
+        let pad_id = tk.token_to_id(PAD).map(i64::from).unwrap_or(0);
+        let unk_id = tk.token_to_id(UNK).map(i64::from);
+        let sep_id = tk.token_to_id(SEP).map(i64::from);
+        Ok(TextTokenizer {
+            inner: tk,
+            pad_id,
+            unk_id,
+            sep_id,
+        })
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.inner
+            .save(path, false)
+            .map_err(|e| tk_err(format!("cannot save {}: {e}", path.display())))
+    }
+
+    pub fn to_json(&self) -> Result<String> {
+        self.inner.to_string(false).map_err(tk_err)
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    pub fn pad_id(&self) -> i64 {
+        self.pad_id
+    }
+
+    /// Tokenizes a batch (in parallel) and truncates each text to `max_len` ids.
+    pub fn encode_batch(&self, texts: &[&str], max_len: usize) -> Result<Vec<Encoded>> {
+        let max_len = max_len.max(2);
+        let encodings = self
+            .inner
+            .encode_batch(texts.to_vec(), true)
+            .map_err(tk_err)?;
+        Ok(encodings
+            .iter()
+            .map(|e| {
+                let full: &[u32] = e.get_ids();
+                let mut ids: Vec<i64> = full.iter().take(max_len).map(|&i| i as i64).collect();
+                if full.len() > max_len {
+                    if let Some(sep) = self.sep_id {
+                        if let Some(last) = ids.last_mut() {
+                            *last = sep;
+                        }
+                    }
+                }
+                let unknown = match self.unk_id {
+                    Some(u) => ids.iter().filter(|&&i| i == u).count(),
+                    None => 0,
+                };
+                Encoded {
+                    ids,
+                    full_len: full.len(),
+                    unknown,
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus() -> Vec<String> {
+        let mut v = Vec::new();
+        for i in 0..50 {
+            v.push(format!("I love this dress, the fabric is lovely number {i}"));
+            v.push(format!("Terrible fit and the zipper broke after {i} days"));
+        }
+        v
+    }
+
+    #[test]
+    fn trains_saves_and_reloads_with_identical_ids() {
+        let tk = TextTokenizer::train_wordpiece(corpus().into_iter(), 200, 1).unwrap();
+        assert!(tk.vocab_size() > 20);
+        let enc = tk.encode_batch(&["I love this fabric"], 64).unwrap();
+        assert_eq!(enc[0].ids.first().copied(), tk.inner.token_to_id(CLS).map(i64::from));
+        assert_eq!(enc[0].ids.last().copied(), tk.sep_id);
+        assert_eq!(enc[0].unknown, 0);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenizer.json");
+        tk.save(&path).unwrap();
+        let back = TextTokenizer::load(&path).unwrap();
+        assert_eq!(back.encode_batch(&["I love this fabric"], 64).unwrap(), enc);
+    }
+
+    #[test]
+    fn truncates_keeping_the_separator_and_counts_unknowns() {
+        let tk = TextTokenizer::train_wordpiece(corpus().into_iter(), 200, 1).unwrap();
+        let long = "love ".repeat(100);
+        let e = &tk.encode_batch(&[long.as_str()], 16).unwrap()[0];
+        assert_eq!(e.ids.len(), 16);
+        assert!(e.truncated());
+        assert_eq!(e.full_len, 102);
+        assert_eq!(*e.ids.last().unwrap(), tk.sep_id.unwrap());
+        let u = &tk.encode_batch(&["€€€ ☃"], 16).unwrap()[0];
+        assert!(u.unknown >= 1, "{u:?}");
+    }
+
+    #[test]
+    fn missing_file_is_an_error() {
+        let err = TextTokenizer::load(Path::new("/nonexistent/tokenizer.json"))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("/nonexistent/tokenizer.json"));
+    }
+}
