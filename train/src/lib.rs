@@ -1,1 +1,19 @@
-//! Train.
+//! Sentio training: datasets (CSV/jsonlines), validation reports, stratified splits and
+//! balancing, the training loop, evaluation metrics and whole training jobs.
+#![forbid(unsafe_code)]
+
+pub mod data;
+pub mod demo;
+pub mod error;
+pub mod job;
+pub mod metrics;
+pub mod split;
+pub mod trainer;
+pub mod validate;
+
+pub use data::{load_table, DataConfig, Dataset, Format, LabelMapping, Table};
+pub use error::{Result, TrainError};
+pub use metrics::Evaluation;
+pub use split::{split, Balance, SplitConfig, Splits};
+pub use trainer::{evaluate_model, train, Architecture, TrainConfig, TrainOutcome};
+pub use validate::{validate, ValidationConfig, ValidationReport};
