@@ -1,0 +1,207 @@
+//! Running one open- or closed-loop load phase with a set of workers.
+//!
+//! Open loop: request `i` is due at `start + i / rate`. Workers (one per
+//! connection) take the next due slot from a shared counter, wait for its
+//! time and send it; latency is measured from the *due* time, so a server
+//! stall also counts against the requests that could not be sent while it
+//! lasted (no coordinated omission). When every connection is busy, due
+//! requests wait for a free one and that wait is part of their latency.
+//!
+//! Closed loop: each worker sends its next request as soon as the previous
+//! response arrived; latency is measured from the actual send.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use crate::config::Bounds;
+use crate::connection::{Connection, Failure};
+use crate::error::Error;
+use crate::recorder::Recorder;
+use crate::request::RequestTemplate;
+use crate::series::{SeriesRecorder, SeriesSink};
+use crate::target::Target;
+
+/// Due requests still unsent this long after the end of the run are not
+/// sent; they are reported as `unsent`.
+const LATE_GRACE: Duration = Duration::from_secs(1);
+/// Pause after a failed connect in closed loop, so a dead target does not
+/// turn the generator into a busy loop.
+const CONNECT_BACKOFF: Duration = Duration::from_millis(10);
+
+/// What every worker shares.
+pub(crate) struct Shared {
+    pub target: Arc<Target>,
+    pub template: RequestTemplate,
+    pub timeout: Duration,
+}
+
+/// How requests arrive.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Arrival {
+    Open { rate: f64 },
+    Closed,
+}
+
+/// One phase of load.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub arrival: Arrival,
+    pub connections: usize,
+    pub bounds: Bounds,
+}
+
+/// What a phase measured.
+pub(crate) struct Outcome {
+    pub recorder: Recorder,
+    /// From the start of the phase until the last worker finished.
+    pub elapsed: Duration,
+    /// Open loop: requests due within the bounds.
+    pub scheduled: Option<u64>,
+    pub series: Arc<SeriesSink>,
+}
+
+struct Clock {
+    start: Instant,
+    end: Option<Instant>,
+    max_requests: Option<u64>,
+    next: AtomicU64,
+}
+
+impl Clock {
+    /// The index of the next request, or `None` when the count is reached.
+    fn take(&self) -> Option<u64> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        match self.max_requests {
+            Some(max) if i >= max => None,
+            _ => Some(i),
+        }
+    }
+}
+
+/// Runs `plan`; per-second data goes to `series` (or a new series that
+/// starts with this phase).
+pub(crate) async fn execute(
+    shared: Arc<Shared>,
+    plan: &Plan,
+    series: Option<Arc<SeriesSink>>,
+) -> Result<Outcome, Error> {
+    let connections = warm_up(&shared, plan.connections).await?;
+    let start = Instant::now();
+    let series = series.unwrap_or_else(|| SeriesSink::new(start));
+    let clock = Arc::new(Clock {
+        start,
+        end: plan.bounds.duration.map(|d| start + d),
+        max_requests: plan.bounds.max_requests,
+        next: AtomicU64::new(0),
+    });
+    let mut workers = JoinSet::new();
+    for connection in connections {
+        let recorder = Recorder::new(Some(SeriesRecorder::new(series.clone())));
+        let (shared, clock) = (shared.clone(), clock.clone());
+        match plan.arrival {
+            Arrival::Open { rate } => {
+                workers.spawn(open_worker(shared, clock, connection, recorder, rate))
+            }
+            Arrival::Closed => workers.spawn(closed_worker(shared, clock, connection, recorder)),
+        };
+    }
+    let mut total = Recorder::new(None);
+    while let Some(joined) = workers.join_next().await {
+        total.merge(joined.map_err(|e| Error::Task(e.to_string()))?);
+    }
+    let elapsed = start.elapsed();
+    let scheduled = match plan.arrival {
+        Arrival::Open { rate } => {
+            let by_time = plan
+                .bounds
+                .duration
+                .map(|d| (d.as_secs_f64() * rate).ceil() as u64);
+            match (by_time, plan.bounds.max_requests) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        }
+        Arrival::Closed => None,
+    };
+    Ok(Outcome {
+        recorder: total,
+        elapsed,
+        scheduled,
+        series,
+    })
+}
+
+/// Opens all connections concurrently before the clock starts. Failures
+/// are not fatal here: workers retry and count them.
+async fn warm_up(shared: &Arc<Shared>, n: usize) -> Result<Vec<Connection>, Error> {
+    let mut tasks = JoinSet::new();
+    for _ in 0..n {
+        let shared = shared.clone();
+        tasks.spawn(async move {
+            let mut connection = Connection::new(shared.target.clone());
+            connection.warm_up(shared.timeout).await;
+            connection
+        });
+    }
+    let mut connections = Vec::with_capacity(n);
+    while let Some(joined) = tasks.join_next().await {
+        connections.push(joined.map_err(|e| Error::Task(e.to_string()))?);
+    }
+    Ok(connections)
+}
+
+async fn open_worker(
+    shared: Arc<Shared>,
+    clock: Arc<Clock>,
+    mut connection: Connection,
+    mut recorder: Recorder,
+    rate: f64,
+) -> Recorder {
+    while let Some(i) = clock.take() {
+        let due = clock.start + Duration::from_secs_f64(i as f64 / rate);
+        if let Some(end) = clock.end {
+            if due >= end || Instant::now() >= end + LATE_GRACE {
+                break;
+            }
+        }
+        tokio::time::sleep_until(due.into()).await;
+        let prepared = shared.template.build(i);
+        let sent_at = Instant::now();
+        let outcome = connection.send(prepared.request, shared.timeout).await;
+        recorder.record(due, sent_at, Instant::now(), prepared.wire_bytes, &outcome);
+    }
+    recorder.flush_series();
+    recorder
+}
+
+async fn closed_worker(
+    shared: Arc<Shared>,
+    clock: Arc<Clock>,
+    mut connection: Connection,
+    mut recorder: Recorder,
+) -> Recorder {
+    loop {
+        if clock.end.is_some_and(|end| Instant::now() >= end) {
+            break;
+        }
+        let Some(i) = clock.take() else { break };
+        let prepared = shared.template.build(i);
+        let sent_at = Instant::now();
+        let outcome = connection.send(prepared.request, shared.timeout).await;
+        recorder.record(
+            sent_at,
+            sent_at,
+            Instant::now(),
+            prepared.wire_bytes,
+            &outcome,
+        );
+        if matches!(outcome, Err(Failure::Connect)) {
+            tokio::time::sleep(CONNECT_BACKOFF).await;
+        }
+    }
+    recorder.flush_series();
+    recorder
+}

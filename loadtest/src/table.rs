@@ -1,0 +1,162 @@
+//! The human-readable summary printed after a run.
+
+use std::fmt::Write;
+
+use crate::histogram::LatencyStats;
+use crate::report::{Report, RunReport};
+
+/// Renders `report` as a plain-text table.
+pub fn render_table(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "loadtest {} -> {} ({} connections)",
+        report.mode.replace('_', " "),
+        report.target,
+        report.connections
+    );
+    if let Some(ramp) = &report.ramp {
+        let _ = writeln!(
+            out,
+            "\nramp: p99 objective {:.1} ms, max error rate {:.2}%, {:.1} s per step",
+            ramp.p99_objective_ms,
+            ramp.max_error_rate * 100.0,
+            ramp.step_duration_s
+        );
+        let _ = writeln!(
+            out,
+            "  {:>10} {:>10} {:>10} {:>8} {:>7}  result",
+            "rate/s", "achieved/s", "p99 ms", "errors", "unsent"
+        );
+        for s in &ramp.steps {
+            let _ = writeln!(
+                out,
+                "  {:>10.1} {:>10.1} {:>10.3} {:>7.2}% {:>7}  {}",
+                s.intended_rate,
+                s.achieved_rate,
+                s.p99_ms,
+                s.error_rate * 100.0,
+                s.unsent,
+                if s.passed { "pass" } else { "FAIL" }
+            );
+        }
+        match ramp.max_rate {
+            Some(rate) => {
+                let _ = writeln!(out, "  highest rate holding the objective: {rate:.1} req/s");
+            }
+            None => {
+                let _ = writeln!(out, "  no step held the objective");
+            }
+        }
+        if report.run.is_some() {
+            let _ = writeln!(out, "\nbest passing step:");
+        }
+    }
+    if let Some(run) = &report.run {
+        render_run(&mut out, run);
+    }
+    out
+}
+
+fn render_run(out: &mut String, run: &RunReport) {
+    let r = &run.requests;
+    let _ = writeln!(
+        out,
+        "\nrequests   sent {}  completed {}  2xx {}  non-2xx {}  failed {}{}",
+        r.sent,
+        r.completed,
+        r.ok,
+        r.non_2xx,
+        r.failed,
+        r.scheduled.map_or(String::new(), |s| format!(
+            "  scheduled {s}  unsent {}",
+            r.unsent
+        )),
+    );
+    let intended = run
+        .intended_rate
+        .map_or("-".to_string(), |rate| format!("{rate:.1}/s"));
+    let _ = writeln!(
+        out,
+        "rate       intended {intended}  achieved {:.1}/s  over {:.3} s",
+        run.achieved_rate, run.elapsed_s
+    );
+    let codes: Vec<String> = run
+        .status_codes
+        .iter()
+        .map(|(c, n)| format!("{c}: {n}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "status     {}",
+        if codes.is_empty() {
+            "-".into()
+        } else {
+            codes.join("  ")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "errors     connect {}  timeout {}  io {}",
+        run.errors.connect, run.errors.timeout, run.errors.io
+    );
+    let _ = writeln!(
+        out,
+        "bytes      sent {}  received {}",
+        human_bytes(run.bytes.sent),
+        human_bytes(run.bytes.received)
+    );
+    let basis = if run.intended_rate.is_some() {
+        "from intended send time"
+    } else {
+        "from send time"
+    };
+    let _ = writeln!(out, "\nlatency (ms, {basis})");
+    let _ = writeln!(
+        out,
+        "  {:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "", "count", "p50", "p90", "p99", "p99.9", "max"
+    );
+    row(out, "all", &run.latency_ms);
+    for (name, v) in &run.variants {
+        row(out, &format!("variant {name}"), &v.latency_ms);
+    }
+    if run.intended_rate.is_some() {
+        row(out, "service time", &run.service_time_ms);
+    }
+}
+
+fn row(out: &mut String, label: &str, s: &LatencyStats) {
+    let _ = writeln!(
+        out,
+        "  {:<16} {:>9} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+        label, s.count, s.p50_ms, s.p90_ms, s.p99_ms, s.p99_9_ms, s.max_ms
+    );
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_human() {
+        assert_eq!(human_bytes(10), "10 B");
+        assert_eq!(human_bytes(2048), "2.0 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
+    }
+}
