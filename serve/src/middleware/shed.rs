@@ -1,0 +1,85 @@
+//! Concurrency limit with load shedding: a request that finds every permit taken is
+//! answered 429 + Retry-After at once (never queued, never a 503: shedding is not an
+//! outage). Health and metrics paths bypass the limit so probes still answer under load.
+use super::BoxFuture;
+use crate::error::ServeError;
+use crate::http::Resp;
+use hyper::Request;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::sync::Semaphore;
+use tower::{Layer, Service};
+
+const EXEMPT: &[&str] = &["/ping", "/metrics"];
+
+#[derive(Clone)]
+pub struct ShedLayer {
+    permits: Arc<Semaphore>,
+    retry_after_secs: u64,
+}
+
+impl ShedLayer {
+    pub fn new(max_concurrency: usize, retry_after_secs: u64) -> Self {
+        ShedLayer {
+            permits: Arc::new(Semaphore::new(max_concurrency.max(1))),
+            retry_after_secs,
+        }
+    }
+}
+
+impl<S> Layer<S> for ShedLayer {
+    type Service = Shed<S>;
+    fn layer(&self, inner: S) -> Shed<S> {
+        Shed {
+            inner,
+            permits: self.permits.clone(),
+            retry_after_secs: self.retry_after_secs,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Shed<S> {
+    inner: S,
+    permits: Arc<Semaphore>,
+    retry_after_secs: u64,
+}
+
+impl<S, B> Service<Request<B>> for Shed<S>
+where
+    S: Service<Request<B>, Response = Resp, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Resp;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Resp, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        if EXEMPT.contains(&req.uri().path()) {
+            let fut = self.inner.call(req);
+            return Box::pin(fut);
+        }
+        match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let fut = self.inner.call(req);
+                Box::pin(async move {
+                    let r = fut.await;
+                    drop(permit);
+                    r
+                })
+            }
+            Err(_) => {
+                crate::telemetry::record_shed("concurrency_limit");
+                let resp = ServeError::Overloaded("too many requests in flight".into())
+                    .into_response(self.retry_after_secs);
+                Box::pin(async move { Ok(resp) })
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The management API under `/v1/admin`, behind `Authorization: Bearer <token>`. With no
+//! token configured (or in worker mode) it does not exist: 404.
+//!
+//! | route | does |
+//! |---|---|
+//! | `GET /v1/admin/endpoint` | describe: variants, weights, shares, versions, history |
+//! | `PUT /v1/admin/weights` | `{"weights": {"A": 1, "B": 3}}` |
+//! | `POST /v1/admin/variants` | `{"name", "model" \| "upstream", "weight"?, "force"?}` |
+//! | `DELETE /v1/admin/variants/{name}` | remove a variant |
+//! | `POST /v1/admin/variants/{name}/deploy` | `{"model" \| "upstream", "force"?}`: atomic swap |
+use super::App;
+use crate::config::VariantSource;
+use crate::error::ServeError;
+use crate::http::{header_str, json_response, read_body, Req, Resp};
+use hyper::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+
+pub async fn handle(app: &App, req: Req) -> Result<Resp, ServeError> {
+    authorize(app, req.headers())?;
+    let path = req.uri().path().trim_end_matches('/').to_string();
+    let method = req.method().clone();
+    let segs: Vec<&str> = path.trim_start_matches("/v1/admin").split('/').filter(|s| !s.is_empty()).collect();
+    match (segs.as_slice(), &method) {
+        (["endpoint"], &Method::GET) => Ok(describe(app)),
+        (["weights"], &Method::PUT) => {
+            let body: WeightsBody = json_body(app, req).await?;
+            let variants = app.endpoint.update_weights(&body.weights).await?;
+            Ok(json_response(StatusCode::OK, &json!({ "variants": variants })))
+        }
+        (["variants"], &Method::POST) => {
+            let body: AddBody = json_body(app, req).await?;
+            let source = body.source.to_source()?;
+            let v = app
+                .endpoint
+                .add_variant(&body.name, &source, body.weight.unwrap_or(1.0), body.source.force)
+                .await?;
+            Ok(json_response(StatusCode::CREATED, &serde_json::to_value(v).unwrap_or_default()))
+        }
+        (["variants", name], &Method::DELETE) => {
+            app.endpoint.remove_variant(name).await?;
+            Ok(json_response(StatusCode::OK, &json!({ "removed": name })))
+        }
+        (["variants", name, "deploy"], &Method::POST) => {
+            let name = name.to_string();
+            let body: SourceBody = json_body(app, req).await?;
+            let source = body.to_source()?;
+            let v = app.endpoint.deploy(&name, &source, body.force).await?;
+            Ok(json_response(StatusCode::OK, &serde_json::to_value(v).unwrap_or_default()))
+        }
+        (["endpoint"] | ["weights"] | ["variants"] | ["variants", _] | ["variants", _, "deploy"], _) => {
+            Err(ServeError::MethodNotAllowed)
+        }
+        _ => Err(ServeError::NotFound(format!("no management route {path}"))),
+    }
+}
+
+fn authorize(app: &App, h: &hyper::HeaderMap) -> Result<(), ServeError> {
+    let Some(token) = app.admin_token.as_ref().filter(|_| !app.worker) else {
+        return Err(ServeError::NotFound("the management API is disabled (no token configured)".into()));
+    };
+    let given = header_str(h, "authorization")
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .ok_or(ServeError::Unauthorized)?;
+    if token.matches(given.trim()) {
+        Ok(())
+    } else {
+        Err(ServeError::Forbidden)
+    }
+}
+
+fn describe(app: &App) -> Resp {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "endpoint": app.endpoint.name,
+            "status": format!("{:?}", app.endpoint.phase()).to_lowercase(),
+            "variants": app.endpoint.describe(),
+            "history": app.endpoint.history(),
+        }),
+    )
+}
+
+async fn json_body<T: serde::de::DeserializeOwned>(app: &App, req: Req) -> Result<T, ServeError> {
+    let (_, body) = read_body(req, app.limits.max_body_bytes).await?;
+    serde_json::from_slice(&body).map_err(|e| ServeError::Malformed(format!("invalid body: {e}")))
+}
+
+#[derive(Deserialize)]
+struct WeightsBody {
+    weights: HashMap<String, f64>,
+}
+
+#[derive(Deserialize)]
+struct SourceBody {
+    model: Option<String>,
+    upstream: Option<String>,
+    #[serde(default)]
+    force: bool,
+}
+
+impl SourceBody {
+    fn to_source(&self) -> Result<VariantSource, ServeError> {
+        match (&self.model, &self.upstream) {
+            (Some(m), None) => Ok(VariantSource::Model(m.clone())),
+            (None, Some(u)) => Ok(VariantSource::Upstream(u.clone())),
+            _ => Err(ServeError::Invalid("give exactly one of \"model\" and \"upstream\"".into())),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct AddBody {
+    name: String,
+    weight: Option<f64>,
+    #[serde(flatten)]
+    source: SourceBody,
+}
