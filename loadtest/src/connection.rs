@@ -4,7 +4,10 @@
 //! requests one after another on its own connection and reopens it when it
 //! breaks, times out or is closed by the server.
 
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -42,23 +45,29 @@ pub(crate) struct Answer {
     pub wire_bytes: u64,
 }
 
+/// The connection's I/O driver, polled by the worker itself (no separate
+/// task: one wake-up per response instead of a hop between two tasks).
+type Driver = Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>;
+
+struct Live {
+    sender: SendRequest<Full<Bytes>>,
+    driver: Option<Driver>,
+}
+
 pub(crate) struct Connection {
     target: Arc<Target>,
-    sender: Option<SendRequest<Full<Bytes>>>,
+    live: Option<Live>,
 }
 
 impl Connection {
     pub(crate) fn new(target: Arc<Target>) -> Self {
-        Self {
-            target,
-            sender: None,
-        }
+        Self { target, live: None }
     }
 
     /// Opens the connection now (before a run starts), if it can.
     pub(crate) async fn warm_up(&mut self, timeout: Duration) {
-        if let Ok(Ok(sender)) = tokio::time::timeout(timeout, self.connect()).await {
-            self.sender = Some(sender);
+        if let Ok(Ok(live)) = tokio::time::timeout(timeout, self.connect()).await {
+            self.live = Some(live);
         }
     }
 
@@ -73,64 +82,97 @@ impl Connection {
             .unwrap_or(Err(Failure::Timeout));
         if outcome.is_err() {
             // The connection is in an unknown state: start afresh.
-            self.sender = None;
+            self.live = None;
         }
         outcome
     }
 
     async fn exchange(&mut self, request: Request<Full<Bytes>>) -> Result<Answer, Failure> {
-        if self.sender.as_ref().is_some_and(|s| s.is_closed()) {
-            self.sender = None;
-        }
-        let sender = match &mut self.sender {
-            Some(sender) => sender,
-            None => self.sender.insert(self.connect().await?),
-        };
-        sender.ready().await.map_err(|_| Failure::Io)?;
-        let response = sender.send_request(request).await.map_err(|e| {
-            debug!(error = %e, "request failed");
-            Failure::Io
-        })?;
-        let status = response.status();
-        let head_bytes = 15
-            + status.canonical_reason().map_or(0, str::len)
-            + response
-                .headers()
-                .iter()
-                .map(|(n, v)| n.as_str().len() + 2 + v.len() + 2)
-                .sum::<usize>()
-            + 2;
-        let variant = response.headers().get(INVOKED_VARIANT_HEADER).cloned();
-        let mut body = response.into_body();
-        let mut body_bytes = 0usize;
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|_| Failure::Io)?;
-            if let Some(data) = frame.data_ref() {
-                body_bytes += data.len();
+        if let Some(live) = &mut self.live {
+            // Notice a close by the server while the connection was idle.
+            if let Some(driver) = &mut live.driver {
+                let finished = poll_fn(|cx| Poll::Ready(driver.as_mut().poll(cx).is_ready())).await;
+                if finished {
+                    live.driver = None;
+                }
+            }
+            if live.driver.is_none() || live.sender.is_closed() {
+                self.live = None;
             }
         }
-        Ok(Answer {
-            status: status.as_u16(),
-            variant,
-            wire_bytes: (head_bytes + body_bytes) as u64,
-        })
+        let live = match &mut self.live {
+            Some(live) => live,
+            None => self.live.insert(self.connect().await?),
+        };
+        let Live { sender, driver } = live;
+        let work = request_response(sender, request);
+        tokio::pin!(work);
+        loop {
+            let Some(d) = driver else {
+                return work.await;
+            };
+            tokio::select! {
+                biased;
+                finished = d.as_mut() => {
+                    if let Err(e) = finished {
+                        debug!(error = %e, "connection closed with an error");
+                    }
+                    *driver = None;
+                }
+                answer = &mut work => return answer,
+            }
+        }
     }
 
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, Failure> {
+    async fn connect(&self) -> Result<Live, Failure> {
         let stream = TcpStream::connect(self.target.addr).await.map_err(|e| {
             debug!(error = %e, addr = %self.target.addr, "connect failed");
             Failure::Connect
         })?;
         // Small requests must not wait for Nagle's algorithm.
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+        let (sender, driver) = http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|_| Failure::Connect)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                debug!(error = %e, "connection closed with an error");
-            }
-        });
-        Ok(sender)
+        Ok(Live {
+            sender,
+            driver: Some(Box::pin(driver)),
+        })
     }
+}
+
+/// Sends `request` and reads the whole response (the driver must be polled
+/// alongside).
+async fn request_response(
+    sender: &mut SendRequest<Full<Bytes>>,
+    request: Request<Full<Bytes>>,
+) -> Result<Answer, Failure> {
+    sender.ready().await.map_err(|_| Failure::Io)?;
+    let response = sender.send_request(request).await.map_err(|e| {
+        debug!(error = %e, "request failed");
+        Failure::Io
+    })?;
+    let status = response.status();
+    let head_bytes = 15
+        + status.canonical_reason().map_or(0, str::len)
+        + response
+            .headers()
+            .iter()
+            .map(|(n, v)| n.as_str().len() + 2 + v.len() + 2)
+            .sum::<usize>()
+        + 2;
+    let variant = response.headers().get(INVOKED_VARIANT_HEADER).cloned();
+    let mut body = response.into_body();
+    let mut body_bytes = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| Failure::Io)?;
+        if let Some(data) = frame.data_ref() {
+            body_bytes += data.len();
+        }
+    }
+    Ok(Answer {
+        status: status.as_u16(),
+        variant,
+        wire_bytes: (head_bytes + body_bytes) as u64,
+    })
 }

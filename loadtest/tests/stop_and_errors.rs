@@ -158,3 +158,22 @@ fn cli_bad_input_fails_without_panicking() {
     let err = run(&[&url, "--mode", "closed", "-n", "2", "-c", "1"]).unwrap_err();
     assert!(format!("{err:#}").contains("no response"), "{err:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnects_when_the_server_closes_connections() {
+    let addr = common::serve(|_| async {
+        let mut response = common::ok();
+        response.headers_mut().insert(
+            "connection",
+            hyper::header::HeaderValue::from_static("close"),
+        );
+        response
+    })
+    .await;
+    let mut config = Config::new(common::url(addr));
+    config.connections = 2;
+    config.bounds.max_requests = Some(50);
+    let run = loadtest::run(&config).await.unwrap().run.unwrap();
+    assert_eq!(run.requests.completed, 50, "{run:#?}");
+    assert_eq!(run.requests.failed, 0);
+}
