@@ -19,7 +19,10 @@ pub enum CatalogError {
 impl CatalogError {
     /// Whether the caller asked for something the catalog cannot give (vs. a fault of it).
     pub fn is_client_error(&self) -> bool {
-        matches!(self, CatalogError::NotFound(_) | CatalogError::NotApproved(_))
+        matches!(
+            self,
+            CatalogError::NotFound(_) | CatalogError::NotApproved(_)
+        )
     }
 }
 

@@ -100,7 +100,8 @@ fn parse_weight(s: &str) -> Result<(String, f64), String> {
 }
 
 fn secs(s: f64, what: &str) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(s).with_context(|| format!("{what} must be a non-negative number of seconds"))
+    Duration::try_from_secs_f64(s)
+        .with_context(|| format!("{what} must be a non-negative number of seconds"))
 }
 
 impl ServeArgs {
@@ -228,22 +229,45 @@ mod tests {
     #[test]
     fn parses_variants_weights_and_redacts_the_token() {
         let cli = Cli::try_parse_from([
-            "sentio", "--variant", "A=/m/a", "--variant", "B=/m/b", "--upstream", "C=http://h:1",
-            "--weight", "A=2", "--admin-token", "s3cret", "--device", "cpu",
+            "sentio",
+            "--variant",
+            "A=/m/a",
+            "--variant",
+            "B=/m/b",
+            "--upstream",
+            "C=http://h:1",
+            "--weight",
+            "A=2",
+            "--admin-token",
+            "s3cret",
+            "--device",
+            "cpu",
         ])
         .unwrap();
         let dbg = format!("{:?}", cli.serve);
         assert!(!dbg.contains("s3cret"), "{dbg}");
-        let c = cli.serve.to_config(Arc::new(PathCatalog::default())).unwrap();
+        let c = cli
+            .serve
+            .to_config(Arc::new(PathCatalog::default()))
+            .unwrap();
         assert_eq!(c.variants.len(), 3);
         assert_eq!(c.variants[0].weight, 2.0);
-        assert_eq!(c.variants[2].source, VariantSource::Upstream("http://h:1".into()));
+        assert_eq!(
+            c.variants[2].source,
+            VariantSource::Upstream("http://h:1".into())
+        );
         assert!(!format!("{c:?}").contains("s3cret"));
     }
 
     #[test]
     fn a_weight_for_an_unknown_variant_is_refused() {
-        let cli = Cli::try_parse_from(["sentio", "--model", "/m", "--weight", "X=1", "--device", "cpu"]).unwrap();
-        assert!(cli.serve.to_config(Arc::new(PathCatalog::default())).is_err());
+        let cli = Cli::try_parse_from([
+            "sentio", "--model", "/m", "--weight", "X=1", "--device", "cpu",
+        ])
+        .unwrap();
+        assert!(cli
+            .serve
+            .to_config(Arc::new(PathCatalog::default()))
+            .is_err());
     }
 }

@@ -71,21 +71,30 @@ impl ServeConfig {
             )));
         }
         if self.worker && n != 1 {
-            return Err(ServeError::Config("a worker serves exactly one model".into()));
+            return Err(ServeError::Config(
+                "a worker serves exactly one model".into(),
+            ));
         }
         let mut names = std::collections::HashSet::new();
         for v in &self.variants {
             validate_variant_name(&v.name).map_err(ServeError::Config)?;
             validate_weight(v.weight).map_err(ServeError::Config)?;
             if !names.insert(&v.name) {
-                return Err(ServeError::Config(format!("variant {:?} is given twice", v.name)));
+                return Err(ServeError::Config(format!(
+                    "variant {:?} is given twice",
+                    v.name
+                )));
             }
             if self.worker && matches!(v.source, VariantSource::Upstream(_)) {
-                return Err(ServeError::Config("a worker cannot front an upstream".into()));
+                return Err(ServeError::Config(
+                    "a worker cannot front an upstream".into(),
+                ));
             }
         }
         if self.batch.max_batch_size == 0 || self.batch.queue_capacity == 0 {
-            return Err(ServeError::Config("batch size and queue capacity must be positive".into()));
+            return Err(ServeError::Config(
+                "batch size and queue capacity must be positive".into(),
+            ));
         }
         Ok(())
     }
@@ -229,9 +238,11 @@ mod tests {
         };
         assert!(ServeConfig::new(vec![]).validate().is_err());
         assert!(ServeConfig::new(vec![v("a"), v("a")]).validate().is_err());
-        assert!(ServeConfig::new((0..11).map(|i| v(&format!("v{i}"))).collect())
-            .validate()
-            .is_err());
+        assert!(
+            ServeConfig::new((0..11).map(|i| v(&format!("v{i}"))).collect())
+                .validate()
+                .is_err()
+        );
         assert!(ServeConfig::new(vec![v("a"), v("b")]).validate().is_ok());
     }
 }

@@ -93,7 +93,9 @@ impl Endpoint {
     /// Picks the targeted variant, or one at random by weight.
     pub fn route(&self, target: Option<&str>) -> Result<Routed, ServeError> {
         if self.phase() != Phase::Ready {
-            return Err(ServeError::Unavailable(format!("the endpoint is {:?}", self.phase()).to_lowercase()));
+            return Err(ServeError::Unavailable(
+                format!("the endpoint is {:?}", self.phase()).to_lowercase(),
+            ));
         }
         let slots = self.read();
         let slot = match target {
@@ -157,7 +159,9 @@ impl Endpoint {
                 return Err(ServeError::Conflict(format!("variant {name:?} exists")));
             }
             if slots.len() >= MAX_VARIANTS {
-                return Err(ServeError::Conflict(format!("an endpoint has at most {MAX_VARIANTS} variants")));
+                return Err(ServeError::Conflict(format!(
+                    "an endpoint has at most {MAX_VARIANTS} variants"
+                )));
             }
         }
         let loaded = Deployed::load(name, source, force, &self.ctx).await;
@@ -165,7 +169,15 @@ impl Endpoint {
         let deployed = match loaded {
             Ok(d) => Arc::new(d),
             Err(e) => {
-                self.record(name, "add", Some(reference), None, None, Some(weight), Err(&e));
+                self.record(
+                    name,
+                    "add",
+                    Some(reference),
+                    None,
+                    None,
+                    Some(weight),
+                    Err(&e),
+                );
                 return Err(e);
             }
         };
@@ -175,7 +187,15 @@ impl Endpoint {
             weight,
             deployed,
         });
-        self.record(name, "add", Some(reference), Some(version), None, Some(weight), Ok(()));
+        self.record(
+            name,
+            "add",
+            Some(reference),
+            Some(version),
+            None,
+            Some(weight),
+            Ok(()),
+        );
         self.info_of(name)
     }
 
@@ -189,16 +209,29 @@ impl Endpoint {
                 .position(|s| s.name == name)
                 .ok_or_else(|| ServeError::NotFound(format!("variant {name:?}")))?;
             if slots.len() == 1 {
-                return Err(ServeError::Conflict("cannot remove the last variant".into()));
+                return Err(ServeError::Conflict(
+                    "cannot remove the last variant".into(),
+                ));
             }
             slots.remove(i)
         };
-        self.record(name, "remove", Some(removed.deployed.reference.clone()), None, Some(removed.deployed.model_version.clone()), None, Ok(()));
+        self.record(
+            name,
+            "remove",
+            Some(removed.deployed.reference.clone()),
+            None,
+            Some(removed.deployed.model_version.clone()),
+            None,
+            Ok(()),
+        );
         Ok(())
     }
 
     /// Sets new weights for the named variants (others keep theirs).
-    pub async fn update_weights(&self, weights: &HashMap<String, f64>) -> Result<Vec<VariantInfo>, ServeError> {
+    pub async fn update_weights(
+        &self,
+        weights: &HashMap<String, f64>,
+    ) -> Result<Vec<VariantInfo>, ServeError> {
         let _admin = self.admin.lock().await;
         {
             let mut slots = self.write();
@@ -222,7 +255,12 @@ impl Endpoint {
 
     /// Deploys a new model to a variant: load and warm it, swap it in, let the old one
     /// drain. If loading fails, the old deployment keeps serving.
-    pub async fn deploy(&self, name: &str, source: &VariantSource, force: bool) -> Result<VariantInfo, ServeError> {
+    pub async fn deploy(
+        &self,
+        name: &str,
+        source: &VariantSource,
+        force: bool,
+    ) -> Result<VariantInfo, ServeError> {
         let _admin = self.admin.lock().await;
         let previous = {
             let slots = self.read();
@@ -237,7 +275,15 @@ impl Endpoint {
             Ok(d) => Arc::new(d),
             Err(e) => {
                 tracing::warn!(variant = name, error = %e, "deployment failed; the previous model keeps serving");
-                self.record(name, "deploy", Some(reference), None, Some(previous), None, Err(&e));
+                self.record(
+                    name,
+                    "deploy",
+                    Some(reference),
+                    None,
+                    Some(previous),
+                    None,
+                    Err(&e),
+                );
                 return Err(e);
             }
         };
@@ -251,7 +297,15 @@ impl Endpoint {
         };
         tracing::info!(variant = name, from = %old.model_version, to = %version, "model swapped; draining the previous one");
         drop(old);
-        self.record(name, "deploy", Some(reference), Some(version), Some(previous), None, Ok(()));
+        self.record(
+            name,
+            "deploy",
+            Some(reference),
+            Some(version),
+            Some(previous),
+            None,
+            Ok(()),
+        );
         self.info_of(name)
     }
 

@@ -127,7 +127,10 @@ impl ServeError {
     pub fn into_response(self, retry_after_secs: u64) -> Resp {
         let status = self.status();
         let mut resp = json_response(status, &self.to_json());
-        if matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE) {
+        if matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        ) {
             resp.headers_mut()
                 .insert(hyper::header::RETRY_AFTER, retry_after_secs.into());
         }

@@ -42,7 +42,10 @@ pub fn empty_response(status: StatusCode) -> Resp {
 }
 
 /// Reads the whole (size-limited) body; going over the limit is a 413.
-pub async fn read_body(req: Req, limit: usize) -> Result<(http::request::Parts, Bytes), ServeError> {
+pub async fn read_body(
+    req: Req,
+    limit: usize,
+) -> Result<(http::request::Parts, Bytes), ServeError> {
     let (parts, body) = req.into_parts();
     let bytes = body
         .collect()

@@ -94,7 +94,11 @@ pub async fn run(
         loading.abort();
     }
     let in_flight = graceful.count();
-    tracing::info!(connections = in_flight, drain_seconds = config.limits.drain_timeout.as_secs_f64(), "shutting down: no new connections; draining");
+    tracing::info!(
+        connections = in_flight,
+        drain_seconds = config.limits.drain_timeout.as_secs_f64(),
+        "shutting down: no new connections; draining"
+    );
     tokio::select! {
         _ = graceful.shutdown() => tracing::info!("drained"),
         _ = tokio::time::sleep(config.limits.drain_timeout) => {

@@ -160,7 +160,10 @@ impl Batcher {
         let loaded = tokio::task::spawn_blocking(move || -> models::Result<Predictor> {
             let predictor = Predictor::load(&p, device)?;
             // Warm-up: the first forward passes allocate and pick kernels.
-            let warm = ["warm up", "a slightly longer warm-up review text for the model"];
+            let warm = [
+                "warm up",
+                "a slightly longer warm-up review text for the model",
+            ];
             for _ in 0..3 {
                 predictor.predict(&warm)?;
             }
@@ -185,7 +188,9 @@ impl Batcher {
         let tokenizer = predictor.model().tokenizer.clone();
         let max_len = info.max_len;
         let encoder: Encoder = Arc::new(move |texts| tokenizer.encode_batch(texts, max_len));
-        Ok(Batcher::start(predictor, encoder, info, variant, config, pool))
+        Ok(Batcher::start(
+            predictor, encoder, info, variant, config, pool,
+        ))
     }
 
     /// Starts a batcher over any backend (the model thread takes ownership of it).
@@ -247,7 +252,11 @@ impl Batcher {
         self.submit(texts, true).await
     }
 
-    async fn submit(&self, texts: Vec<String>, fail_fast: bool) -> Result<Vec<ItemResult>, ServeError> {
+    async fn submit(
+        &self,
+        texts: Vec<String>,
+        fail_fast: bool,
+    ) -> Result<Vec<ItemResult>, ServeError> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }

@@ -76,7 +76,9 @@ mod tests {
         let mut handles = Vec::new();
         for i in 0..20 {
             let p = pool.clone();
-            handles.push(tokio::spawn(async move { p.run(move || i * 2).await.unwrap() }));
+            handles.push(tokio::spawn(
+                async move { p.run(move || i * 2).await.unwrap() },
+            ));
         }
         let mut s = 0;
         for h in handles {

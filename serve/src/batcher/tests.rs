@@ -141,11 +141,15 @@ async fn a_full_queue_is_overloaded_at_once() {
     let mut busy = Vec::new();
     for _ in 0..4 {
         let b = b.clone();
-        busy.push(tokio::spawn(async move { b.predict(vec!["777".into()]).await }));
+        busy.push(tokio::spawn(
+            async move { b.predict(vec!["777".into()]).await },
+        ));
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
     let t = Instant::now();
-    let r = b.try_predict(vec!["1".into(), "2".into(), "3".into()]).await;
+    let r = b
+        .try_predict(vec!["1".into(), "2".into(), "3".into()])
+        .await;
     assert!(matches!(r, Err(ServeError::Overloaded(_))), "{r:?}");
     assert!(t.elapsed() < Duration::from_millis(50));
     for h in busy {

@@ -59,11 +59,17 @@ fn run_isolated<B: InferenceBackend>(backend: &mut B, seqs: &[&[i64]]) -> Vec<It
             if seqs.len() == 1 {
                 let err = match outcome {
                     Err(e) => e,
-                    Ok(rs) => ServeError::Model(format!("the model returned {} outputs for 1 input", rs.len())),
+                    Ok(rs) => ServeError::Model(format!(
+                        "the model returned {} outputs for 1 input",
+                        rs.len()
+                    )),
                 };
                 return vec![Err(err)];
             }
-            tracing::warn!(batch = seqs.len(), "batch failed as a whole; retrying input by input");
+            tracing::warn!(
+                batch = seqs.len(),
+                "batch failed as a whole; retrying input by input"
+            );
             seqs.iter()
                 .flat_map(|s| run_isolated(backend, std::slice::from_ref(s)))
                 .collect()

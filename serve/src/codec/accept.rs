@@ -7,11 +7,19 @@ pub fn input_format(content_type: Option<&str>) -> Result<InputFormat, ServeErro
     let Some(ct) = content_type else {
         return Ok(InputFormat::Json);
     };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match essence.as_str() {
         "application/json" | "" => Ok(InputFormat::Json),
-        "application/jsonlines" | "application/jsonl" | "application/x-jsonlines"
-        | "application/x-ndjson" | "application/ndjson" => Ok(InputFormat::JsonLines),
+        "application/jsonlines"
+        | "application/jsonl"
+        | "application/x-jsonlines"
+        | "application/x-ndjson"
+        | "application/ndjson" => Ok(InputFormat::JsonLines),
         "text/csv" => Ok(InputFormat::Csv),
         "text/plain" => Ok(InputFormat::Text),
         _ => Err(ServeError::UnsupportedMediaType(ct.to_string())),
@@ -33,7 +41,9 @@ pub fn output_format(accept: Option<&str>) -> Result<OutputFormat, ServeError> {
             .unwrap_or(1.0);
         let fmt = match media.as_str() {
             "application/json" | "*/*" | "application/*" => Some(OutputFormat::Json),
-            "application/jsonlines" | "application/jsonl" | "application/x-jsonlines"
+            "application/jsonlines"
+            | "application/jsonl"
+            | "application/x-jsonlines"
             | "application/x-ndjson" => Some(OutputFormat::JsonLines),
             "text/csv" | "text/*" => Some(OutputFormat::Csv),
             _ => None,
@@ -56,10 +66,19 @@ mod tests {
     #[test]
     fn content_types() {
         assert_eq!(input_format(None).unwrap(), InputFormat::Json);
-        assert_eq!(input_format(Some("application/json; charset=utf-8")).unwrap(), InputFormat::Json);
-        assert_eq!(input_format(Some("application/jsonlines")).unwrap(), InputFormat::JsonLines);
+        assert_eq!(
+            input_format(Some("application/json; charset=utf-8")).unwrap(),
+            InputFormat::Json
+        );
+        assert_eq!(
+            input_format(Some("application/jsonlines")).unwrap(),
+            InputFormat::JsonLines
+        );
         assert_eq!(input_format(Some("TEXT/CSV")).unwrap(), InputFormat::Csv);
-        assert!(matches!(input_format(Some("image/png")), Err(ServeError::UnsupportedMediaType(_))));
+        assert!(matches!(
+            input_format(Some("image/png")),
+            Err(ServeError::UnsupportedMediaType(_))
+        ));
     }
 
     #[test]
@@ -71,7 +90,13 @@ mod tests {
             output_format(Some("application/json;q=0.5, application/jsonlines")).unwrap(),
             OutputFormat::JsonLines
         );
-        assert_eq!(output_format(Some("image/png, text/csv;q=0.1")).unwrap(), OutputFormat::Csv);
-        assert!(matches!(output_format(Some("image/png")), Err(ServeError::NotAcceptable(_))));
+        assert_eq!(
+            output_format(Some("image/png, text/csv;q=0.1")).unwrap(),
+            OutputFormat::Csv
+        );
+        assert!(matches!(
+            output_format(Some("image/png")),
+            Err(ServeError::NotAcceptable(_))
+        ));
     }
 }

@@ -11,7 +11,11 @@ pub struct Decoded {
     pub single: bool,
 }
 
-pub fn decode(format: InputFormat, body: &[u8], max_instances: usize) -> Result<Decoded, ServeError> {
+pub fn decode(
+    format: InputFormat,
+    body: &[u8],
+    max_instances: usize,
+) -> Result<Decoded, ServeError> {
     let decoded = match format {
         InputFormat::Json => json(body)?,
         InputFormat::JsonLines => jsonlines(body)?,
@@ -31,17 +35,21 @@ pub fn decode(format: InputFormat, body: &[u8], max_instances: usize) -> Result<
         )));
     }
     if let Some(i) = decoded.texts.iter().position(|t| t.trim().is_empty()) {
-        return Err(ServeError::Invalid(format!("instance {i} has an empty text")));
+        return Err(ServeError::Invalid(format!(
+            "instance {i} has an empty text"
+        )));
     }
     Ok(decoded)
 }
 
 fn utf8(body: &[u8]) -> Result<&str, ServeError> {
-    std::str::from_utf8(body).map_err(|e| ServeError::Malformed(format!("the body is not UTF-8: {e}")))
+    std::str::from_utf8(body)
+        .map_err(|e| ServeError::Malformed(format!("the body is not UTF-8: {e}")))
 }
 
 fn json(body: &[u8]) -> Result<Decoded, ServeError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| ServeError::Malformed(format!("invalid JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ServeError::Malformed(format!("invalid JSON: {e}")))?;
     match v {
         Value::Array(items) => many(items),
         Value::Object(mut o) => {
@@ -49,8 +57,13 @@ fn json(body: &[u8]) -> Result<Decoded, ServeError> {
                 if let Some(v) = o.remove(key) {
                     return match v {
                         Value::Array(items) => many(items),
-                        Value::String(s) => Ok(Decoded { texts: vec![s], single: true }),
-                        _ => Err(ServeError::Malformed(format!("\"{key}\" must be a list of texts"))),
+                        Value::String(s) => Ok(Decoded {
+                            texts: vec![s],
+                            single: true,
+                        }),
+                        _ => Err(ServeError::Malformed(format!(
+                            "\"{key}\" must be a list of texts"
+                        ))),
                     };
                 }
             }
@@ -72,7 +85,10 @@ fn many(items: Vec<Value>) -> Result<Decoded, ServeError> {
         .enumerate()
         .map(|(i, v)| text_of(v).map_err(|e| ServeError::Malformed(format!("instance {i}: {e}"))))
         .collect::<Result<_, _>>()?;
-    Ok(Decoded { texts, single: false })
+    Ok(Decoded {
+        texts,
+        single: false,
+    })
 }
 
 /// A review: a JSON string, or an object with a string `text` (or `review`) field.
@@ -100,7 +116,10 @@ fn jsonlines(body: &[u8]) -> Result<Decoded, ServeError> {
             .map_err(|e| ServeError::Malformed(format!("line {}: invalid JSON: {e}", n + 1)))?;
         texts.push(text_of(v).map_err(|e| ServeError::Malformed(format!("line {}: {e}", n + 1)))?);
     }
-    Ok(Decoded { texts, single: false })
+    Ok(Decoded {
+        texts,
+        single: false,
+    })
 }
 
 fn csv_records(body: &[u8]) -> Result<Decoded, ServeError> {
@@ -113,7 +132,10 @@ fn csv_records(body: &[u8]) -> Result<Decoded, ServeError> {
         let rec = rec.map_err(|e| ServeError::Malformed(format!("CSV record {}: {e}", n + 1)))?;
         texts.push(rec.get(0).unwrap_or("").to_string());
     }
-    Ok(Decoded { texts, single: false })
+    Ok(Decoded {
+        texts,
+        single: false,
+    })
 }
 
 #[cfg(test)]
@@ -130,26 +152,53 @@ mod tests {
         let one = d(InputFormat::Json, r#"{"text": "great"}"#).unwrap();
         assert!(one.single);
         let many = d(InputFormat::Json, r#"{"instances": ["a", {"text": "b"}]}"#).unwrap();
-        assert_eq!((many.texts.clone(), many.single), (vec!["a".to_string(), "b".into()], false));
+        assert_eq!(
+            (many.texts.clone(), many.single),
+            (vec!["a".to_string(), "b".into()], false)
+        );
         assert_eq!(d(InputFormat::Json, r#"["a","b"]"#).unwrap().texts.len(), 2);
     }
 
     #[test]
     fn errors_are_client_errors() {
-        assert!(matches!(d(InputFormat::Json, "{"), Err(ServeError::Malformed(_))));
-        assert!(matches!(d(InputFormat::Json, "5"), Err(ServeError::Malformed(_))));
-        assert!(matches!(d(InputFormat::Json, r#"{"text": 5}"#), Err(ServeError::Malformed(_))));
-        assert!(matches!(d(InputFormat::Json, r#"{"instances": []}"#), Err(ServeError::Invalid(_))));
-        assert!(matches!(d(InputFormat::Json, r#"{"text": "  "}"#), Err(ServeError::Invalid(_))));
-        assert!(matches!(d(InputFormat::Json, r#"["a","b","c","d"]"#), Err(ServeError::Invalid(_))));
-        assert!(matches!(decode(InputFormat::Text, &[0xff, 0xfe], 3), Err(ServeError::Malformed(_))));
+        assert!(matches!(
+            d(InputFormat::Json, "{"),
+            Err(ServeError::Malformed(_))
+        ));
+        assert!(matches!(
+            d(InputFormat::Json, "5"),
+            Err(ServeError::Malformed(_))
+        ));
+        assert!(matches!(
+            d(InputFormat::Json, r#"{"text": 5}"#),
+            Err(ServeError::Malformed(_))
+        ));
+        assert!(matches!(
+            d(InputFormat::Json, r#"{"instances": []}"#),
+            Err(ServeError::Invalid(_))
+        ));
+        assert!(matches!(
+            d(InputFormat::Json, r#"{"text": "  "}"#),
+            Err(ServeError::Invalid(_))
+        ));
+        assert!(matches!(
+            d(InputFormat::Json, r#"["a","b","c","d"]"#),
+            Err(ServeError::Invalid(_))
+        ));
+        assert!(matches!(
+            decode(InputFormat::Text, &[0xff, 0xfe], 3),
+            Err(ServeError::Malformed(_))
+        ));
     }
 
     #[test]
     fn jsonlines_and_csv() {
         let j = d(InputFormat::JsonLines, "\"a\"\n\n{\"text\":\"b\"}\n").unwrap();
         assert_eq!(j.texts, ["a", "b"]);
-        assert!(matches!(d(InputFormat::JsonLines, "\"a\"\nnope"), Err(ServeError::Malformed(_))));
+        assert!(matches!(
+            d(InputFormat::JsonLines, "\"a\"\nnope"),
+            Err(ServeError::Malformed(_))
+        ));
         let c = d(InputFormat::Csv, "plain text\n\"quoted, with comma\",5\n").unwrap();
         assert_eq!(c.texts, ["plain text", "quoted, with comma"]);
     }

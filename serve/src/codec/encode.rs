@@ -42,19 +42,23 @@ pub fn encode(
             head.insert("model_version".into(), meta.model_version.into());
             head.insert("variant".into(), meta.variant.into());
             head.insert("inference_id".into(), meta.inference_id.into());
-            serde_json::to_vec(&Value::Object(head)).map_err(|e| ServeError::Internal(e.to_string()))?
+            serde_json::to_vec(&Value::Object(head))
+                .map_err(|e| ServeError::Internal(e.to_string()))?
         }
         OutputFormat::JsonLines => {
             let mut buf = Vec::new();
             for mut v in items {
                 v["model_version"] = meta.model_version.into();
-                serde_json::to_writer(&mut buf, &v).map_err(|e| ServeError::Internal(e.to_string()))?;
+                serde_json::to_writer(&mut buf, &v)
+                    .map_err(|e| ServeError::Internal(e.to_string()))?;
                 buf.push(b'\n');
             }
             buf
         }
         OutputFormat::Csv => {
-            let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+            let mut w = csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(Vec::new());
             for r in &results {
                 let row: Vec<String> = match r {
                     Ok(p) => std::iter::once(p.label.clone())
@@ -62,9 +66,11 @@ pub fn encode(
                         .collect(),
                     Err(e) => vec!["ERROR".into(), e.to_string()],
                 };
-                w.write_record(&row).map_err(|e| ServeError::Internal(e.to_string()))?;
+                w.write_record(&row)
+                    .map_err(|e| ServeError::Internal(e.to_string()))?;
             }
-            w.into_inner().map_err(|e| ServeError::Internal(e.to_string()))?
+            w.into_inner()
+                .map_err(|e| ServeError::Internal(e.to_string()))?
         }
     };
     Ok(out)
@@ -100,19 +106,34 @@ mod tests {
     #[test]
     fn formats() {
         let labels = vec!["pos".to_string(), "neg".to_string()];
-        let meta = ResponseMeta { labels: &labels, model_version: "v1", variant: "A", inference_id: "id" };
-        let one: Value = serde_json::from_slice(&encode(OutputFormat::Json, true, vec![ok("pos")], &meta).unwrap()).unwrap();
+        let meta = ResponseMeta {
+            labels: &labels,
+            model_version: "v1",
+            variant: "A",
+            inference_id: "id",
+        };
+        let one: Value = serde_json::from_slice(
+            &encode(OutputFormat::Json, true, vec![ok("pos")], &meta).unwrap(),
+        )
+        .unwrap();
         assert_eq!(one["label"], "pos");
         assert_eq!(one["probabilities"]["neg"], 0.25);
         assert_eq!(one["model_version"], "v1");
         let rs = || vec![ok("pos"), Err(ServeError::Model("nan".into()))];
-        let many: Value = serde_json::from_slice(&encode(OutputFormat::Json, false, rs(), &meta).unwrap()).unwrap();
+        let many: Value =
+            serde_json::from_slice(&encode(OutputFormat::Json, false, rs(), &meta).unwrap())
+                .unwrap();
         assert_eq!(many["predictions"][1]["type"], "model_error");
-        let lines = String::from_utf8(encode(OutputFormat::JsonLines, false, rs(), &meta).unwrap()).unwrap();
+        let lines = String::from_utf8(encode(OutputFormat::JsonLines, false, rs(), &meta).unwrap())
+            .unwrap();
         assert_eq!(lines.lines().count(), 2);
-        let csv = String::from_utf8(encode(OutputFormat::Csv, false, rs(), &meta).unwrap()).unwrap();
+        let csv =
+            String::from_utf8(encode(OutputFormat::Csv, false, rs(), &meta).unwrap()).unwrap();
         assert!(csv.starts_with("pos,0.75,0.25\nERROR,"), "{csv}");
         let failed = vec![Err(ServeError::Model("nan".into()))];
-        assert!(matches!(encode(OutputFormat::Json, true, failed, &meta), Err(ServeError::Model(_))));
+        assert!(matches!(
+            encode(OutputFormat::Json, true, failed, &meta),
+            Err(ServeError::Model(_))
+        ));
     }
 }

@@ -15,7 +15,10 @@ pub struct BodyLimitLayer(pub usize);
 impl<S> Layer<S> for BodyLimitLayer {
     type Service = BodyLimit<S>;
     fn layer(&self, inner: S) -> BodyLimit<S> {
-        BodyLimit { inner, limit: self.0 }
+        BodyLimit {
+            inner,
+            limit: self.0,
+        }
     }
 }
 
@@ -45,7 +48,11 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > self.limit as u64) {
-            tracing::warn!(content_length = declared, limit = self.limit, "request body too large");
+            tracing::warn!(
+                content_length = declared,
+                limit = self.limit,
+                "request body too large"
+            );
             let resp = ServeError::TooLarge { limit: self.limit }.into_response(0);
             return Box::pin(async move { Ok(resp) });
         }

@@ -65,7 +65,8 @@ where
             let resp = fut.await?;
             let status = class(resp.status().as_u16());
             metrics::counter!(HTTP_REQUESTS, "route" => route, "status" => status).increment(1);
-            metrics::histogram!(HTTP_DURATION, "route" => route).record(start.elapsed().as_secs_f64());
+            metrics::histogram!(HTTP_DURATION, "route" => route)
+                .record(start.elapsed().as_secs_f64());
             Ok(resp)
         })
     }

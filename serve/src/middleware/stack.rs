@@ -33,7 +33,10 @@ pub fn build(router: Router, limits: &Limits) -> FrontService {
         .layer(PropagateRequestIdLayer::x_request_id()) //          1. …echoed back
         .layer(AccessLogLayer) //                                    2. access log
         .layer(HttpMetricsLayer) //                                  3. HTTP metrics
-        .layer(ShedLayer::new(limits.max_concurrency, limits.retry_after_secs)) // 4. load shed
+        .layer(ShedLayer::new(
+            limits.max_concurrency,
+            limits.retry_after_secs,
+        )) // 4. load shed
         .layer(TimeoutLayer(limits.request_timeout)) //              5. timeout
         .layer(BodyLimitLayer(limits.max_body_bytes)) //             6. body limit
         .service(router); //                                         7. router

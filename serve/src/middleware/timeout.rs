@@ -14,7 +14,10 @@ pub struct TimeoutLayer(pub Duration);
 impl<S> Layer<S> for TimeoutLayer {
     type Service = Timeout<S>;
     fn layer(&self, inner: S) -> Timeout<S> {
-        Timeout { inner, limit: self.0 }
+        Timeout {
+            inner,
+            limit: self.0,
+        }
     }
 }
 

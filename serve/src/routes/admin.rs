@@ -21,22 +21,37 @@ pub async fn handle(app: &App, req: Req) -> Result<Resp, ServeError> {
     authorize(app, req.headers())?;
     let path = req.uri().path().trim_end_matches('/').to_string();
     let method = req.method().clone();
-    let segs: Vec<&str> = path.trim_start_matches("/v1/admin").split('/').filter(|s| !s.is_empty()).collect();
+    let segs: Vec<&str> = path
+        .trim_start_matches("/v1/admin")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     match (segs.as_slice(), &method) {
         (["endpoint"], &Method::GET) => Ok(describe(app)),
         (["weights"], &Method::PUT) => {
             let body: WeightsBody = json_body(app, req).await?;
             let variants = app.endpoint.update_weights(&body.weights).await?;
-            Ok(json_response(StatusCode::OK, &json!({ "variants": variants })))
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({ "variants": variants }),
+            ))
         }
         (["variants"], &Method::POST) => {
             let body: AddBody = json_body(app, req).await?;
             let source = body.source.to_source()?;
             let v = app
                 .endpoint
-                .add_variant(&body.name, &source, body.weight.unwrap_or(1.0), body.source.force)
+                .add_variant(
+                    &body.name,
+                    &source,
+                    body.weight.unwrap_or(1.0),
+                    body.source.force,
+                )
                 .await?;
-            Ok(json_response(StatusCode::CREATED, &serde_json::to_value(v).unwrap_or_default()))
+            Ok(json_response(
+                StatusCode::CREATED,
+                &serde_json::to_value(v).unwrap_or_default(),
+            ))
         }
         (["variants", name], &Method::DELETE) => {
             app.endpoint.remove_variant(name).await?;
@@ -47,21 +62,30 @@ pub async fn handle(app: &App, req: Req) -> Result<Resp, ServeError> {
             let body: SourceBody = json_body(app, req).await?;
             let source = body.to_source()?;
             let v = app.endpoint.deploy(&name, &source, body.force).await?;
-            Ok(json_response(StatusCode::OK, &serde_json::to_value(v).unwrap_or_default()))
+            Ok(json_response(
+                StatusCode::OK,
+                &serde_json::to_value(v).unwrap_or_default(),
+            ))
         }
-        (["endpoint"] | ["weights"] | ["variants"] | ["variants", _] | ["variants", _, "deploy"], _) => {
-            Err(ServeError::MethodNotAllowed)
-        }
+        (
+            ["endpoint"] | ["weights"] | ["variants"] | ["variants", _] | ["variants", _, "deploy"],
+            _,
+        ) => Err(ServeError::MethodNotAllowed),
         _ => Err(ServeError::NotFound(format!("no management route {path}"))),
     }
 }
 
 fn authorize(app: &App, h: &hyper::HeaderMap) -> Result<(), ServeError> {
     let Some(token) = app.admin_token.as_ref().filter(|_| !app.worker) else {
-        return Err(ServeError::NotFound("the management API is disabled (no token configured)".into()));
+        return Err(ServeError::NotFound(
+            "the management API is disabled (no token configured)".into(),
+        ));
     };
     let given = header_str(h, "authorization")
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .ok_or(ServeError::Unauthorized)?;
     if token.matches(given.trim()) {
         Ok(())
@@ -105,7 +129,9 @@ impl SourceBody {
         match (&self.model, &self.upstream) {
             (Some(m), None) => Ok(VariantSource::Model(m.clone())),
             (None, Some(u)) => Ok(VariantSource::Upstream(u.clone())),
-            _ => Err(ServeError::Invalid("give exactly one of \"model\" and \"upstream\"".into())),
+            _ => Err(ServeError::Invalid(
+                "give exactly one of \"model\" and \"upstream\"".into(),
+            )),
         }
     }
 }

@@ -42,5 +42,7 @@ pub async fn invocations(app: &App, req: Req) -> Result<Resp, ServeError> {
             }
         }
     };
-    Ok(finish(app, &routed, result, started, model_time, &id, custom))
+    Ok(finish(
+        app, &routed, result, started, model_time, &id, custom,
+    ))
 }

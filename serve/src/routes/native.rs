@@ -28,7 +28,9 @@ pub async fn predict(app: &App, req: Req) -> Result<Resp, ServeError> {
     let id = inference_id(req.headers())?;
     let format = output_format(header_str(req.headers(), ACCEPT.as_str()))?;
     if format != OutputFormat::Json {
-        return Err(ServeError::NotAcceptable("/v1/predict answers application/json".into()));
+        return Err(ServeError::NotAcceptable(
+            "/v1/predict answers application/json".into(),
+        ));
     }
     let (parts, body) = read_body(req, app.limits.max_body_bytes).await?;
     let value: serde_json::Value = serde_json::from_slice(&body)
@@ -38,7 +40,9 @@ pub async fn predict(app: &App, req: Req) -> Result<Resp, ServeError> {
         Some(serde_json::Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(ServeError::Malformed("\"variant\" must be a string".into())),
     };
-    let routed = app.endpoint.route(body_target.or(header_target).as_deref())?;
+    let routed = app
+        .endpoint
+        .route(body_target.or(header_target).as_deref())?;
     let (result, model_time) = match &routed.deployed.backend {
         Backend::Remote(remote) => {
             let mut fwd = parts.headers;
@@ -49,7 +53,8 @@ pub async fn predict(app: &App, req: Req) -> Result<Resp, ServeError> {
             let r = remote.forward("/v1/predict", &fwd, body).await;
             (r, t.elapsed())
         }
-        Backend::Local(batcher) => match decode(InputFormat::Json, &body, app.limits.max_instances) {
+        Backend::Local(batcher) => match decode(InputFormat::Json, &body, app.limits.max_instances)
+        {
             Ok(d) => run_local(batcher, d.texts, false, OutputFormat::Json, &routed, &id).await,
             Err(e) => (Err(e), Duration::ZERO),
         },

@@ -10,6 +10,7 @@ pub fn ping(app: &App) -> Resp {
         empty_response(StatusCode::OK)
     } else {
         let phase = format!("{:?}", app.endpoint.phase()).to_lowercase();
-        ServeError::Unavailable(format!("not ready ({phase})")).into_response(app.limits.retry_after_secs)
+        ServeError::Unavailable(format!("not ready ({phase})"))
+            .into_response(app.limits.retry_after_secs)
     }
 }

@@ -29,9 +29,9 @@ pub fn inference_id(h: &HeaderMap) -> Result<String, ServeError> {
     match h.get(headers::INFERENCE_ID) {
         None => Ok(uuid::Uuid::new_v4().to_string()),
         Some(v) => {
-            let s = v
-                .to_str()
-                .map_err(|_| ServeError::Malformed("the inference id must be visible ASCII".into()))?;
+            let s = v.to_str().map_err(|_| {
+                ServeError::Malformed("the inference id must be visible ASCII".into())
+            })?;
             if s.is_empty() || s.len() > MAX_INFERENCE_ID {
                 return Err(ServeError::Malformed(format!(
                     "the inference id must have 1 to {MAX_INFERENCE_ID} characters"

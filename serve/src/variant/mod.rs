@@ -82,7 +82,12 @@ impl Deployed {
                     other => other,
                 })?;
                 let info = b.info().clone();
-                (Backend::Local(b), reference.clone(), info.version, info.labels)
+                (
+                    Backend::Local(b),
+                    reference.clone(),
+                    info.version,
+                    info.labels,
+                )
             }
             VariantSource::Upstream(url) => {
                 let (r, version, labels) = Remote::connect(url, variant, &ctx.limits).await?;
@@ -109,7 +114,11 @@ impl Deployed {
 
     pub fn info(&self) -> DeployedInfo {
         let (kind, architecture, batcher) = match &self.backend {
-            Backend::Local(b) => ("local", Some(b.info().architecture.clone()), Some(b.stats())),
+            Backend::Local(b) => (
+                "local",
+                Some(b.info().architecture.clone()),
+                Some(b.stats()),
+            ),
             Backend::Remote(_) => ("remote", None, None),
         };
         DeployedInfo {

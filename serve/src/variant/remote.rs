@@ -55,19 +55,30 @@ impl Remote {
             timeout: limits.upstream_timeout,
             max_body: limits.max_body_bytes,
         };
-        let (status, body) = remote.call(Method::GET, "/ping", &HeaderMap::new(), Bytes::new()).await?;
+        let (status, body) = remote
+            .call(Method::GET, "/ping", &HeaderMap::new(), Bytes::new())
+            .await?;
         if status != StatusCode::OK {
             return Err(remote.failure(Some(status.as_u16()), "the worker is not ready".into()));
         }
-        let (status, body2) = remote.call(Method::GET, "/v1/models", &HeaderMap::new(), Bytes::new()).await?;
+        let (status, body2) = remote
+            .call(Method::GET, "/v1/models", &HeaderMap::new(), Bytes::new())
+            .await?;
         drop(body);
         let parsed: serde_json::Value = serde_json::from_slice(&body2)
             .map_err(|e| remote.failure(Some(status.as_u16()), format!("bad /v1/models: {e}")))?;
         let first = &parsed["variants"][0];
-        let version = first["model_version"].as_str().unwrap_or("unknown").to_string();
+        let version = first["model_version"]
+            .as_str()
+            .unwrap_or("unknown")
+            .to_string();
         let labels = first["labels"]
             .as_array()
-            .map(|a| a.iter().filter_map(|l| l.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| l.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         remote.healthy.store(true, Ordering::Relaxed);
         remote.spawn_probe();
@@ -79,7 +90,12 @@ impl Remote {
     }
 
     /// Forwards a request to the worker and returns its response (424 on its failure).
-    pub async fn forward(&self, path: &str, req_headers: &HeaderMap, body: Bytes) -> Result<Resp, ServeError> {
+    pub async fn forward(
+        &self,
+        path: &str,
+        req_headers: &HeaderMap,
+        body: Bytes,
+    ) -> Result<Resp, ServeError> {
         let mut fwd = HeaderMap::new();
         for name in FORWARDED {
             if let Some(v) = req_headers.get(*name) {
@@ -92,7 +108,8 @@ impl Remote {
                 .ok()
                 .and_then(|v| v["error"].as_str().map(String::from))
                 .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(500).collect());
-            self.healthy.store(status != StatusCode::SERVICE_UNAVAILABLE, Ordering::Relaxed);
+            self.healthy
+                .store(status != StatusCode::SERVICE_UNAVAILABLE, Ordering::Relaxed);
             return Err(self.failure(Some(status.as_u16()), message));
         }
         let mut resp = Response::new(Full::new(bytes));
@@ -109,7 +126,13 @@ impl Remote {
         Ok(resp)
     }
 
-    async fn call(&self, method: Method, path: &str, h: &HeaderMap, body: Bytes) -> Result<(StatusCode, Bytes), ServeError> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        h: &HeaderMap,
+        body: Bytes,
+    ) -> Result<(StatusCode, Bytes), ServeError> {
         let (s, b, _) = self.call_full(method, path, h, body).await?;
         Ok((s, b))
     }
@@ -137,7 +160,12 @@ impl Remote {
             let bytes = Limited::new(body, self.max_body)
                 .collect()
                 .await
-                .map_err(|e| self.failure(Some(parts.status.as_u16()), format!("bad response body: {e}")))?
+                .map_err(|e| {
+                    self.failure(
+                        Some(parts.status.as_u16()),
+                        format!("bad response body: {e}"),
+                    )
+                })?
                 .to_bytes();
             Ok::<_, ServeError>((parts.status, bytes, parts.headers))
         };

@@ -1,0 +1,8 @@
+//! Integration tests of the endpoint: real servers on 127.0.0.1:0, real (tiny) models.
+mod admin;
+mod common;
+mod contract;
+mod errors;
+mod lifecycle;
+mod openapi;
+mod routing;
