@@ -5,6 +5,7 @@
 //! breaks, times out or is closed by the server.
 
 use std::future::{poll_fn, Future};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
@@ -17,6 +18,7 @@ use hyper::header::HeaderValue;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
 use tracing::debug;
 
 use crate::target::Target;
@@ -57,16 +59,24 @@ struct Live {
 pub(crate) struct Connection {
     target: Arc<Target>,
     live: Option<Live>,
+    /// A lazily re-armed timeout: it is only reset when it fires, so a
+    /// request costs no timer registration (it fires about once per
+    /// timeout period and is then moved to the current request's deadline).
+    timer: Pin<Box<Sleep>>,
 }
 
 impl Connection {
     pub(crate) fn new(target: Arc<Target>) -> Self {
-        Self { target, live: None }
+        Self {
+            target,
+            live: None,
+            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
+        }
     }
 
     /// Opens the connection now (before a run starts), if it can.
     pub(crate) async fn warm_up(&mut self, timeout: Duration) {
-        if let Ok(Ok(live)) = tokio::time::timeout(timeout, self.connect()).await {
+        if let Ok(Ok(live)) = tokio::time::timeout(timeout, connect(self.target.addr)).await {
             self.live = Some(live);
         }
     }
@@ -77,68 +87,92 @@ impl Connection {
         request: Request<Full<Bytes>>,
         timeout: Duration,
     ) -> Result<Answer, Failure> {
-        let outcome = tokio::time::timeout(timeout, self.exchange(request))
-            .await
-            .unwrap_or(Err(Failure::Timeout));
+        let deadline = Instant::now() + timeout;
+        let Self {
+            target,
+            live,
+            timer,
+        } = self;
+        let outcome = {
+            let exchange = exchange(target.addr, live, request);
+            tokio::pin!(exchange);
+            loop {
+                tokio::select! {
+                    biased;
+                    outcome = &mut exchange => break outcome,
+                    () = timer.as_mut() => {
+                        if Instant::now() >= deadline {
+                            break Err(Failure::Timeout);
+                        }
+                        timer.as_mut().reset(deadline);
+                    }
+                }
+            }
+        };
         if outcome.is_err() {
             // The connection is in an unknown state: start afresh.
             self.live = None;
         }
         outcome
     }
+}
 
-    async fn exchange(&mut self, request: Request<Full<Bytes>>) -> Result<Answer, Failure> {
-        if let Some(live) = &mut self.live {
-            // Notice a close by the server while the connection was idle.
-            if let Some(driver) = &mut live.driver {
-                let finished = poll_fn(|cx| Poll::Ready(driver.as_mut().poll(cx).is_ready())).await;
-                if finished {
-                    live.driver = None;
-                }
-            }
-            if live.driver.is_none() || live.sender.is_closed() {
-                self.live = None;
+/// One exchange on `live`, (re)connecting to `addr` first if needed.
+async fn exchange(
+    addr: SocketAddr,
+    live: &mut Option<Live>,
+    request: Request<Full<Bytes>>,
+) -> Result<Answer, Failure> {
+    if let Some(current) = live {
+        // Notice a close by the server while the connection was idle.
+        if let Some(driver) = &mut current.driver {
+            let finished = poll_fn(|cx| Poll::Ready(driver.as_mut().poll(cx).is_ready())).await;
+            if finished {
+                current.driver = None;
             }
         }
-        let live = match &mut self.live {
-            Some(live) => live,
-            None => self.live.insert(self.connect().await?),
+        if current.driver.is_none() || current.sender.is_closed() {
+            *live = None;
+        }
+    }
+    let current = match live {
+        Some(current) => current,
+        None => live.insert(connect(addr).await?),
+    };
+    let Live { sender, driver } = current;
+    let work = request_response(sender, request);
+    tokio::pin!(work);
+    loop {
+        let Some(d) = driver else {
+            return work.await;
         };
-        let Live { sender, driver } = live;
-        let work = request_response(sender, request);
-        tokio::pin!(work);
-        loop {
-            let Some(d) = driver else {
-                return work.await;
-            };
-            tokio::select! {
-                biased;
-                finished = d.as_mut() => {
-                    if let Err(e) = finished {
-                        debug!(error = %e, "connection closed with an error");
-                    }
-                    *driver = None;
+        tokio::select! {
+            biased;
+            finished = d.as_mut() => {
+                if let Err(e) = finished {
+                    debug!(error = %e, "connection closed with an error");
                 }
-                answer = &mut work => return answer,
+                *driver = None;
             }
+            answer = &mut work => return answer,
         }
     }
+}
 
-    async fn connect(&self) -> Result<Live, Failure> {
-        let stream = TcpStream::connect(self.target.addr).await.map_err(|e| {
-            debug!(error = %e, addr = %self.target.addr, "connect failed");
-            Failure::Connect
-        })?;
-        // Small requests must not wait for Nagle's algorithm.
-        let _ = stream.set_nodelay(true);
-        let (sender, driver) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|_| Failure::Connect)?;
-        Ok(Live {
-            sender,
-            driver: Some(Box::pin(driver)),
-        })
-    }
+async fn connect(addr: SocketAddr) -> Result<Live, Failure> {
+    let stream = TcpStream::connect(addr).await.map_err(|e| {
+        debug!(error = %e, %addr, "connect failed");
+        Failure::Connect
+    })?;
+    // Small requests must not wait for Nagle's algorithm.
+    let _ = stream.set_nodelay(true);
+    let (sender, driver) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|_| Failure::Connect)?;
+    Ok(Live {
+        sender,
+        driver: Some(Box::pin(driver)),
+    })
 }
 
 /// Sends `request` and reads the whole response (the driver must be polled

@@ -56,7 +56,8 @@ pub(crate) struct Plan {
 /// What a phase measured.
 pub(crate) struct Outcome {
     pub recorder: Recorder,
-    /// From the start of the phase until the last worker finished.
+    /// From the start of the phase until the last worker finished (open
+    /// loop: at least the length of the schedule).
     pub elapsed: Duration,
     /// Open loop: requests due within the bounds.
     pub scheduled: Option<u64>,
@@ -97,9 +98,10 @@ pub(crate) async fn execute(
         max_requests: plan.bounds.max_requests,
         next: AtomicU64::new(0),
     });
+    let closed = plan.arrival == Arrival::Closed;
     let mut workers = JoinSet::new();
     for connection in connections {
-        let recorder = Recorder::new(Some(SeriesRecorder::new(series.clone())));
+        let recorder = Recorder::new(Some(SeriesRecorder::new(series.clone())), closed);
         let (shared, clock) = (shared.clone(), clock.clone());
         match plan.arrival {
             Arrival::Open { rate } => {
@@ -108,11 +110,11 @@ pub(crate) async fn execute(
             Arrival::Closed => workers.spawn(closed_worker(shared, clock, connection, recorder)),
         };
     }
-    let mut total = Recorder::new(None);
+    let mut total = Recorder::new(None, closed);
     while let Some(joined) = workers.join_next().await {
         total.merge(joined.map_err(|e| Error::Task(e.to_string()))?);
     }
-    let elapsed = start.elapsed();
+    let mut elapsed = start.elapsed();
     let scheduled = match plan.arrival {
         Arrival::Open { rate } => {
             let by_time = plan
@@ -126,6 +128,11 @@ pub(crate) async fn execute(
         }
         Arrival::Closed => None,
     };
+    if let (Arrival::Open { rate }, Some(n)) = (plan.arrival, scheduled) {
+        // An open-loop run lasts at least its schedule, even when the last
+        // answer came back before the next request would have been due.
+        elapsed = elapsed.max(Duration::from_secs_f64(n as f64 / rate));
+    }
     Ok(Outcome {
         recorder: total,
         elapsed,

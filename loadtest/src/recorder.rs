@@ -49,8 +49,12 @@ pub(crate) struct Recorder {
     /// From intended send time to the end of the response (open loop);
     /// from the actual send time (closed loop).
     pub latency: Histogram<u64>,
-    /// From the actual send time to the end of the response.
+    /// From the actual send time to the end of the response; left empty
+    /// when `service_is_latency` (see [`Recorder::service_time`]).
     pub service: Histogram<u64>,
+    /// Closed loop sends when due, so its service time is its latency and
+    /// is not recorded twice.
+    service_is_latency: bool,
     pub status: BTreeMap<u16, u64>,
     pub failures: FailureCounts,
     pub variants: HashMap<String, VariantStats>,
@@ -61,8 +65,9 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn new(series: Option<SeriesRecorder>) -> Self {
+    pub(crate) fn new(series: Option<SeriesRecorder>, service_is_latency: bool) -> Self {
         Self {
+            service_is_latency,
             latency: latency_histogram(),
             service: latency_histogram(),
             status: BTreeMap::new(),
@@ -91,8 +96,10 @@ impl Recorder {
             Ok(answer) => {
                 let latency = micros(done.saturating_duration_since(intended));
                 self.latency.saturating_record(latency);
-                self.service
-                    .saturating_record(micros(done.saturating_duration_since(sent_at)));
+                if !self.service_is_latency {
+                    self.service
+                        .saturating_record(micros(done.saturating_duration_since(sent_at)));
+                }
                 *self.status.entry(answer.status).or_default() += 1;
                 self.bytes_received += answer.wire_bytes;
                 if let Some(variant) = &answer.variant {
@@ -164,6 +171,15 @@ impl Recorder {
         }
     }
 
+    /// Service times (from the actual send).
+    pub(crate) fn service_time(&self) -> &Histogram<u64> {
+        if self.service_is_latency {
+            &self.latency
+        } else {
+            &self.service
+        }
+    }
+
     /// Responses received (any status).
     pub(crate) fn completed(&self) -> u64 {
         self.status.values().sum()
@@ -189,10 +205,10 @@ mod tests {
         let t0 = Instant::now();
         let t1 = t0 + Duration::from_millis(5);
         let t2 = t0 + Duration::from_millis(7);
-        let mut a = Recorder::new(None);
+        let mut a = Recorder::new(None, false);
         a.record(t0, t1, t2, 100, &answer(200, Some("A")));
         a.record(t0, t1, t2, 100, &Err(Failure::Timeout));
-        let mut b = Recorder::new(None);
+        let mut b = Recorder::new(None, false);
         b.record(t0, t0, t1, 50, &answer(503, Some("B")));
         b.record(t0, t0, t1, 50, &answer(200, None));
         b.record(t0, t0, t1, 50, &Err(Failure::Connect));
@@ -208,6 +224,6 @@ mod tests {
         assert_eq!(a.bytes_received, 30);
         // Latency from the intended time (7 ms), service time from the send (2 ms).
         assert!((a.variants["A"].latency.max() as i64 - 7000).abs() < 10);
-        assert!(a.service.min() <= 2010);
+        assert!(a.service_time().min() <= 2010);
     }
 }

@@ -48,7 +48,8 @@ pub struct RunReport {
     pub intended_rate: Option<f64>,
     /// Responses plus failures per second of `elapsed_s`.
     pub achieved_rate: f64,
-    /// From the first due request until the last response.
+    /// From the first due request until the last response; in open loop at
+    /// least `scheduled / intended_rate`.
     pub elapsed_s: f64,
     pub requests: RequestCounts,
     /// Responses by HTTP status code (keys are the codes as strings).
@@ -170,7 +171,7 @@ impl RunReport {
                 received: r.bytes_received,
             },
             latency_ms: LatencyStats::from_histogram(&r.latency),
-            service_time_ms: LatencyStats::from_histogram(&r.service),
+            service_time_ms: LatencyStats::from_histogram(r.service_time()),
             variants: r
                 .variants
                 .iter()
