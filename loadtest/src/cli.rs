@@ -13,6 +13,8 @@ use crate::config::{
 use crate::duration::parse_duration;
 use crate::error::Error;
 use crate::secret::Secret;
+use crate::stop::Stop;
+use tracing::warn;
 
 /// Load mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -275,7 +277,17 @@ pub fn run_cli(args: LoadtestArgs) -> anyhow::Result<()> {
             .build()
     }
     .map_err(Error::Runtime)?;
-    let report = runtime.block_on(crate::run(&config))?;
+    let stop = Stop::new();
+    let report = runtime.block_on(async {
+        let on_ctrl_c = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                warn!("interrupted: finishing in-flight requests, then reporting");
+                on_ctrl_c.trigger();
+            }
+        });
+        crate::run_with_stop(&config, stop).await
+    })?;
     print!("{}", crate::table::render_table(&report));
     if let Some(path) = &args.json {
         crate::output::write_json(&report, path)?;

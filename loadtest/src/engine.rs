@@ -22,6 +22,7 @@ use crate::error::Error;
 use crate::recorder::Recorder;
 use crate::request::RequestTemplate;
 use crate::series::{SeriesRecorder, SeriesSink};
+use crate::stop::Stop;
 use crate::target::Target;
 
 /// Due requests still unsent this long after the end of the run are not
@@ -36,6 +37,7 @@ pub(crate) struct Shared {
     pub target: Arc<Target>,
     pub template: RequestTemplate,
     pub timeout: Duration,
+    pub stop: Stop,
 }
 
 /// How requests arrive.
@@ -69,11 +71,16 @@ struct Clock {
     end: Option<Instant>,
     max_requests: Option<u64>,
     next: AtomicU64,
+    stop: Stop,
 }
 
 impl Clock {
-    /// The index of the next request, or `None` when the count is reached.
+    /// The index of the next request, or `None` when the count is reached
+    /// or the run was stopped.
     fn take(&self) -> Option<u64> {
+        if self.stop.is_triggered() {
+            return None;
+        }
         let i = self.next.fetch_add(1, Ordering::Relaxed);
         match self.max_requests {
             Some(max) if i >= max => None,
@@ -97,6 +104,7 @@ pub(crate) async fn execute(
         end: plan.bounds.duration.map(|d| start + d),
         max_requests: plan.bounds.max_requests,
         next: AtomicU64::new(0),
+        stop: shared.stop.clone(),
     });
     let closed = plan.arrival == Arrival::Closed;
     let mut workers = JoinSet::new();

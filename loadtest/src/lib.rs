@@ -27,6 +27,7 @@ mod report;
 mod request;
 mod secret;
 mod series;
+mod stop;
 mod svg;
 mod table;
 mod target;
@@ -51,6 +52,7 @@ pub use report::{
 pub use request::TARGET_VARIANT_HEADER;
 pub use secret::Secret;
 pub use series::SecondStats;
+pub use stop::Stop;
 pub use table::render_table;
 
 use crate::body::Bodies;
@@ -63,8 +65,14 @@ use crate::target::Target;
 /// Bad configuration (see [`Config::validate`]), an unreadable payload or an
 /// unresolvable host is an [`Error`]; failed requests are counted in the
 /// report instead.
-#[tracing::instrument(skip(config), fields(url = %config.url))]
 pub async fn run(config: &Config) -> Result<Report, Error> {
+    run_with_stop(config, Stop::new()).await
+}
+
+/// Like [`run`], but stops sending when `stop` is triggered (in-flight
+/// requests still finish) and reports what was measured until then.
+#[tracing::instrument(skip(config, stop), fields(url = %config.url))]
+pub async fn run_with_stop(config: &Config, stop: Stop) -> Result<Report, Error> {
     config.validate()?;
     let target = Arc::new(Target::resolve(&config.url).await?);
     let payload = config.payload.clone();
@@ -91,6 +99,7 @@ pub async fn run(config: &Config) -> Result<Report, Error> {
         target,
         template,
         timeout: config.timeout,
+        stop: stop.clone(),
     });
     let started_at_unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -130,6 +139,7 @@ pub async fn run(config: &Config) -> Result<Report, Error> {
         target: config.url.clone(),
         connections: config.connections,
         started_at_unix_ms,
+        interrupted: stop.is_triggered(),
         run,
         ramp,
         timeseries: series.snapshot(),

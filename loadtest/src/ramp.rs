@@ -63,7 +63,7 @@ pub(crate) async fn search(
     };
 
     let mut rate = config.start_rate;
-    loop {
+    while !shared.stop.is_triggered() {
         let (s, run) = step(rate).await?;
         let passed = s.passed;
         steps.push(s);
@@ -81,7 +81,7 @@ pub(crate) async fn search(
         let mut low = best.as_ref().and_then(|b| b.intended_rate).unwrap_or(0.0);
         for _ in 0..config.refine_steps {
             let mid = (low + high) / 2.0;
-            if mid <= 0.0 || high - low < 1.0 {
+            if mid <= 0.0 || high - low < 1.0 || shared.stop.is_triggered() {
                 break;
             }
             let (s, run) = step(mid).await?;

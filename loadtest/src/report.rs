@@ -32,6 +32,8 @@ pub struct Report {
     pub connections: usize,
     /// Wall-clock start, milliseconds since the Unix epoch.
     pub started_at_unix_ms: u64,
+    /// Whether the test was stopped early (Ctrl-C).
+    pub interrupted: bool,
     /// The measured run; for a ramp, its best passing step (`null` when no
     /// step passed).
     pub run: Option<RunReport>,

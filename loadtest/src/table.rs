@@ -15,6 +15,9 @@ pub fn render_table(report: &Report) -> String {
         report.target,
         report.connections
     );
+    if report.interrupted {
+        let _ = writeln!(out, "(interrupted: stopped early)");
+    }
     if let Some(ramp) = &report.ramp {
         let _ = writeln!(
             out,

@@ -177,3 +177,27 @@ async fn reconnects_when_the_server_closes_connections() {
     assert_eq!(run.requests.completed, 50, "{run:#?}");
     assert_eq!(run.requests.failed, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_switch_ends_the_run_early_with_a_report() {
+    let addr = common::fast_server().await;
+    let mut config = Config::new(common::url(addr));
+    config.mode = Mode::OpenLoop { rate: 200.0 };
+    config.connections = 2;
+    config.bounds.duration = Some(common::secs(30.0));
+    let stop = loadtest::Stop::new();
+    let trigger = stop.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        trigger.trigger();
+    });
+    let started = Instant::now();
+    let report = loadtest::run_with_stop(&config, stop).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(report.interrupted);
+    let run = report.run.unwrap();
+    assert!(
+        run.requests.completed > 20 && run.requests.completed < 200,
+        "{run:#?}"
+    );
+}
