@@ -1,0 +1,267 @@
+//! `sentio pipeline run|describe|resume|watch|list|show`.
+use super::{describe, parse_duration, HomeArgs};
+use crate::cache::CachePolicy;
+use crate::executor::{resume, ExecutionSummary, ExecutorConfig};
+use crate::params::parse_assignment;
+use crate::store::{MetadataStore, SqliteStore};
+use crate::trigger::{trigger, watch, PipelineSource, WatchConfig};
+use anyhow::Context;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Pipelines: run, explain, resume and watch.
+#[derive(Debug, clap::Args)]
+pub struct PipelineArgs {
+    #[command(flatten)]
+    pub home: HomeArgs,
+    #[command(subcommand)]
+    pub command: PipelineCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PipelineCommand {
+    /// Run a pipeline (the built-in one unless --definition is given).
+    Run(RunArgs),
+    /// Explain an execution: steps, status, timings, cache decisions, failures.
+    Describe(DescribeArgs),
+    /// Continue an interrupted or failed execution after its last successful step.
+    Resume(ResumeArgs),
+    /// Re-run when a data file appears or changes in a folder, or the parameters file changes.
+    Watch(WatchArgs),
+    /// Recent executions.
+    List(ListArgs),
+    /// Print the built-in pipeline definition (a starting point for --definition).
+    Show,
+}
+
+/// Which pipeline and parameters.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SourceArgs {
+    /// Pipeline definition (TOML); the built-in pipeline when absent.
+    #[arg(long)]
+    pub definition: Option<PathBuf>,
+    /// Parameter override `name=value` (repeatable), checked against the declared type.
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// TOML file of `name = value` parameters (overrides win over it).
+    #[arg(long)]
+    pub params_file: Option<PathBuf>,
+}
+
+impl SourceArgs {
+    fn source(&self) -> anyhow::Result<PipelineSource> {
+        Ok(PipelineSource {
+            definition: self.definition.clone(),
+            params_file: self.params_file.clone(),
+            overrides: self
+                .params
+                .iter()
+                .map(|p| parse_assignment(p))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// Caching and concurrency.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExecArgs {
+    /// Run every step, even when a cached result matches.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Do not reuse cached results older than this (30d, 12h, 45m, 90s or never).
+    #[arg(long, default_value = "30d", value_parser = parse_duration)]
+    pub cache_expiry: Option<std::time::Duration>,
+    /// Steps run at once.
+    #[arg(long, default_value_t = 4)]
+    pub max_parallel: usize,
+}
+
+impl ExecArgs {
+    fn config(&self, home: &HomeArgs) -> ExecutorConfig {
+        let mut c = ExecutorConfig::new(home.home());
+        c.cache = CachePolicy {
+            enabled: !self.no_cache,
+            expire_after: self.cache_expiry,
+        };
+        c.max_parallel = self.max_parallel;
+        c
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+    /// Print the execution summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DescribeArgs {
+    /// Execution id (or a unique prefix); the latest execution when absent.
+    pub execution: Option<String>,
+    /// Print the execution manifest as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ResumeArgs {
+    /// Execution id (or a unique prefix).
+    pub execution: String,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// Folder to watch for new or changed data files (.csv, .jsonl, optionally .gz).
+    pub folder: PathBuf,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+    /// The pipeline parameter that receives the data file.
+    #[arg(long, default_value = "input_data")]
+    pub data_param: String,
+    /// Seconds between polls.
+    #[arg(long, default_value_t = 5.0)]
+    pub interval: f64,
+    /// Stop after this many runs (default: until Ctrl-C).
+    #[arg(long)]
+    pub max_runs: Option<usize>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// How many executions.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+fn print_summary(s: &ExecutionSummary, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(s)?);
+        return Ok(());
+    }
+    println!(
+        "execution {}: {} in {:.1}s (orchestration overhead {:.2}s)",
+        s.id, s.status, s.wall_s, s.overhead_s
+    );
+    for st in &s.steps {
+        println!(
+            "  {:<14} {:<10} {:>7.2}s  {}",
+            st.name,
+            st.status.to_string(),
+            st.duration_s,
+            st.failure_reason
+                .as_deref()
+                .or(st.decision.as_deref())
+                .unwrap_or("")
+        );
+    }
+    if let Some(v) = &s.registered {
+        println!(
+            "registered {}/{} = {} ({})",
+            v.group, v.number, v.version, v.status
+        );
+    }
+    if let Some(r) = &s.failure_reason {
+        println!("failed: {r}");
+    }
+    Ok(())
+}
+
+fn outcome(s: &ExecutionSummary) -> anyhow::Result<()> {
+    match &s.failure_reason {
+        Some(r) => anyhow::bail!("execution {} failed: {r}", s.id),
+        None => Ok(()),
+    }
+}
+
+/// Runs `sentio pipeline …`.
+pub fn run_pipeline_cli(args: PipelineArgs) -> anyhow::Result<()> {
+    match args.command {
+        PipelineCommand::Run(a) => {
+            let cfg = a.exec.config(&args.home);
+            let s = trigger(&cfg, "manual", &a.source.source()?)?;
+            print_summary(&s, a.json)?;
+            outcome(&s)
+        }
+        PipelineCommand::Resume(a) => {
+            let cfg = a.exec.config(&args.home);
+            let s = resume(&cfg, &a.execution)?;
+            print_summary(&s, false)?;
+            outcome(&s)
+        }
+        PipelineCommand::Describe(a) => {
+            let store = SqliteStore::open(&args.home.home().db_path())?;
+            let id = match a.execution {
+                Some(id) => id,
+                None => store
+                    .executions(1)?
+                    .first()
+                    .map(|e| e.id.clone())
+                    .context("no executions yet")?,
+            };
+            print!("{}", describe::describe(&store, &id, a.json)?);
+            Ok(())
+        }
+        PipelineCommand::List(a) => {
+            let store = SqliteStore::open(&args.home.home().db_path())?;
+            println!(
+                "{:<26} {:<10} {:<24} {:<24} trigger",
+                "execution", "pipeline", "status", "started"
+            );
+            for e in store.executions(a.limit)? {
+                let status = if e.interrupted() {
+                    "Executing (interrupted)".to_string()
+                } else {
+                    e.status.to_string()
+                };
+                println!(
+                    "{:<26} {:<10} {:<24} {:<24} {}",
+                    e.id, e.pipeline, status, e.started_at, e.trigger
+                );
+            }
+            Ok(())
+        }
+        PipelineCommand::Show => {
+            print!("{}", crate::DEFAULT_PIPELINE);
+            Ok(())
+        }
+        PipelineCommand::Watch(a) => {
+            let cfg = a.exec.config(&args.home);
+            let stop = Arc::new(AtomicBool::new(false));
+            let flag = stop.clone();
+            // Ctrl-C ends the watch after the run in progress (a second one is not needed:
+            // the store stays consistent even when the process is killed).
+            std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    if rt.block_on(tokio::signal::ctrl_c()).is_ok() {
+                        tracing::info!("Ctrl-C: stopping the watch");
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                }
+            });
+            let w = WatchConfig {
+                folder: a.folder,
+                data_param: a.data_param,
+                interval: std::time::Duration::from_secs_f64(a.interval.max(0.05)),
+                max_runs: a.max_runs,
+                source: a.source.source()?,
+            };
+            for s in watch(&cfg, &w, &stop)? {
+                print_summary(&s, false)?;
+            }
+            Ok(())
+        }
+    }
+}

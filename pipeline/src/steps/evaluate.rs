@@ -1,0 +1,29 @@
+//! evaluate: the model's metrics on the test split, as `evaluation.json`
+//! (`{"metrics": {"balanced_accuracy": {"value": …}, …}}`).
+use super::{device, read_split, write_json, StepContext, StepOutcome};
+use crate::error::Result;
+use serde_json::json;
+
+pub(super) fn run(ctx: &StepContext) -> Result<StepOutcome> {
+    let dev = device(&ctx.config).map_err(|m| ctx.fail(m))?;
+    let art = models::Artifact::open(ctx.input("model")?)?;
+    let model = models::Model::load(&art, dev)?;
+    let test = read_split(ctx.input("test")?)?;
+    if test.is_empty() {
+        return Err(ctx.fail("the test split is empty: raise test_share or use more data"));
+    }
+    let e = train::evaluate_model(&model, &test)?;
+    let mut doc = e.to_json();
+    doc["model_version"] = json!(art.version());
+    doc["split"] = json!("test");
+    let out = ctx.output_dir("evaluation")?;
+    write_json(&out.join("evaluation.json"), &doc)?;
+    ctx.log(format!(
+        "test split ({} rows): accuracy {:.4}, balanced accuracy {:.4}, macro-F1 {:.4}",
+        e.n, e.accuracy, e.balanced_accuracy, e.macro_f1
+    ));
+    Ok(StepOutcome {
+        properties: json!({"accuracy": e.accuracy, "balanced_accuracy": e.balanced_accuracy, "macro_f1": e.macro_f1, "n": e.n}),
+        ..Default::default()
+    })
+}

@@ -1,0 +1,143 @@
+//! register: packages the model with its test evaluation, baseline and lineage as one
+//! verified artifact (the layout serving loads) and registers it in a model package group
+//! as PendingManualApproval, or Approved with `auto_approve`.
+use super::{read_json, StepContext, StepOutcome};
+use crate::error::Result;
+use crate::lineage::package_lineage;
+use crate::store::{ApprovalStatus, MetadataStore, NewVersion, SqliteStore};
+use models::artifact::{self, Artifact, ArtifactWriter};
+use serde_json::{json, Map, Value};
+
+pub const DEFAULT_GROUP: &str = "sentiment";
+
+pub(super) fn check(cfg: &Map<String, Value>) -> std::result::Result<(), String> {
+    match cfg.get("model_package_group") {
+        None => {}
+        Some(Value::String(g)) if !g.trim().is_empty() && !g.contains('/') => {}
+        Some(g) => {
+            return Err(format!(
+                "model_package_group must be a non-empty name without '/', got {g}"
+            ))
+        }
+    }
+    match cfg.get("auto_approve") {
+        None | Some(Value::Bool(_)) => Ok(()),
+        Some(v) => Err(format!("auto_approve must be true or false, got {v}")),
+    }
+}
+
+fn copy_into(w: &mut ArtifactWriter, name: &str, from: &std::path::Path) -> Result<()> {
+    let bytes = std::fs::read(from).map_err(|e| crate::error::PipelineError::io(from, e))?;
+    Ok(w.write_bytes(name, &bytes)?)
+}
+
+pub(super) fn run(ctx: &StepContext) -> Result<StepOutcome> {
+    let group = ctx
+        .config
+        .get("model_package_group")
+        .and_then(Value::as_str)
+        .unwrap_or(DEFAULT_GROUP)
+        .to_string();
+    let auto = ctx
+        .config
+        .get("auto_approve")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let model_dir = ctx.input("model")?;
+    let model = Artifact::open(model_dir)?;
+    let evaluation = read_json(&ctx.input("evaluation")?.join(artifact::EVALUATION))?;
+    let model_meta = model.read_json(artifact::METADATA)?.unwrap_or(Value::Null);
+    let data = match ctx.inputs.get("dataset") {
+        Some(d) => Some(read_json(&d.join("data.json"))?),
+        None => None,
+    };
+
+    let store = SqliteStore::open(&ctx.home.db_path())?;
+    let lineage = package_lineage(&store, &model_meta, data.as_ref(), &ctx.input_digests)?;
+
+    let out = ctx.output_path("package");
+    let mut w = ArtifactWriter::new(&out)?;
+    for name in model.manifest.files.keys() {
+        if name != artifact::EVALUATION && name != artifact::METADATA {
+            copy_into(&mut w, name, &model_dir.join(name))?;
+        }
+    }
+    w.write_json(artifact::EVALUATION, &evaluation)?;
+    if let Some(b) = ctx.inputs.get("baseline") {
+        for f in ["statistics.json", "constraints.json"] {
+            copy_into(&mut w, &format!("baseline/{f}"), &b.join(f))?;
+        }
+    }
+    let mut meta = model_meta.clone();
+    if let Some(m) = meta.as_object_mut() {
+        m.insert("lineage".into(), lineage.clone());
+        m.insert("training_model_version".into(), json!(model.version()));
+    }
+    w.write_json(artifact::METADATA, &meta)?;
+    let package = w.finish()?;
+    let version = package.version();
+    let digest = ctx.store.commit(&out)?;
+
+    let metrics: Map<String, Value> = evaluation["metrics"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| {
+                    ["accuracy", "balanced_accuracy", "macro_f1"].contains(&k.as_str())
+                })
+                .map(|(k, v)| (k.clone(), v["value"].clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut full = lineage;
+    full["model_version"] = json!(version);
+    full["model_package_group"] = json!(group);
+    full["artifact_digest"] = json!(digest);
+    full["execution"] = json!({
+        "id": ctx.execution.id,
+        "pipeline": ctx.execution.pipeline,
+        "parameters": ctx.execution.parameters,
+        "code_version": ctx.execution.code_version.to_string(),
+        "trigger": ctx.execution.trigger,
+    });
+    full["code_version"] = json!(ctx.execution.code_version);
+    let status = if auto {
+        ApprovalStatus::Approved
+    } else {
+        ApprovalStatus::PendingManualApproval
+    };
+    let (mv, created) = store.register_version(&NewVersion {
+        group: group.clone(),
+        version: version.clone(),
+        artifact_digest: digest.clone(),
+        status,
+        metrics: Value::Object(metrics),
+        lineage: full,
+        execution_id: ctx.execution.id.clone(),
+        actor: if auto {
+            "pipeline (auto_approve)".into()
+        } else {
+            "pipeline".into()
+        },
+    })?;
+    if created {
+        ctx.log(format!(
+            "registered {group}/{} = {version} as {}",
+            mv.number, mv.status
+        ));
+    } else {
+        ctx.log(format!(
+            "{version} is already registered as {group}/{} ({}, execution {}); nothing new",
+            mv.number, mv.status, mv.execution_id
+        ));
+    }
+    let mut committed = std::collections::BTreeMap::new();
+    committed.insert("package".to_string(), digest.clone());
+    Ok(StepOutcome {
+        properties: json!({
+            "model_version": version, "model_package_group": group, "number": mv.number,
+            "status": mv.status, "newly_registered": created, "artifact_digest": digest,
+        }),
+        committed,
+    })
+}

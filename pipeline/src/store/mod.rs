@@ -1,0 +1,69 @@
+//! The two stores behind small traits, so they can be swapped (object storage for
+//! artifacts, PostgreSQL for metadata) without touching the executor or the registry.
+mod artifacts;
+mod records;
+mod sqlite;
+
+pub use artifacts::{tree_digest, ArtifactStore, FsArtifactStore};
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+use crate::error::Result;
+
+/// Executions, step runs, artifacts, model versions and registry history.
+pub trait MetadataStore {
+    fn create_execution(&self, e: &ExecutionRecord) -> Result<()>;
+    fn execution(&self, id: &str) -> Result<Option<ExecutionRecord>>;
+    /// Newest first.
+    fn executions(&self, limit: usize) -> Result<Vec<ExecutionRecord>>;
+    fn set_execution_status(
+        &self,
+        id: &str,
+        status: ExecutionStatus,
+        reason: Option<&str>,
+    ) -> Result<()>;
+    fn finish_execution(
+        &self,
+        id: &str,
+        status: ExecutionStatus,
+        reason: Option<&str>,
+        manifest: &serde_json::Value,
+    ) -> Result<()>;
+
+    /// Inserts a step run (any status) and returns its id.
+    fn insert_step(&self, s: &StepRecord) -> Result<i64>;
+    /// Completes a step run that was inserted as Executing.
+    fn finish_step(&self, s: &StepRecord) -> Result<()>;
+    /// Every step run of an execution, oldest first.
+    fn steps(&self, execution_id: &str) -> Result<Vec<StepRecord>>;
+    /// The newest Succeeded run with this cache key.
+    fn cache_hit(&self, cache_key: &str) -> Result<Option<StepRecord>>;
+    /// The newest Succeeded or Cached run of a step of a pipeline (to explain a miss).
+    fn previous_run(
+        &self,
+        pipeline: &str,
+        step: &str,
+        before_execution: &str,
+    ) -> Result<Option<StepRecord>>;
+
+    fn record_artifact(&self, a: &ArtifactRecord) -> Result<()>;
+    fn artifact(&self, digest: &str) -> Result<Option<ArtifactRecord>>;
+
+    /// Registers a version (idempotent: an existing version is returned unchanged).
+    fn register_version(&self, v: &NewVersion) -> Result<(ModelVersion, bool)>;
+    /// By version id (`sha256-…`) or `group/number`.
+    fn version(&self, id: &str) -> Result<Option<ModelVersion>>;
+    fn versions(&self, group: Option<&str>) -> Result<Vec<ModelVersion>>;
+    /// Changes a version's status if it is still `from`, with its history event, atomically.
+    fn transition(
+        &self,
+        version: &str,
+        from: ApprovalStatus,
+        to: ApprovalStatus,
+        actor: &str,
+        note: &str,
+    ) -> Result<bool>;
+    fn add_event(&self, e: &RegistryEvent) -> Result<()>;
+    /// History of a group (all groups when None) up to and including `until`, oldest first.
+    fn events(&self, group: Option<&str>, until: Option<&str>) -> Result<Vec<RegistryEvent>>;
+}
