@@ -2,6 +2,8 @@
 
 #![forbid(unsafe_code)]
 
+use std::process::ExitCode;
+
 use clap::Parser;
 use loadtest::LoadtestArgs;
 use tracing_subscriber::EnvFilter;
@@ -17,7 +19,7 @@ struct Cli {
     log_json: bool,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     let logs = tracing_subscriber::fmt()
@@ -28,5 +30,12 @@ fn main() -> anyhow::Result<()> {
     } else {
         logs.init();
     }
-    loadtest::run_cli(cli.args)
+    match loadtest::run_cli(cli.args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The one line a user reads: the error and its causes.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
