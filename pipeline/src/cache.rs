@@ -151,7 +151,7 @@ pub fn explain_miss(
     if why.is_empty() {
         format!(
             "miss: same key as execution {}, but that run was itself answered from the cache or its result is gone",
-            short(&prev.execution_id)
+            prev.execution_id
         )
     } else {
         format!(

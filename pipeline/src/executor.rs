@@ -78,7 +78,8 @@ pub struct ExecutionSummary {
     /// The version the register step registered (or found already registered).
     pub registered: Option<ModelVersion>,
     pub wall_s: f64,
-    /// Wall time minus the time steps spent running (not counting cached ones).
+    /// Wall time minus the time during which some step was running: planning, cache
+    /// look-ups, bookkeeping and store writes.
     pub overhead_s: f64,
 }
 
@@ -212,7 +213,8 @@ struct Driver<'a> {
     records: Vec<Option<StepRecord>>,
     notes: Vec<Vec<String>>,
     failure: Option<String>,
-    step_seconds: f64,
+    /// Time during which at least one step was running.
+    busy_seconds: f64,
 }
 
 impl<'a> Driver<'a> {
@@ -241,7 +243,7 @@ impl<'a> Driver<'a> {
             records: vec![None; n],
             notes: vec![Vec::new(); n],
             failure: None,
-            step_seconds: 0.0,
+            busy_seconds: 0.0,
         }
     }
 
@@ -270,6 +272,7 @@ impl<'a> Driver<'a> {
         let (tx, rx) = mpsc::channel::<Finished>();
         let result = std::thread::scope(|scope| -> Result<()> {
             let mut running = 0usize;
+            let mut busy_since = Instant::now();
             loop {
                 self.propagate_skips();
                 if self.failure.is_none() {
@@ -281,6 +284,9 @@ impl<'a> Driver<'a> {
                             continue;
                         }
                         if let Some((row, ctx)) = self.start(i)? {
+                            if running == 0 {
+                                busy_since = Instant::now();
+                            }
                             self.state[i] = State::Running;
                             running += 1;
                             let tx = tx.clone();
@@ -316,6 +322,9 @@ impl<'a> Driver<'a> {
                 }
                 let Ok(f) = rx.recv() else { break };
                 running -= 1;
+                if running == 0 {
+                    self.busy_seconds += busy_since.elapsed().as_secs_f64();
+                }
                 self.finish(f)?;
             }
             Ok(())
@@ -559,7 +568,6 @@ impl<'a> Driver<'a> {
     fn finish(&mut self, f: Finished) -> Result<()> {
         let i = f.index;
         let name = self.plan.steps[i].name.clone();
-        self.step_seconds += f.seconds;
         let mut rec = self.records[i]
             .clone()
             .unwrap_or_else(|| unreachable!("started steps have records"));
@@ -712,7 +720,7 @@ impl<'a> Driver<'a> {
         write_manifest(&self.cfg.home, &self.info.id, &manifest)?;
         self.store
             .finish_execution(&self.info.id, status, self.failure.as_deref(), &manifest)?;
-        let overhead_s = (wall_s - self.step_seconds).max(0.0);
+        let overhead_s = (wall_s - self.busy_seconds).max(0.0);
         tracing::info!(execution = %self.info.id, %status, wall_s, overhead_s, "execution finished");
         Ok(ExecutionSummary {
             id: self.info.id.clone(),

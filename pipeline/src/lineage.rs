@@ -81,8 +81,24 @@ fn short(v: &Value) -> String {
     s.chars().take(12).collect()
 }
 
-fn render_tree(node: &Value, label: &str, prefix: &str, last: bool, out: &mut String) {
+fn render_tree(
+    node: &Value,
+    label: &str,
+    prefix: &str,
+    last: bool,
+    seen: &mut Vec<String>,
+    out: &mut String,
+) {
     let branch = if last { "└─ " } else { "├─ " };
+    let digest = node["digest"].as_str().unwrap_or_default().to_string();
+    if node["kind"] != "file" && seen.contains(&digest) {
+        out.push_str(&format!(
+            "{prefix}{branch}{label}: {} (shown above)\n",
+            short(&node["digest"])
+        ));
+        return;
+    }
+    seen.push(digest);
     let desc = if node["kind"] == "file" {
         format!("{label}: data file sha256 {}", short(&node["digest"]))
     } else {
@@ -91,7 +107,7 @@ fn render_tree(node: &Value, label: &str, prefix: &str, last: bool, out: &mut St
             short(&node["digest"]),
             node["step"].as_str().unwrap_or("?"),
             node["output"].as_str().unwrap_or("?"),
-            short(&node["execution"])
+            node["execution"].as_str().unwrap_or("?")
         )
     };
     out.push_str(&format!("{prefix}{branch}{desc}\n"));
@@ -99,7 +115,7 @@ fn render_tree(node: &Value, label: &str, prefix: &str, last: bool, out: &mut St
     if let Some(parents) = node["parents"].as_object() {
         let n = parents.len();
         for (i, (name, p)) in parents.iter().enumerate() {
-            render_tree(p, name, &child_prefix, i + 1 == n, out);
+            render_tree(p, name, &child_prefix, i + 1 == n, seen, out);
         }
     }
 }
@@ -139,10 +155,11 @@ pub fn render(v: &ModelVersion, l: &Value) -> String {
         v.version,
         short(&json!(v.artifact_digest))
     );
+    let mut seen = Vec::new();
     if let Some(parents) = l["parents"].as_object() {
         let n = parents.len();
         for (i, (name, p)) in parents.iter().enumerate() {
-            render_tree(p, name, "   ", i + 1 == n, &mut s);
+            render_tree(p, name, "   ", i + 1 == n, &mut seen, &mut s);
         }
     }
     s

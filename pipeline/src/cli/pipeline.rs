@@ -70,11 +70,19 @@ pub struct ExecArgs {
     #[arg(long)]
     pub no_cache: bool,
     /// Do not reuse cached results older than this (30d, 12h, 45m, 90s or never).
-    #[arg(long, default_value = "30d", value_parser = parse_duration)]
-    pub cache_expiry: Option<std::time::Duration>,
+    #[arg(long, default_value = "30d", value_parser = parse_expiry)]
+    pub cache_expiry: Expiry,
     /// Steps run at once.
     #[arg(long, default_value_t = 4)]
     pub max_parallel: usize,
+}
+
+/// A cache expiry; `None` never expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry(pub Option<std::time::Duration>);
+
+fn parse_expiry(s: &str) -> Result<Expiry, String> {
+    parse_duration(s).map(Expiry)
 }
 
 impl ExecArgs {
@@ -82,7 +90,7 @@ impl ExecArgs {
         let mut c = ExecutorConfig::new(home.home());
         c.cache = CachePolicy {
             enabled: !self.no_cache,
-            expire_after: self.cache_expiry,
+            expire_after: self.cache_expiry.0,
         };
         c.max_parallel = self.max_parallel;
         c
@@ -263,5 +271,59 @@ pub fn run_pipeline_cli(args: PipelineArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: PipelineArgs,
+    }
+
+    #[test]
+    fn arguments_parse() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let c = Cli::try_parse_from([
+            "x",
+            "--home",
+            "/tmp/h",
+            "run",
+            "-p",
+            "epochs=3",
+            "--param",
+            "seed=1",
+            "--cache-expiry",
+            "7d",
+            "--no-cache",
+        ])
+        .unwrap();
+        let PipelineCommand::Run(r) = c.args.command else {
+            panic!("run")
+        };
+        assert_eq!(r.source.params, vec!["epochs=3", "seed=1"]);
+        assert_eq!(
+            r.exec.cache_expiry,
+            Expiry(Some(std::time::Duration::from_secs(7 * 86_400)))
+        );
+        let cfg = r.exec.config(&c.args.home);
+        assert!(!cfg.cache.enabled);
+        assert_eq!(cfg.home.root(), std::path::Path::new("/tmp/h"));
+        let c = Cli::try_parse_from(["x", "resume", "abc", "--cache-expiry", "never"]).unwrap();
+        assert!(matches!(
+            c.args.command,
+            PipelineCommand::Resume(ResumeArgs {
+                exec: ExecArgs {
+                    cache_expiry: Expiry(None),
+                    ..
+                },
+                ..
+            })
+        ));
     }
 }

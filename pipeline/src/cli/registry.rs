@@ -162,3 +162,37 @@ pub fn run_registry_cli(args: RegistryArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: RegistryArgs,
+    }
+
+    #[test]
+    fn arguments_parse() {
+        Cli::command().debug_assert();
+        let c = Cli::try_parse_from([
+            "x",
+            "approve",
+            "sentiment/2",
+            "--note",
+            "looks good",
+            "--by",
+            "ann",
+        ])
+        .unwrap();
+        let RegistryCommand::Approve(d) = c.args.command else {
+            panic!("approve")
+        };
+        assert_eq!(
+            (d.version.as_str(), d.note.as_str(), d.by.as_str()),
+            ("sentiment/2", "looks good", "ann")
+        );
+    }
+}
