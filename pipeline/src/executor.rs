@@ -15,6 +15,9 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Instant;
 
+/// Staging directories older than this belong to a process that is gone.
+const STALE_STAGING: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// How executions run.
 #[derive(Debug, Clone)]
 pub struct ExecutorConfig {
@@ -118,6 +121,13 @@ pub fn execute(cfg: &ExecutorConfig, req: &RunRequest) -> Result<ExecutionSummar
     })?;
     tracing::info!(execution = %id, pipeline = %info.pipeline, trigger = %req.trigger, "execution started");
     let artifacts = FsArtifactStore::new(cfg.home.artifacts_dir());
+    let cleaned = artifacts.clean_staging(STALE_STAGING);
+    if cleaned > 0 {
+        tracing::info!(
+            cleaned,
+            "removed staging directories left by interrupted runs"
+        );
+    }
     Driver::new(cfg, (&store, &artifacts), &plan, &info, &req.definition).run(BTreeMap::new())
 }
 

@@ -30,6 +30,27 @@ impl FsArtifactStore {
     fn staging_root(&self) -> PathBuf {
         self.root.join(".staging")
     }
+
+    /// Removes staging directories older than `age` (left by killed processes; never
+    /// visible as artifacts). Returns how many were removed.
+    pub fn clean_staging(&self, age: std::time::Duration) -> usize {
+        let Ok(rd) = std::fs::read_dir(self.staging_root()) else {
+            return 0;
+        };
+        let mut n = 0;
+        for e in rd.flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|el| el > age);
+            if old && std::fs::remove_dir_all(e.path()).is_ok() {
+                n += 1;
+            }
+        }
+        n
+    }
 }
 
 fn files(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
