@@ -1,1 +1,66 @@
-fn main() {}
+//! `sentio`: a thin CLI. It parses arguments, sets up tracing and calls into the crates.
+#![forbid(unsafe_code)]
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+/// Sentio: train, gate, register, serve and monitor a text-classification model.
+#[derive(Parser)]
+#[command(name = "sentio", version, about, long_about = None)]
+struct Cli {
+    /// Log as JSON lines instead of plain text.
+    #[arg(long, global = true, env = "SENTIO_LOG_JSON")]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The whole flow on built-in demo data: train → evaluate → save → predict.
+    Demo(cmd::demo::DemoArgs),
+    /// Train a model on a CSV or jsonlines file and save it as an artifact.
+    Train(cmd::train::TrainArgs),
+    /// Evaluate a saved model on labelled data.
+    Evaluate(cmd::evaluate::EvaluateArgs),
+    /// Predict the label of texts with a saved model.
+    Predict(cmd::predict::PredictArgs),
+    /// Check a data file (schema, completeness, class balance, duplicates).
+    Validate(cmd::validate::ValidateArgs),
+    /// Serve models over HTTP (SageMaker contract, variants, batching, metrics).
+    Serve(serve::ServeArgs),
+    /// Load-test an HTTP endpoint (open loop, closed loop or ramp).
+    Loadtest(loadtest::LoadtestArgs),
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SENTIO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_tracing(cli.log_json);
+    let result = match cli.command {
+        Command::Demo(a) => cmd::demo::run(a),
+        Command::Train(a) => cmd::train::run(a),
+        Command::Evaluate(a) => cmd::evaluate::run(a),
+        Command::Predict(a) => cmd::predict::run(a),
+        Command::Validate(a) => cmd::validate::run(a),
+        Command::Serve(a) => serve::run_cli(a),
+        Command::Loadtest(a) => loadtest::run_cli(a),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -11,6 +11,9 @@ use tch::{nn, Device, Kind, Tensor};
 pub struct Model {
     pub vs: nn::VarStore,
     pub net: Box<dyn Classifier>,
+    /// Per-class offsets added to the logits (prior-shift calibration, fitted on the
+    /// validation split after training; zeros until then). Saved with the weights.
+    pub logit_bias: Tensor,
     pub tokenizer: TextTokenizer,
     pub config: ArtifactConfig,
 }
@@ -25,10 +28,11 @@ impl Model {
         device: Device,
     ) -> Result<Self> {
         let vs = nn::VarStore::new(device);
-        let net = model.build(&vs.root(), labels.len())?;
+        let (net, logit_bias) = build(&vs, &model, labels.len())?;
         Ok(Model {
             vs,
             net,
+            logit_bias,
             tokenizer,
             config: ArtifactConfig {
                 format_version: FORMAT_VERSION,
@@ -44,7 +48,7 @@ impl Model {
         let cfg = artifact.config.clone();
         let tokenizer = TextTokenizer::load(&artifact.dir.join(artifact::TOKENIZER))?;
         let mut vs = nn::VarStore::new(device);
-        let net = cfg.model.build(&vs.root(), cfg.labels.len())?;
+        let (net, logit_bias) = build(&vs, &cfg.model, cfg.labels.len())?;
         let wpath = artifact.dir.join(artifact::WEIGHTS);
         vs.load(&wpath).map_err(|e| ModelError::Mismatch {
             path: artifact.dir.clone(),
@@ -53,6 +57,7 @@ impl Model {
         Ok(Model {
             vs,
             net,
+            logit_bias,
             tokenizer,
             config: cfg,
         })
@@ -83,7 +88,7 @@ impl Model {
             return Ok(Vec::new());
         }
         let _guard = tch::no_grad_guard();
-        let logits = self.net.logits(seqs, false);
+        let logits = self.net.logits(seqs, false) + &self.logit_bias;
         let probs = logits
             .softmax(-1, Kind::Float)
             .to_device(Device::Cpu)
@@ -98,6 +103,39 @@ impl Model {
             )));
         }
         Ok(flat.chunks(n).map(|c| c.to_vec()).collect())
+    }
+}
+
+fn build(
+    vs: &nn::VarStore,
+    model: &ModelConfig,
+    num_labels: usize,
+) -> Result<(Box<dyn Classifier>, Tensor)> {
+    let net = model.build(&vs.root(), num_labels)?;
+    let bias = vs.root().zeros_no_train("logit_bias", &[num_labels as i64]);
+    Ok((net, bias))
+}
+
+impl Model {
+    /// Raw logits `[batch, labels]` (bias included) under no-grad, on the CPU.
+    pub fn logits(&self, seqs: &[&[i64]]) -> Tensor {
+        let _guard = tch::no_grad_guard();
+        (self.net.logits(seqs, false) + &self.logit_bias).to_device(Device::Cpu)
+    }
+
+    /// Sets the per-class logit offsets.
+    pub fn set_logit_bias(&mut self, bias: &[f32]) -> Result<()> {
+        if bias.len() != self.config.labels.len() {
+            return Err(ModelError::Config(format!(
+                "{} logit offsets for {} labels",
+                bias.len(),
+                self.config.labels.len()
+            )));
+        }
+        let _guard = tch::no_grad_guard();
+        self.logit_bias
+            .copy_(&Tensor::from_slice(bias).to_device(self.logit_bias.device()));
+        Ok(())
     }
 }
 

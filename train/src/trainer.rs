@@ -51,6 +51,12 @@ pub struct TrainConfig {
     /// fastText hashed bigram rows.
     pub bigram_buckets: usize,
     pub dropout: f64,
+    /// Learning rate of the sparse (lazy-Adam-trained) embedding, as a multiple of the AdamW
+    /// learning rate.
+    pub sparse_lr_scale: f64,
+    /// Fit per-class logit offsets on the validation split after training so that the
+    /// balanced accuracy is highest (a prior-shift correction for imbalanced classes).
+    pub calibrate: bool,
     /// Draw a progress bar (only on a terminal).
     pub progress: bool,
 }
@@ -74,6 +80,8 @@ impl TrainConfig {
             dim: 64,
             bigram_buckets: 200_000,
             dropout: 0.2,
+            sparse_lr_scale: 1.0,
+            calibrate: true,
             progress: true,
         };
         match architecture {
@@ -227,6 +235,59 @@ pub fn evaluate_model(model: &Model, ds: &Dataset) -> Result<Evaluation> {
     Ok(Evaluation::compute(&ds.labels, &pred, &ds.label_names))
 }
 
+fn balanced_accuracy(logits: &[Vec<f32>], truth: &[usize], bias: &[f32], k: usize) -> f64 {
+    let mut hit = vec![0usize; k];
+    let mut n = vec![0usize; k];
+    for (row, &t) in logits.iter().zip(truth) {
+        let best = row
+            .iter()
+            .zip(bias)
+            .map(|(l, b)| l + b)
+            .enumerate()
+            .fold((0, f32::MIN), |b, (i, v)| if v > b.1 { (i, v) } else { b })
+            .0;
+        n[t] += 1;
+        hit[t] += (best == t) as usize;
+    }
+    let present: Vec<usize> = (0..k).filter(|&c| n[c] > 0).collect();
+    present.iter().map(|&c| hit[c] as f64 / n[c] as f64).sum::<f64>() / present.len().max(1) as f64
+}
+
+/// Per-class logit offsets that maximise balanced accuracy on held-out data: coordinate
+/// ascent over a grid, the last class fixed at 0 (offsets are shift-invariant), ties going
+/// to the smaller offset. Returns zeros when a class is missing from the data.
+pub fn calibrate(model: &Model, enc: &[Encoded], truth: &[usize], k: usize) -> Result<Vec<f32>> {
+    let mut counts = vec![0usize; k];
+    truth.iter().for_each(|&t| counts[t] += 1);
+    if counts.iter().any(|&c| c < 5) {
+        return Ok(vec![0.0; k]);
+    }
+    let mut logits = Vec::with_capacity(enc.len());
+    for chunk in enc.chunks(256) {
+        let seqs: Vec<&[i64]> = chunk.iter().map(|e| e.ids.as_slice()).collect();
+        let t = model.logits(&seqs);
+        let flat = Vec::<f32>::try_from(t.view([-1]))?;
+        logits.extend(flat.chunks(k).map(|c| c.to_vec()));
+    }
+    let mut bias = vec![0.0f32; k];
+    let mut best = balanced_accuracy(&logits, truth, &bias, k);
+    for _round in 0..3 {
+        for c in 0..k - 1 {
+            for step in -40..=40 {
+                let v = step as f32 * 0.05;
+                let mut b = bias.clone();
+                b[c] = v;
+                let score = balanced_accuracy(&logits, truth, &b, k);
+                if score > best + 1e-9 || (score >= best - 1e-9 && v.abs() < bias[c].abs()) {
+                    best = score;
+                    bias = b;
+                }
+            }
+        }
+    }
+    Ok(bias)
+}
+
 /// Trains a model on `train`, early-stopping on `validation`.
 pub fn train(cfg: &TrainConfig, train: &Dataset, validation: &Dataset) -> Result<TrainOutcome> {
     cfg.check()?;
@@ -307,8 +368,10 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, validation: &Dataset) -> Result
             let target = Tensor::from_slice(&target).to_device(device);
             let logits = model.net.logits(&seqs, true);
             let loss = logits.cross_entropy_loss(&target, weights.as_ref(), Reduction::Mean, -100, 0.0);
-            opt.set_lr(lr_at(step));
+            let lr = lr_at(step);
+            opt.set_lr(lr);
             opt.backward_step_clip_norm(&loss, 1.0);
+            model.net.sparse_step(lr * cfg.sparse_lr_scale);
             let l = loss.double_value(&[]);
             if !l.is_finite() {
                 return Err(TrainError::Config(format!(
@@ -356,6 +419,11 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, validation: &Dataset) -> Result
         }
     }
     bar.finish_and_clear();
+    if cfg.calibrate && !validation.is_empty() {
+        let bias = calibrate(&model, &venc, &validation.labels, validation.label_names.len())?;
+        tracing::info!(?bias, "calibrated logit offsets on the validation split");
+        model.set_logit_bias(&bias)?;
+    }
     let train_seconds = started.elapsed().as_secs_f64();
     let best_epoch = match &best {
         Some((_, e, snap)) => {

@@ -129,7 +129,10 @@ pub fn validate(
             .count();
         let share = if n == 0 { 0.0 } else { miss as f64 / n as f64 };
         per_col.insert(name.clone(), serde_json::json!({"missing": miss, "share": share}));
-        if required.contains(&name) && worst.as_ref().is_none_or(|w| share > w.1) {
+        // Extra text columns (e.g. a title before the body) may be empty; the body (the last
+        // text column) and the label may not.
+        let gated = Some(name) == cfg.text_columns.last() || name == &cfg.label_column;
+        if gated && worst.as_ref().is_none_or(|w| share > w.1) {
             worst = Some((name.clone(), share, miss));
         }
     }

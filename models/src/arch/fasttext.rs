@@ -17,6 +17,8 @@ pub struct FastTextConfig {
 
 pub struct FastText {
     embedding: Tensor,
+    /// Sparse Adam moments of the embedding (first, second, step), created on first use.
+    adam: std::cell::RefCell<Option<(Tensor, Tensor, i32)>>,
     fc: nn::Linear,
     cfg: FastTextConfig,
     device: Device,
@@ -29,17 +31,21 @@ impl FastText {
         }
         let rows = (cfg.vocab_size + cfg.bigram_buckets) as i64;
         let bound = 1.0 / (cfg.dim as f64).sqrt();
-        let embedding = p.var(
-            "embedding",
-            &[rows, cfg.dim as i64],
-            nn::Init::Uniform {
-                lo: -bound,
-                up: bound,
-            },
-        );
+        // The embedding table is large and each batch touches few of its rows, so it gets
+        // sparse gradients and a lazy (sparse) Adam step of its own instead of
+        // a dense AdamW update of every row: it is registered as a non-trainable variable
+        // (saved and loaded with the rest, but outside the optimizer) that still records
+        // gradients.
+        let mut embedding = p.zeros_no_train("embedding", &[rows, cfg.dim as i64]);
+        {
+            let _g = tch::no_grad_guard();
+            let _ = embedding.uniform_(-bound, bound);
+        }
+        let embedding = embedding.set_requires_grad(true);
         let fc = nn::linear(p / "fc", cfg.dim as i64, num_labels as i64, Default::default());
         Ok(FastText {
             embedding,
+            adam: std::cell::RefCell::new(None),
             fc,
             cfg: cfg.clone(),
             device: p.device(),
@@ -66,6 +72,35 @@ impl FastText {
 }
 
 impl Classifier for FastText {
+    /// Lazy (sparse) Adam on the rows of the embedding that this batch touched: the
+    /// moments of other rows are left alone, as torch.optim.SparseAdam does.
+    fn sparse_step(&self, lr: f64) {
+        let _g = tch::no_grad_guard();
+        let mut grad = self.embedding.grad();
+        if !grad.defined() {
+            return;
+        }
+        let g = grad.coalesce();
+        let idx = g.indices().select(0, 0);
+        let vals = g.values();
+        let mut state = self.adam.borrow_mut();
+        let (m, v, t) = state.get_or_insert_with(|| {
+            (self.embedding.zeros_like(), self.embedding.zeros_like(), 0)
+        });
+        *t += 1;
+        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
+        let m_rows = m.index_select(0, &idx) * b1 + &vals * (1.0 - b1);
+        let v_rows = v.index_select(0, &idx) * b2 + (&vals * &vals) * (1.0 - b2);
+        let _ = m.index_copy_(0, &idx, &m_rows);
+        let _ = v.index_copy_(0, &idx, &v_rows);
+        let m_hat = m_rows / (1.0 - b1.powi(*t));
+        let v_hat = v_rows / (1.0 - b2.powi(*t));
+        let update = m_hat / (v_hat.sqrt() + eps) * -lr;
+        let mut emb = self.embedding.shallow_clone();
+        let _ = emb.index_add_(0, &idx, &update);
+        let _ = grad.zero_();
+    }
+
     fn logits(&self, seqs: &[&[i64]], train: bool) -> Tensor {
         let mut flat = Vec::with_capacity(seqs.iter().map(|s| 2 * s.len()).sum());
         let mut offsets = Vec::with_capacity(seqs.len());
@@ -83,8 +118,8 @@ impl Classifier for FastText {
             &idx,
             &off,
             false,
-            1, // mean
-            false,
+            1,    // mean
+            true, // sparse gradient
             None,
             false,
         );

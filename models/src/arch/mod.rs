@@ -51,4 +51,8 @@ pub trait Classifier: Send {
     /// Class logits `[batch, num_labels]` for a batch of id sequences. `train` turns
     /// dropout on.
     fn logits(&self, seqs: &[&[i64]], train: bool) -> Tensor;
+
+    /// Applies an optimizer step of its own to variables trained outside the optimizer (sparse
+    /// embeddings), then clears their gradients. Most models have none.
+    fn sparse_step(&self, _lr: f64) {}
 }

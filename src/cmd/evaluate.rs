@@ -1,0 +1,44 @@
+//! `sentio evaluate`.
+use super::data_args::DataArgs;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct EvaluateArgs {
+    /// Model artifact directory.
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Write evaluation.json here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, default_value = "auto")]
+    pub device: models::DeviceChoice,
+}
+
+pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
+    let predictor = models::Predictor::load(&a.model, a.device.resolve()?)?;
+    let cfg = a.data.config();
+    let table = train::load_table(&cfg)?;
+    let (ds, drops) = train::Dataset::from_table(&table, &cfg)?;
+    if ds.label_names != predictor.labels() {
+        anyhow::bail!(
+            "the data's classes {:?} differ from the model's {:?}",
+            ds.label_names,
+            predictor.labels()
+        );
+    }
+    let eval = train::evaluate_model(predictor.model(), &ds)?;
+    println!("{}", eval.table());
+    if drops.missing_text + drops.missing_label > 0 {
+        println!(
+            "dropped {} rows without text and {} without label (of {})",
+            drops.missing_text, drops.missing_label, drops.rows_read
+        );
+    }
+    if let Some(out) = a.out {
+        std::fs::write(&out, serde_json::to_vec_pretty(&eval.to_json())?)?;
+    }
+    Ok(())
+}
