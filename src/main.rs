@@ -28,8 +28,14 @@ enum Command {
     Predict(cmd::predict::PredictArgs),
     /// Check a data file (schema, completeness, class balance, duplicates).
     Validate(cmd::validate::ValidateArgs),
+    /// Run, inspect, resume or watch the training pipeline.
+    Pipeline(pipeline::cli::PipelineArgs),
+    /// The model registry: list, describe, approve, reject, history.
+    Registry(pipeline::cli::RegistryArgs),
+    /// The lineage of a model version (data, code, parameters, parents, execution).
+    Lineage(pipeline::cli::LineageArgs),
     /// Serve models over HTTP (SageMaker contract, variants, batching, metrics).
-    Serve(serve::ServeArgs),
+    Serve(cmd::serve::ServeCmd),
     /// Load-test an HTTP endpoint (open loop, closed loop or ramp).
     Loadtest(loadtest::LoadtestArgs),
 }
@@ -56,7 +62,10 @@ fn main() {
         Command::Evaluate(a) => cmd::evaluate::run(a),
         Command::Predict(a) => cmd::predict::run(a),
         Command::Validate(a) => cmd::validate::run(a),
-        Command::Serve(a) => serve::run_cli(a),
+        Command::Pipeline(a) => pipeline::cli::run_pipeline_cli(a),
+        Command::Registry(a) => pipeline::cli::run_registry_cli(a),
+        Command::Lineage(a) => pipeline::cli::run_lineage_cli(a),
+        Command::Serve(a) => cmd::serve::run(a),
         Command::Loadtest(a) => loadtest::run_cli(a),
     };
     if let Err(e) = result {

@@ -80,8 +80,8 @@ impl Artifact {
             return Err(corrupt("not a directory (no such artifact)".into()));
         }
         let mpath = dir.join(MANIFEST);
-        let mbytes = std::fs::read(&mpath)
-            .map_err(|e| corrupt(format!("cannot read {MANIFEST}: {e}")))?;
+        let mbytes =
+            std::fs::read(&mpath).map_err(|e| corrupt(format!("cannot read {MANIFEST}: {e}")))?;
         let manifest: Manifest = serde_json::from_slice(&mbytes)
             .map_err(|e| corrupt(format!("{MANIFEST} is not valid: {e}")))?;
         if manifest.format_version != FORMAT_VERSION {
@@ -121,7 +121,10 @@ impl Artifact {
         if labels != config.labels {
             return Err(ModelError::Mismatch {
                 path: dir.to_path_buf(),
-                reason: format!("{LABELS} {labels:?} differs from {CONFIG} {:?}", config.labels),
+                reason: format!(
+                    "{LABELS} {labels:?} differs from {CONFIG} {:?}",
+                    config.labels
+                ),
             });
         }
         Ok(Artifact {

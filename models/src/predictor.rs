@@ -218,10 +218,11 @@ impl Predictor {
         if p.iter().any(|v| !v.is_finite()) {
             return Err(ModelError::NonFinite);
         }
-        let (idx, _) = p
-            .iter()
-            .enumerate()
-            .fold((0, f32::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best });
+        let (idx, _) =
+            p.iter().enumerate().fold(
+                (0, f32::MIN),
+                |best, (i, &v)| if v > best.1 { (i, v) } else { best },
+            );
         Ok(Prediction {
             label: self.model.labels()[idx].clone(),
             label_index: idx,

@@ -5,7 +5,8 @@
 use crate::error::{ModelError, Result};
 use std::path::Path;
 use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
-use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainer};
+use tokenizers::models::wordlevel::{WordLevel, WordLevelTrainer};
+use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::models::TrainerWrapper;
 use tokenizers::normalizers::bert::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
@@ -50,22 +51,25 @@ fn tk_err(e: impl std::fmt::Display) -> ModelError {
 
 impl TextTokenizer {
     /// Trains a lower-casing WordPiece tokenizer (BERT normalizer and pre-tokenizer,
-    /// `[CLS] text [SEP]` template) on the given texts.
+    /// `[CLS] text [SEP]` template) on the given texts. The vocabulary is the most frequent
+    /// words (ties broken by the word, so training is reproducible — the crate's WordPiece
+    /// trainer breaks ties in hash-map order) plus every character they contain, alone and
+    /// as a `##` continuation, so an unknown word still splits into known pieces.
     pub fn train_wordpiece<S: AsRef<str> + Send>(
         texts: impl Iterator<Item = S> + Send,
         vocab_size: usize,
         min_frequency: u64,
     ) -> Result<Self> {
         let specials = [PAD, UNK, CLS, SEP, MASK];
-        let wp = WordPiece::builder()
-            .unk_token(UNK.to_string())
-            .build()
-            .map_err(tk_err)?;
-        let mut tk = Tokenizer::new(wp);
-        tk.with_normalizer(Some(BertNormalizer::new(true, true, None, true)));
-        tk.with_pre_tokenizer(Some(BertPreTokenizer));
-        tk.with_decoder(Some(WordPieceDecoder::default()));
-        let mut trainer: TrainerWrapper = WordPieceTrainer::builder()
+        let mut counter = Tokenizer::new(
+            WordLevel::builder()
+                .unk_token(UNK.to_string())
+                .build()
+                .map_err(tk_err)?,
+        );
+        counter.with_normalizer(Some(BertNormalizer::new(true, true, None, true)));
+        counter.with_pre_tokenizer(Some(BertPreTokenizer));
+        let mut trainer: TrainerWrapper = WordLevelTrainer::builder()
             .vocab_size(vocab_size)
             .min_frequency(min_frequency)
             .show_progress(false)
@@ -76,10 +80,44 @@ impl TextTokenizer {
                     .collect(),
             )
             .build()
+            .map_err(tk_err)?
             .into();
-        tk.train(&mut trainer, texts).map_err(tk_err)?;
-        let cls = tk.token_to_id(CLS).ok_or_else(|| tk_err("no [CLS] after training"))?;
-        let sep = tk.token_to_id(SEP).ok_or_else(|| tk_err("no [SEP] after training"))?;
+        counter.train(&mut trainer, texts).map_err(tk_err)?;
+        let mut words: Vec<(String, u32)> = counter.get_vocab(false).into_iter().collect();
+        words.sort_by_key(|(_, id)| *id);
+        let words: Vec<String> = words
+            .into_iter()
+            .map(|(w, _)| w)
+            .filter(|w| !specials.contains(&w.as_str()))
+            .collect();
+        let alphabet: std::collections::BTreeSet<char> =
+            words.iter().flat_map(|w| w.chars()).collect();
+        let mut vocab: tokenizers::models::bpe::Vocab = Default::default();
+        let pieces = specials
+            .iter()
+            .map(|s| s.to_string())
+            .chain(alphabet.iter().map(|c| c.to_string()))
+            .chain(alphabet.iter().map(|c| format!("##{c}")))
+            .chain(words);
+        for piece in pieces {
+            let next = vocab.len() as u32;
+            vocab.entry(piece).or_insert(next);
+        }
+        let wp = WordPiece::builder()
+            .vocab(vocab)
+            .unk_token(UNK.to_string())
+            .build()
+            .map_err(tk_err)?;
+        let mut tk = Tokenizer::new(wp);
+        tk.with_normalizer(Some(BertNormalizer::new(true, true, None, true)));
+        tk.with_pre_tokenizer(Some(BertPreTokenizer));
+        tk.with_decoder(Some(WordPieceDecoder::default()));
+        let cls = tk
+            .token_to_id(CLS)
+            .ok_or_else(|| tk_err("no [CLS] after training"))?;
+        let sep = tk
+            .token_to_id(SEP)
+            .ok_or_else(|| tk_err("no [SEP] after training"))?;
         let template = TemplateProcessing::builder()
             .try_single(format!("{CLS} $A {SEP}"))
             .map_err(tk_err)?
@@ -173,7 +211,9 @@ mod tests {
     fn corpus() -> Vec<String> {
         let mut v = Vec::new();
         for i in 0..50 {
-            v.push(format!("I love this dress, the fabric is lovely number {i}"));
+            v.push(format!(
+                "I love this dress, the fabric is lovely number {i}"
+            ));
             v.push(format!("Terrible fit and the zipper broke after {i} days"));
         }
         v
@@ -184,7 +224,10 @@ mod tests {
         let tk = TextTokenizer::train_wordpiece(corpus().into_iter(), 200, 1).unwrap();
         assert!(tk.vocab_size() > 20);
         let enc = tk.encode_batch(&["I love this fabric"], 64).unwrap();
-        assert_eq!(enc[0].ids.first().copied(), tk.inner.token_to_id(CLS).map(i64::from));
+        assert_eq!(
+            enc[0].ids.first().copied(),
+            tk.inner.token_to_id(CLS).map(i64::from)
+        );
         assert_eq!(enc[0].ids.last().copied(), tk.sep_id);
         assert_eq!(enc[0].unknown, 0);
         let dir = tempfile::tempdir().unwrap();
@@ -205,6 +248,21 @@ mod tests {
         assert_eq!(*e.ids.last().unwrap(), tk.sep_id.unwrap());
         let u = &tk.encode_batch(&["€€€ ☃"], 16).unwrap()[0];
         assert!(u.unknown >= 1, "{u:?}");
+    }
+
+    #[test]
+    fn training_is_reproducible() {
+        let c: Vec<String> = (0..300)
+            .map(|i| format!("word{} other{} love this dress number {i}", i % 17, i % 5))
+            .collect();
+        let a = TextTokenizer::train_wordpiece(c.iter(), 60, 1).unwrap();
+        let b = TextTokenizer::train_wordpiece(c.iter(), 60, 1).unwrap();
+        assert_eq!(a.to_json().unwrap(), b.to_json().unwrap());
+        // Unknown words fall back to character pieces, not [UNK].
+        let e = &a.encode_batch(&["zzzq"], 16).unwrap()[0];
+        assert_eq!(e.unknown, 1, "q never occurs: {e:?}");
+        let e = &a.encode_batch(&["dresslove"], 16).unwrap()[0];
+        assert_eq!(e.unknown, 0, "{e:?}");
     }
 
     #[test]

@@ -25,8 +25,16 @@ pub fn minilm_dir() -> PathBuf {
 }
 
 pub fn corpus() -> Vec<String> {
-    let pos = ["love this dress", "great fit and soft fabric", "beautiful color, highly recommend"];
-    let neg = ["cheap fabric, returned it", "the zipper broke", "awful fit and poor quality"];
+    let pos = [
+        "love this dress",
+        "great fit and soft fabric",
+        "beautiful color, highly recommend",
+    ];
+    let neg = [
+        "cheap fabric, returned it",
+        "the zipper broke",
+        "awful fit and poor quality",
+    ];
     let mut v = Vec::new();
     for i in 0..20 {
         v.push(format!("{} {}", pos[i % 3], i));

@@ -3,8 +3,8 @@ mod common;
 
 use models::arch::bert::load_pretrained;
 use models::{
-    Artifact, ArtifactWriter, BertConfig, FastTextConfig, Model, ModelConfig, ModelError, Predictor,
-    TextTokenizer,
+    Artifact, ArtifactWriter, BertConfig, FastTextConfig, Model, ModelConfig, ModelError,
+    Predictor, TextTokenizer,
 };
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Reduction, Tensor};
@@ -18,7 +18,12 @@ fn tokenizer() -> TextTokenizer {
 }
 
 fn fasttext(tk: &TextTokenizer) -> ModelConfig {
-    ModelConfig::FastText(FastTextConfig { vocab_size: tk.vocab_size(), bigram_buckets: 1000, dim: 16, dropout: 0.0 })
+    ModelConfig::FastText(FastTextConfig {
+        vocab_size: tk.vocab_size(),
+        bigram_buckets: 1000,
+        dim: 16,
+        dropout: 0.0,
+    })
 }
 
 fn transformer(tk: &TextTokenizer) -> ModelConfig {
@@ -35,17 +40,30 @@ fn check_shape_and_learning(mut model: Model, lr: f64) {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let enc = model.encode(&refs).unwrap();
     let seqs: Vec<&[i64]> = enc.iter().map(|e| e.ids.as_slice()).collect();
-    let target = Tensor::from_slice(&(0..texts.len()).map(|i| ((i + 1) % 2) as i64).collect::<Vec<_>>());
+    let target = Tensor::from_slice(
+        &(0..texts.len())
+            .map(|i| ((i + 1) % 2) as i64)
+            .collect::<Vec<_>>(),
+    );
     let logits = model.net.logits(&seqs, false);
     assert_eq!(logits.size(), vec![texts.len() as i64, 2]);
     let mut opt = nn::AdamW::default().build(&model.vs, lr).unwrap();
     let loss_of = |m: &Model| {
         let _g = tch::no_grad_guard();
-        m.net.logits(&seqs, false).cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0).double_value(&[])
+        m.net
+            .logits(&seqs, false)
+            .cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0)
+            .double_value(&[])
     };
     let before = loss_of(&model);
     for _ in 0..15 {
-        let loss = model.net.logits(&seqs, true).cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0);
+        let loss = model.net.logits(&seqs, true).cross_entropy_loss::<Tensor>(
+            &target,
+            None,
+            Reduction::Mean,
+            -100,
+            0.0,
+        );
         opt.backward_step(&loss);
         model.net.sparse_step(lr);
     }
@@ -78,7 +96,10 @@ fn pretrained_bert_forward_shape_and_fine_tuning_reduces_loss() {
     let tk = TextTokenizer::load(&dir.join("tokenizer.json")).unwrap();
     let mut m = Model::new(ModelConfig::Bert(cfg), labels(), 32, tk, Device::Cpu).unwrap();
     let missing = load_pretrained(&mut m.vs, &dir.join("model.safetensors")).unwrap();
-    assert_eq!(missing, vec!["classifier.bias", "classifier.weight", "logit_bias"]);
+    assert_eq!(
+        missing,
+        vec!["classifier.bias", "classifier.weight", "logit_bias"]
+    );
     check_shape_and_learning(m, 1e-4);
 }
 
@@ -96,7 +117,8 @@ fn pretrained_weights_with_wrong_shape_are_refused() {
 fn save(model: &Model, dir: &std::path::Path) -> Artifact {
     let mut w = ArtifactWriter::new(dir).unwrap();
     model.save_into(&mut w).unwrap();
-    w.write_json("evaluation.json", &serde_json::json!({"metrics": {}})).unwrap();
+    w.write_json("evaluation.json", &serde_json::json!({"metrics": {}}))
+        .unwrap();
     w.finish().unwrap()
 }
 
@@ -104,14 +126,22 @@ fn save(model: &Model, dir: &std::path::Path) -> Artifact {
 fn artifact_round_trip_gives_identical_predictions() {
     tch::manual_seed(4);
     let tmp = tempfile::tempdir().unwrap();
-    for (i, make) in [fasttext as fn(&TextTokenizer) -> ModelConfig, transformer].iter().enumerate() {
+    for (i, make) in [fasttext as fn(&TextTokenizer) -> ModelConfig, transformer]
+        .iter()
+        .enumerate()
+    {
         let tk = tokenizer();
         let mut model = Model::new(make(&tk), labels(), 32, tk, Device::Cpu).unwrap();
         model.set_logit_bias(&[0.25, -0.25]).unwrap();
         let in_memory = Predictor::from_model(model, "mem");
         let dir = tmp.path().join(format!("m{i}"));
         let art = save(in_memory.model(), &dir);
-        let texts = ["love this dress", "the zipper broke", "", "unknown words ☃☃"];
+        let texts = [
+            "love this dress",
+            "the zipper broke",
+            "",
+            "unknown words ☃☃",
+        ];
         let want = in_memory.predict(&texts).unwrap();
         let loaded = Predictor::load(&dir, Device::Cpu).unwrap();
         assert_eq!(loaded.predict(&texts).unwrap(), want);
@@ -147,15 +177,24 @@ fn corrupt_or_mismatched_artifacts_are_refused() {
     save(&model, &dir);
     std::fs::remove_file(dir.join("tokenizer.json")).unwrap();
     let err = Predictor::load(&dir, Device::Cpu).err().unwrap();
-    assert!(err.to_string().contains("tokenizer.json is missing"), "{err}");
+    assert!(
+        err.to_string().contains("tokenizer.json is missing"),
+        "{err}"
+    );
 
     // Labels that disagree with the config (manifest rewritten to match, so only the
     // consistency check can catch it).
     save(&model, &dir);
     std::fs::write(dir.join("labels.json"), br#"["a","b","c"]"#).unwrap();
-    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    manifest["files"]["labels.json"] = serde_json::json!(models::artifact::file_digest(&dir.join("labels.json")).unwrap());
-    std::fs::write(dir.join("manifest.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    manifest["files"]["labels.json"] =
+        serde_json::json!(models::artifact::file_digest(&dir.join("labels.json")).unwrap());
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
     let err = Predictor::load(&dir, Device::Cpu).err().unwrap();
     assert!(matches!(err, ModelError::Mismatch { .. }), "{err}");
 
@@ -164,9 +203,15 @@ fn corrupt_or_mismatched_artifacts_are_refused() {
     let tk = tokenizer();
     let other = Model::new(transformer(&tk), labels(), 32, tk, Device::Cpu).unwrap();
     other.vs.save(dir.join("model.safetensors")).unwrap();
-    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    manifest["files"]["model.safetensors"] = serde_json::json!(models::artifact::file_digest(&dir.join("model.safetensors")).unwrap());
-    std::fs::write(dir.join("manifest.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    manifest["files"]["model.safetensors"] =
+        serde_json::json!(models::artifact::file_digest(&dir.join("model.safetensors")).unwrap());
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
     let err = Predictor::load(&dir, Device::Cpu).err().unwrap();
     assert!(matches!(err, ModelError::Mismatch { .. }), "{err}");
 

@@ -25,8 +25,9 @@ pub struct DataArgs {
     /// Format, when the extension does not tell.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
-    /// Text column; repeat to join several (e.g. --text-column Title --text-column "Review Text").
-    #[arg(long = "text-column", default_value = "Review Text")]
+    /// Text column; repeat to join several, body last. Columns before the body are used
+    /// when present (default: Title, then Review Text).
+    #[arg(long = "text-column", default_values_t = train::data::default_text_columns())]
     pub text_columns: Vec<String>,
     /// Label column.
     #[arg(long, default_value = "Rating")]

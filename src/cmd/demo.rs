@@ -1,12 +1,16 @@
-//! `sentio demo`: the whole flow on built-in demo data.
+//! `sentio demo`: the whole flow on built-in demo data — generate reviews, run the
+//! pipeline (validate → process → train → evaluate → gate → register, auto-approved),
+//! start the endpoint on the registered version and send it real predictions.
+use super::catalog::RegistryCatalog;
 use clap::Args;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
 use std::path::PathBuf;
-use train::job::TrainJob;
-use train::{Architecture, DataConfig, SplitConfig, TrainConfig, ValidationConfig};
+use std::sync::Arc;
 
 #[derive(Args)]
 pub struct DemoArgs {
-    /// Working directory for the demo's data and model.
+    /// Working directory for the demo's data, metadata store and models.
     #[arg(long, default_value = "demo-out")]
     pub dir: PathBuf,
     /// Synthetic reviews to generate.
@@ -16,33 +20,142 @@ pub struct DemoArgs {
     pub device: models::DeviceChoice,
 }
 
+const SAMPLES: [&str; 3] = [
+    "I love this dress, the fabric is so soft and it fits perfectly.",
+    "The seams came apart after one wash. Very disappointed.",
+    "It is okay, nothing special, runs a bit large.",
+];
+
 pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&a.dir)?;
     let data = a.dir.join("demo_reviews.csv");
     train::demo::write_csv(&data, a.rows, 7)?;
-    println!("1. generated {} synthetic reviews in {}", a.rows, data.display());
-    let mut tc = TrainConfig::for_architecture(Architecture::FastText);
-    tc.device = a.device;
-    let job = TrainJob {
-        data: DataConfig::new(&data),
-        validation: ValidationConfig::default(),
-        split: SplitConfig::default(),
-        train: tc,
-        out: a.dir.join("model"),
+    println!(
+        "1. generated {} synthetic reviews in {}",
+        a.rows,
+        data.display()
+    );
+
+    let home = pipeline::Home::new(a.dir.join("home"));
+    let cfg = pipeline::ExecutorConfig::new(home.clone());
+    let device = match a.device {
+        models::DeviceChoice::Auto => "auto",
+        models::DeviceChoice::Cpu => "cpu",
+        models::DeviceChoice::Cuda => "cuda",
     };
-    let r = train::job::run(&job)?;
-    println!("2. trained and evaluated on the held-out test split:\n{}", r.evaluation.table());
-    println!("3. saved model {} to {}", r.artifact.version(), r.artifact.dir.display());
-    let predictor = models::Predictor::load(&r.artifact.dir, a.device.resolve()?)?;
-    let samples = [
-        "I love this dress, the fabric is so soft and it fits perfectly.",
-        "The seams came apart after one wash. Very disappointed.",
-        "It is okay, nothing special, runs a bit large.",
+    let overrides = [
+        ("auto_approve".to_string(), "true".to_string()),
+        ("device".to_string(), device.to_string()),
     ];
-    println!("4. predictions from the reloaded model:");
-    for (t, p) in samples.iter().zip(predictor.predict(&samples)?) {
-        let conf = p.probabilities[p.label_index];
-        println!("   {:<9} ({:.2})  {t}", p.label, conf);
+    let started = std::time::Instant::now();
+    let run = pipeline::run_default_pipeline(&cfg, &data, &overrides)?;
+    println!(
+        "2. pipeline execution {} {:?} in {:.1} s:",
+        run.execution.id,
+        run.execution.status,
+        started.elapsed().as_secs_f64()
+    );
+    for s in &run.execution.steps {
+        println!("   {:<13} {:?}", s.name, s.status);
     }
+    let version = run
+        .version
+        .ok_or_else(|| anyhow::anyhow!("the pipeline registered no model version"))?;
+    let metric = |k: &str| version.metrics[k].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "3. registered {}/{} ({}), {:?}: test balanced accuracy {:.3}, macro-F1 {:.3}",
+        version.group,
+        version.number,
+        version.version,
+        version.status,
+        metric("balanced_accuracy"),
+        metric("macro_f1")
+    );
+    println!(
+        "   (lineage: sentio lineage {} --home {})",
+        version.version,
+        home.root().display()
+    );
+
+    let reference = format!("registry:{}:{}", version.group, version.number);
+    let responses = serve_and_ask(&home, &reference, a.device)?;
+    println!("4. endpoint on 127.0.0.1 serving {reference}; POST /invocations answered:");
+    for (text, (variant, body)) in SAMPLES.iter().zip(responses) {
+        println!("   [{variant}] {body}\n      ← {text:?}");
+    }
+    println!(
+        "done. Serve it yourself: sentio serve --home {} --model {reference}",
+        home.root().display()
+    );
     Ok(())
+}
+
+/// Starts the endpoint on a free loopback port, waits for /ping, sends the samples and
+/// shuts it down. Returns (invoked variant, body) per sample.
+fn serve_and_ask(
+    home: &pipeline::Home,
+    reference: &str,
+    device: models::DeviceChoice,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut config = serve::ServeConfig::new(vec![serve::VariantSpec {
+        name: "AllTraffic".into(),
+        source: serve::VariantSource::Model(reference.to_string()),
+        weight: 1.0,
+    }]);
+    config.endpoint_name = "demo".into();
+    config.device = device.resolve()?;
+    config.catalog = Arc::new(RegistryCatalog::new(home.clone()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve::run(config, listener, async {
+            let _ = stop_rx.await;
+        }));
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<Full<Bytes>>();
+        let base = format!("http://{addr}");
+        let ready = async {
+            loop {
+                let req = hyper::Request::get(format!("{base}/ping")).body(Full::default())?;
+                if let Ok(r) = client.request(req).await {
+                    if r.status() == 200 {
+                        return anyhow::Ok(());
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(60), ready)
+            .await
+            .map_err(|_| anyhow::anyhow!("the endpoint did not become ready within 60 s"))??;
+        let mut out = Vec::new();
+        for text in SAMPLES {
+            let body = serde_json::json!({ "text": text }).to_string();
+            let req = hyper::Request::post(format!("{base}/invocations"))
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(body)))?;
+            let resp = client.request(req).await?;
+            let variant = resp
+                .headers()
+                .get("x-amzn-invoked-production-variant")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("?")
+                .to_string();
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await?.to_bytes();
+            let body = String::from_utf8_lossy(&bytes).to_string();
+            if !status.is_success() {
+                anyhow::bail!("the endpoint answered {status}: {body}");
+            }
+            out.push((variant, body));
+        }
+        let _ = stop_tx.send(());
+        server.await??;
+        anyhow::Ok(out)
+    })
 }

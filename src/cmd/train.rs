@@ -93,7 +93,20 @@ impl HyperArgs {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };
         }
-        set!(epochs, learning_rate, batch_size, max_len, weight_decay, warmup, patience, vocab_size, dim, bigram_buckets, dropout, sparse_lr_scale);
+        set!(
+            epochs,
+            learning_rate,
+            batch_size,
+            max_len,
+            weight_decay,
+            warmup,
+            patience,
+            vocab_size,
+            dim,
+            bigram_buckets,
+            dropout,
+            sparse_lr_scale
+        );
         c.seed = self.seed;
         c.device = self.device;
         c.balance = match self.balance {

@@ -19,7 +19,12 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<()> {
     let report = match &ds {
         Ok((d, drops)) => train::validate(&table, &cfg, Some((d, drops)), &vc),
         Err(train::TrainError::MissingColumn { .. }) => train::validate(&table, &cfg, None, &vc),
-        Err(_) => return Err(ds.err().map(anyhow::Error::from).unwrap_or_else(|| anyhow::anyhow!("invalid data"))),
+        Err(_) => {
+            return Err(ds
+                .err()
+                .map(anyhow::Error::from)
+                .unwrap_or_else(|| anyhow::anyhow!("invalid data")))
+        }
     };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -67,13 +67,19 @@ impl LabelMapping {
     }
 }
 
+/// The default text: the review's title (when present) and its body.
+pub fn default_text_columns() -> Vec<String> {
+    vec!["Title".into(), "Review Text".into()]
+}
+
 /// Where the data is and which columns hold text and label.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DataConfig {
     pub path: PathBuf,
     /// Detected from the extension when absent.
     pub format: Option<Format>,
-    /// Text column(s); several are joined with ". " (e.g. title and body).
+    /// Text column(s), joined with ". " when several (e.g. title and body). The last one is
+    /// the body and is required; the ones before it are optional.
     pub text_columns: Vec<String>,
     pub label_column: String,
     pub mapping: LabelMapping,
@@ -84,7 +90,7 @@ impl DataConfig {
         DataConfig {
             path: path.into(),
             format: None,
-            text_columns: vec!["Review Text".into()],
+            text_columns: default_text_columns(),
             label_column: "Rating".into(),
             mapping: LabelMapping::Sentiment,
         }
@@ -219,12 +225,11 @@ fn read_jsonl(path: &Path, bytes: &[u8]) -> Result<Table> {
             blank += 1;
             continue;
         }
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| TrainError::Parse {
-                path: path.to_path_buf(),
-                line: line_no,
-                message: format!("invalid JSON: {e}"),
-            })?;
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| TrainError::Parse {
+            path: path.to_path_buf(),
+            line: line_no,
+            message: format!("invalid JSON: {e}"),
+        })?;
         let serde_json::Value::Object(map) = v else {
             return Err(TrainError::Parse {
                 path: path.to_path_buf(),
@@ -307,13 +312,18 @@ impl Dataset {
     /// counted; label values the mapping does not know are an error.
     pub fn from_table(t: &Table, cfg: &DataConfig) -> Result<(Dataset, DropCounts)> {
         if cfg.text_columns.is_empty() {
-            return Err(TrainError::Config("at least one text column is needed".into()));
+            return Err(TrainError::Config(
+                "at least one text column is needed".into(),
+            ));
         }
-        let text_cols = cfg
-            .text_columns
+        // The last text column is the body and must exist; columns before it (a title,
+        // say) are used when the file has them.
+        let (body, extra) = cfg.text_columns.split_last().expect("checked above");
+        let mut text_cols: Vec<usize> = extra
             .iter()
-            .map(|c| t.column(c))
-            .collect::<Result<Vec<_>>>()?;
+            .filter_map(|c| t.columns.iter().position(|x| x == c))
+            .collect();
+        text_cols.push(t.column(body)?);
         let label_col = t.column(&cfg.label_column)?;
         let mut counts = DropCounts {
             rows_read: t.rows.len(),
@@ -329,7 +339,9 @@ impl Dataset {
                 .map(str::trim)
                 .collect();
             // The last text column is the body: without it the row has no text.
-            let body = row.get(*text_cols.last().unwrap_or(&0)).and_then(|v| v.as_deref());
+            let body = row
+                .get(*text_cols.last().unwrap_or(&0))
+                .and_then(|v| v.as_deref());
             let Some(raw) = row.get(label_col).and_then(|v| v.as_deref()) else {
                 counts.missing_label += 1;
                 continue;
@@ -396,9 +408,7 @@ impl Dataset {
     pub fn write_jsonl(&self, path: &Path) -> Result<()> {
         let mut out = String::new();
         for (t, &l) in self.texts.iter().zip(&self.labels) {
-            out.push_str(
-                &serde_json::json!({"text": t, "label": self.label_names[l]}).to_string(),
-            );
+            out.push_str(&serde_json::json!({"text": t, "label": self.label_names[l]}).to_string());
             out.push('\n');
         }
         std::fs::write(path, out).map_err(|e| TrainError::io(path, e))

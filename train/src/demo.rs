@@ -7,7 +7,10 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 
-const ITEMS: &[&str] = &["dress", "top", "sweater", "jacket", "skirt", "blouse", "jeans", "cardigan", "tunic", "jumpsuit"];
+const ITEMS: &[&str] = &[
+    "dress", "top", "sweater", "jacket", "skirt", "blouse", "jeans", "cardigan", "tunic",
+    "jumpsuit",
+];
 const POSITIVE: &[&str] = &[
     "I love this {item}",
     "it fits perfectly and the fabric is so soft",
@@ -71,12 +74,22 @@ pub fn review(rng: &mut StdRng) -> (String, String, u8) {
     let item = *ITEMS.choose(rng).unwrap_or(&"dress");
     let mut parts: Vec<String> = Vec::new();
     for _ in 0..rng.random_range(1..=2) {
-        parts.push(pools[class].choose(rng).unwrap_or(&"").replace("{item}", item));
+        parts.push(
+            pools[class]
+                .choose(rng)
+                .unwrap_or(&"")
+                .replace("{item}", item),
+        );
     }
     // Label noise: a phrase from another class now and then, as in real reviews.
     if rng.random_bool(0.2) {
         let other = (class + rng.random_range(1..3)) % 3;
-        parts.push(pools[other].choose(rng).unwrap_or(&"").replace("{item}", item));
+        parts.push(
+            pools[other]
+                .choose(rng)
+                .unwrap_or(&"")
+                .replace("{item}", item),
+        );
     }
     parts.shuffle_in_place(rng);
     let mut text = parts
@@ -93,6 +106,15 @@ pub fn review(rng: &mut StdRng) -> (String, String, u8) {
     if rng.random_bool(0.6) {
         text = format!("{} {text}", FILLER.choose(rng).unwrap_or(&""));
     }
+    const COLORS: &[&str] = &[
+        "black", "navy", "red", "ivory", "green", "grey", "blush", "mustard",
+    ];
+    const SIZES: &[&str] = &["XS", "S", "M", "L", "XL", "0", "2", "4", "6", "8"];
+    text = format!(
+        "{text} I got the {} one in size {}.",
+        COLORS.choose(rng).unwrap_or(&"black"),
+        SIZES.choose(rng).unwrap_or(&"M")
+    );
     let rating = match class {
         0 => rng.random_range(1..=2),
         1 => 3,
@@ -115,11 +137,21 @@ impl<T> ShuffleInPlace for Vec<T> {
 /// Writes `n` synthetic reviews as CSV in the real data set's schema.
 pub fn write_csv(path: &Path, n: usize, seed: u64) -> Result<()> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut w = csv::Writer::from_path(path).map_err(|e| TrainError::Config(format!("cannot write {}: {e}", path.display())))?;
+    let mut w = csv::Writer::from_path(path)
+        .map_err(|e| TrainError::Config(format!("cannot write {}: {e}", path.display())))?;
     let io = |e: csv::Error| TrainError::Config(format!("cannot write {}: {e}", path.display()));
     w.write_record([
-        "", "Clothing ID", "Age", "Title", "Review Text", "Rating", "Recommended IND",
-        "Positive Feedback Count", "Division Name", "Department Name", "Class Name",
+        "",
+        "Clothing ID",
+        "Age",
+        "Title",
+        "Review Text",
+        "Rating",
+        "Recommended IND",
+        "Positive Feedback Count",
+        "Division Name",
+        "Department Name",
+        "Class Name",
     ])
     .map_err(io)?;
     for i in 0..n {

@@ -91,8 +91,15 @@ impl Evaluation {
             metrics.insert(k.into(), serde_json::json!({ "value": v }));
         }
         for c in &self.per_class {
-            for (m, v) in [("precision", c.precision), ("recall", c.recall), ("f1", c.f1)] {
-                metrics.insert(format!("{m}_{}", c.label), serde_json::json!({ "value": v }));
+            for (m, v) in [
+                ("precision", c.precision),
+                ("recall", c.recall),
+                ("f1", c.f1),
+            ] {
+                metrics.insert(
+                    format!("{m}_{}", c.label),
+                    serde_json::json!({ "value": v }),
+                );
             }
         }
         serde_json::json!({
@@ -105,12 +112,14 @@ impl Evaluation {
 
     /// A human-readable table.
     pub fn table(&self) -> String {
-        let w = self.labels.iter().map(|l| l.len()).max().unwrap_or(5).max(9);
-        let mut s = format!(
-            "{:>w$}  precision  recall  f1-score  support\n",
-            "",
-            w = w
-        );
+        let w = self
+            .labels
+            .iter()
+            .map(|l| l.len())
+            .max()
+            .unwrap_or(5)
+            .max(9);
+        let mut s = format!("{:>w$}  precision  recall  f1-score  support\n", "", w = w);
         for c in &self.per_class {
             s += &format!(
                 "{:>w$}  {:>9.3}  {:>6.3}  {:>8.3}  {:>7}\n",
@@ -153,7 +162,10 @@ mod tests {
         let labels: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
         // truth a a a b b c ; predicted a a b b c c
         let e = Evaluation::compute(&[0, 0, 0, 1, 1, 2], &[0, 0, 1, 1, 2, 2], &labels);
-        assert_eq!(e.confusion_matrix, vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]);
+        assert_eq!(
+            e.confusion_matrix,
+            vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]
+        );
         assert!((e.accuracy - 4.0 / 6.0).abs() < 1e-12);
         // recalls 2/3, 1/2, 1 → balanced 13/18
         assert!((e.balanced_accuracy - 13.0 / 18.0).abs() < 1e-12);
@@ -161,7 +173,10 @@ mod tests {
         let f1 = (0.8 + 0.5 + 2.0 / 3.0) / 3.0;
         assert!((e.macro_f1 - f1).abs() < 1e-12);
         let j = e.to_json();
-        assert_eq!(j["metrics"]["accuracy"]["value"].as_f64().unwrap(), e.accuracy);
+        assert_eq!(
+            j["metrics"]["accuracy"]["value"].as_f64().unwrap(),
+            e.accuracy
+        );
         assert!(e.table().contains("macro-F1"));
     }
 }

@@ -125,21 +125,50 @@ mod tests {
         assert_eq!(s.test.class_counts(), vec![10, 30, 60]);
         assert_eq!(s.validation.class_counts(), vec![10, 30, 60]);
         assert_eq!(s.train.class_counts(), vec![80, 240, 480]);
-        let mut all: Vec<&String> = s.train.texts.iter().chain(&s.validation.texts).chain(&s.test.texts).collect();
+        let mut all: Vec<&String> = s
+            .train
+            .texts
+            .iter()
+            .chain(&s.validation.texts)
+            .chain(&s.test.texts)
+            .collect();
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 1000);
         let again = split(&d, &SplitConfig::default()).unwrap();
         assert_eq!(again.test.texts, s.test.texts);
-        let other = split(&d, &SplitConfig { seed: 7, ..Default::default() }).unwrap();
+        let other = split(
+            &d,
+            &SplitConfig {
+                seed: 7,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_ne!(other.test.texts, s.test.texts);
     }
 
     #[test]
     fn bad_shares_are_refused() {
         let d = data(&[10, 10]);
-        assert!(split(&d, &SplitConfig { validation: 0.6, test: 0.5, seed: 1 }).is_err());
-        assert!(split(&d, &SplitConfig { validation: -0.1, test: 0.1, seed: 1 }).is_err());
+        assert!(split(
+            &d,
+            &SplitConfig {
+                validation: 0.6,
+                test: 0.5,
+                seed: 1
+            }
+        )
+        .is_err());
+        assert!(split(
+            &d,
+            &SplitConfig {
+                validation: -0.1,
+                test: 0.1,
+                seed: 1
+            }
+        )
+        .is_err());
     }
 
     #[test]

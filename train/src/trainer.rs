@@ -7,7 +7,9 @@ use crate::metrics::Evaluation;
 use crate::split::{class_weights, downsample, Balance};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use models::arch::bert::load_pretrained;
-use models::{BertConfig, DeviceChoice, Encoded, FastTextConfig, Model, ModelConfig, TextTokenizer};
+use models::{
+    BertConfig, DeviceChoice, Encoded, FastTextConfig, Model, ModelConfig, TextTokenizer,
+};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -67,8 +69,8 @@ impl TrainConfig {
         let base = TrainConfig {
             architecture: Architecture::FastText,
             epochs: 8,
-            learning_rate: 0.01,
-            batch_size: 32,
+            learning_rate: 0.002,
+            batch_size: 64,
             max_len: 256,
             weight_decay: 0.0,
             warmup: 0.05,
@@ -120,13 +122,22 @@ impl TrainConfig {
             return bad("batch size must be at least 1".into());
         }
         if self.max_len < 2 {
-            return bad(format!("max length must be at least 2, got {}", self.max_len));
+            return bad(format!(
+                "max length must be at least 2, got {}",
+                self.max_len
+            ));
         }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return bad(format!("learning rate must be positive, got {}", self.learning_rate));
+            return bad(format!(
+                "learning rate must be positive, got {}",
+                self.learning_rate
+            ));
         }
         if !(0.0..1.0).contains(&self.warmup) {
-            return bad(format!("warm-up share must be in [0, 1), got {}", self.warmup));
+            return bad(format!(
+                "warm-up share must be in [0, 1), got {}",
+                self.warmup
+            ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return bad(format!("dropout must be in [0, 1), got {}", self.dropout));
@@ -250,7 +261,11 @@ fn balanced_accuracy(logits: &[Vec<f32>], truth: &[usize], bias: &[f32], k: usiz
         hit[t] += (best == t) as usize;
     }
     let present: Vec<usize> = (0..k).filter(|&c| n[c] > 0).collect();
-    present.iter().map(|&c| hit[c] as f64 / n[c] as f64).sum::<f64>() / present.len().max(1) as f64
+    present
+        .iter()
+        .map(|&c| hit[c] as f64 / n[c] as f64)
+        .sum::<f64>()
+        / present.len().max(1) as f64
 }
 
 /// Per-class logit offsets that maximise balanced accuracy on held-out data: coordinate
@@ -367,7 +382,8 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, validation: &Dataset) -> Result
             let target: Vec<i64> = batch.iter().map(|&i| train_ds.labels[i] as i64).collect();
             let target = Tensor::from_slice(&target).to_device(device);
             let logits = model.net.logits(&seqs, true);
-            let loss = logits.cross_entropy_loss(&target, weights.as_ref(), Reduction::Mean, -100, 0.0);
+            let loss =
+                logits.cross_entropy_loss(&target, weights.as_ref(), Reduction::Mean, -100, 0.0);
             let lr = lr_at(step);
             opt.set_lr(lr);
             opt.backward_step_clip_norm(&loss, 1.0);
@@ -414,13 +430,22 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, validation: &Dataset) -> Result
         if improved {
             best = Some((ve.macro_f1, epoch, snapshot(&model.vs)));
         } else if best.as_ref().is_some_and(|b| epoch - b.1 >= cfg.patience) {
-            tracing::info!(epoch, "early stop: no better validation macro-F1 for {} epoch(s)", cfg.patience);
+            tracing::info!(
+                epoch,
+                "early stop: no better validation macro-F1 for {} epoch(s)",
+                cfg.patience
+            );
             break;
         }
     }
     bar.finish_and_clear();
     if cfg.calibrate && !validation.is_empty() {
-        let bias = calibrate(&model, &venc, &validation.labels, validation.label_names.len())?;
+        let bias = calibrate(
+            &model,
+            &venc,
+            &validation.labels,
+            validation.label_names.len(),
+        )?;
         tracing::info!(?bias, "calibrated logit offsets on the validation split");
         model.set_logit_bias(&bias)?;
     }

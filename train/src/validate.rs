@@ -55,7 +55,14 @@ impl ValidationReport {
     pub fn summary(&self) -> String {
         self.checks
             .iter()
-            .map(|c| format!("[{}] {}: {}", if c.passed { "ok" } else { "FAIL" }, c.name, c.message))
+            .map(|c| {
+                format!(
+                    "[{}] {}: {}",
+                    if c.passed { "ok" } else { "FAIL" },
+                    c.name,
+                    c.message
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -82,7 +89,14 @@ pub fn validate(
     let n = table.rows.len();
 
     // Schema: required columns present; label values of the right type.
-    let required: Vec<&String> = cfg.text_columns.iter().chain([&cfg.label_column]).collect();
+    // The body (last text column) and the label are required; leading text columns are
+    // optional extras.
+    let required: Vec<&String> = cfg
+        .text_columns
+        .last()
+        .into_iter()
+        .chain([&cfg.label_column])
+        .collect();
     let missing: Vec<&&String> = required
         .iter()
         .filter(|c| !table.columns.contains(c))
@@ -91,18 +105,26 @@ pub fn validate(
     let mut schema_msg = if schema_ok {
         format!("required columns present: {required:?}")
     } else {
-        format!("missing column(s) {missing:?}; the file has {:?}", table.columns)
+        format!(
+            "missing column(s) {missing:?}; the file has {:?}",
+            table.columns
+        )
     };
     let mut type_details = serde_json::Value::Null;
     if schema_ok && cfg.mapping == LabelMapping::Sentiment {
-        let li = table.columns.iter().position(|c| c == &cfg.label_column).unwrap_or(0);
+        let li = table
+            .columns
+            .iter()
+            .position(|c| c == &cfg.label_column)
+            .unwrap_or(0);
         let non_int = table
             .rows
             .iter()
             .filter_map(|r| r.get(li).and_then(|v| v.as_deref()))
             .filter(|v| v.trim().parse::<i64>().is_err())
             .count();
-        type_details = serde_json::json!({"column": cfg.label_column, "non_integer_values": non_int});
+        type_details =
+            serde_json::json!({"column": cfg.label_column, "non_integer_values": non_int});
         if non_int > 0 {
             schema_ok = false;
             schema_msg = format!(
@@ -128,7 +150,10 @@ pub fn validate(
             .filter(|r| r.get(ci).map(|v| v.is_none()).unwrap_or(true))
             .count();
         let share = if n == 0 { 0.0 } else { miss as f64 / n as f64 };
-        per_col.insert(name.clone(), serde_json::json!({"missing": miss, "share": share}));
+        per_col.insert(
+            name.clone(),
+            serde_json::json!({"missing": miss, "share": share}),
+        );
         // Extra text columns (e.g. a title before the body) may be empty; the body (the last
         // text column) and the label may not.
         let gated = Some(name) == cfg.text_columns.last() || name == &cfg.label_column;
@@ -142,7 +167,10 @@ pub fn validate(
         "completeness",
         complete_ok,
         if complete_ok {
-            format!("worst required column {wc:?}: {wm} of {n} missing ({:.1}%)", ws * 100.0)
+            format!(
+                "worst required column {wc:?}: {wm} of {n} missing ({:.1}%)",
+                ws * 100.0
+            )
         } else {
             format!(
                 "column {wc:?} has {wm} of {n} values missing ({:.1}%), above the {:.1}% threshold",
@@ -170,10 +198,11 @@ pub fn validate(
         let max = *counts.iter().max().unwrap_or(&0) as f64;
         let min = *counts.iter().min().unwrap_or(&0) as f64;
         let ratio = if min == 0.0 { f64::INFINITY } else { max / min };
-        let (smallest_i, smallest) = shares
-            .iter()
-            .enumerate()
-            .fold((0, f64::MAX), |b, (i, &s)| if s < b.1 { (i, s) } else { b });
+        let (smallest_i, smallest) =
+            shares
+                .iter()
+                .enumerate()
+                .fold((0, f64::MAX), |b, (i, &s)| if s < b.1 { (i, s) } else { b });
         let balance_ok = ratio <= vc.max_imbalance_ratio && smallest >= vc.min_class_share;
         let dist: serde_json::Map<String, serde_json::Value> = ds
             .label_names

@@ -128,7 +128,8 @@ impl Embeddings {
         let len = ids.size()[1];
         let pos = Tensor::arange(len, (Kind::Int64, ids.device())).unsqueeze(0);
         let types = ids.zeros_like();
-        let x = self.word.forward(ids) + self.position.forward(&pos) + self.token_type.forward(&types);
+        let x =
+            self.word.forward(ids) + self.position.forward(&pos) + self.token_type.forward(&types);
         self.norm.forward(&x).dropout(self.dropout, train)
     }
 }
@@ -178,9 +179,18 @@ impl Layer {
         let k = split(self.key.forward(x));
         let v = split(self.value.forward(x));
         let scores = q.matmul(&k.transpose(-1, -2)) / (hd as f64).sqrt() + mask_bias;
-        let probs = scores.softmax(-1, Kind::Float).dropout(self.attn_dropout, train);
-        let ctx = probs.matmul(&v).transpose(1, 2).contiguous().view([b, t, h]);
-        let a = self.attn_out.forward(&ctx).dropout(self.hidden_dropout, train);
+        let probs = scores
+            .softmax(-1, Kind::Float)
+            .dropout(self.attn_dropout, train);
+        let ctx = probs
+            .matmul(&v)
+            .transpose(1, 2)
+            .contiguous()
+            .view([b, t, h]);
+        let a = self
+            .attn_out
+            .forward(&ctx)
+            .dropout(self.hidden_dropout, train);
         let a = self.attn_norm.forward(&(a + x));
         let inter = self.intermediate.forward(&a);
         let inter = match self.act.as_str() {
@@ -188,7 +198,10 @@ impl Layer {
             "gelu_new" => inter.gelu("tanh"),
             _ => inter.gelu("none"),
         };
-        let o = self.output.forward(&inter).dropout(self.hidden_dropout, train);
+        let o = self
+            .output
+            .forward(&inter)
+            .dropout(self.hidden_dropout, train);
         self.out_norm.forward(&(o + a))
     }
 }
@@ -257,7 +270,12 @@ impl BertClassifier {
 
 /// Pads id sequences into `[batch, len]` ids and a 0/1 mask, truncating at `max_len`.
 pub fn pad_batch(seqs: &[&[i64]], pad_id: i64, max_len: usize, device: Device) -> (Tensor, Tensor) {
-    let len = seqs.iter().map(|s| s.len()).max().unwrap_or(1).clamp(1, max_len);
+    let len = seqs
+        .iter()
+        .map(|s| s.len())
+        .max()
+        .unwrap_or(1)
+        .clamp(1, max_len);
     let mut ids = vec![pad_id; seqs.len() * len];
     let mut mask = vec![0i64; seqs.len() * len];
     for (r, s) in seqs.iter().enumerate() {
@@ -276,7 +294,8 @@ pub fn pad_batch(seqs: &[&[i64]], pad_id: i64, max_len: usize, device: Device) -
 /// Mean of the hidden states over real (unmasked) tokens.
 pub fn masked_mean(hidden: &Tensor, mask: &Tensor) -> Tensor {
     let m = mask.to_kind(Kind::Float).unsqueeze(-1);
-    (hidden * &m).sum_dim_intlist(1, false, Kind::Float) / m.sum_dim_intlist(1, false, Kind::Float).clamp_min(1.0)
+    (hidden * &m).sum_dim_intlist(1, false, Kind::Float)
+        / m.sum_dim_intlist(1, false, Kind::Float).clamp_min(1.0)
 }
 
 impl Classifier for BertClassifier {

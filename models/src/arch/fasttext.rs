@@ -27,7 +27,9 @@ pub struct FastText {
 impl FastText {
     pub fn new(p: &nn::Path, cfg: &FastTextConfig, num_labels: usize) -> Result<Self> {
         if cfg.vocab_size == 0 || cfg.dim == 0 {
-            return Err(ModelError::Config("fast_text needs vocab_size and dim > 0".into()));
+            return Err(ModelError::Config(
+                "fast_text needs vocab_size and dim > 0".into(),
+            ));
         }
         let rows = (cfg.vocab_size + cfg.bigram_buckets) as i64;
         let bound = 1.0 / (cfg.dim as f64).sqrt();
@@ -42,7 +44,12 @@ impl FastText {
             let _ = embedding.uniform_(-bound, bound);
         }
         let embedding = embedding.set_requires_grad(true);
-        let fc = nn::linear(p / "fc", cfg.dim as i64, num_labels as i64, Default::default());
+        let fc = nn::linear(
+            p / "fc",
+            cfg.dim as i64,
+            num_labels as i64,
+            Default::default(),
+        );
         Ok(FastText {
             embedding,
             adam: std::cell::RefCell::new(None),
@@ -84,9 +91,8 @@ impl Classifier for FastText {
         let idx = g.indices().select(0, 0);
         let vals = g.values();
         let mut state = self.adam.borrow_mut();
-        let (m, v, t) = state.get_or_insert_with(|| {
-            (self.embedding.zeros_like(), self.embedding.zeros_like(), 0)
-        });
+        let (m, v, t) = state
+            .get_or_insert_with(|| (self.embedding.zeros_like(), self.embedding.zeros_like(), 0));
         *t += 1;
         let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
         let m_rows = m.index_select(0, &idx) * b1 + &vals * (1.0 - b1);

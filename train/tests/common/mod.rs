@@ -1,0 +1,26 @@
+//! Helpers shared by the training tests.
+use train::job::TrainJob;
+use train::{Architecture, DataConfig, SplitConfig, TrainConfig, ValidationConfig};
+
+/// A small, fast configuration.
+pub fn small_config(arch: Architecture) -> TrainConfig {
+    let mut c = TrainConfig::for_architecture(arch);
+    c.device = models::DeviceChoice::Cpu;
+    c.epochs = 4;
+    c.learning_rate = 0.01;
+    c.dim = 16;
+    c.bigram_buckets = 5000;
+    c.vocab_size = 2000;
+    c.progress = false;
+    c
+}
+
+pub fn job(dir: &std::path::Path, data: &std::path::Path, cfg: TrainConfig, out: &str) -> TrainJob {
+    TrainJob {
+        data: DataConfig::new(data),
+        validation: ValidationConfig::default(),
+        split: SplitConfig::default(),
+        train: cfg,
+        out: dir.join(out),
+    }
+}

@@ -1,0 +1,172 @@
+//! Training end to end on synthetic reviews: learning, early stopping, calibration,
+//! and the artifact (with evaluation.json in the reference shape).
+mod common;
+
+use common::{job, small_config};
+use train::job::run;
+use train::{Architecture, DataConfig, SplitConfig, TrainConfig, ValidationConfig};
+
+#[test]
+fn fasttext_job_learns_and_writes_a_complete_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("reviews.csv");
+    train::demo::write_csv(&data, 1500, 3).unwrap();
+    let a = run(&job(
+        dir.path(),
+        &data,
+        small_config(Architecture::FastText),
+        "a",
+    ))
+    .unwrap();
+    assert!(
+        a.evaluation.balanced_accuracy > 0.8,
+        "{}",
+        a.evaluation.table()
+    );
+    assert_eq!(a.splits, (1200, 150, 150));
+    let eval = a.artifact.read_json("evaluation.json").unwrap().unwrap();
+    let v = eval["metrics"]["balanced_accuracy"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!((v - a.evaluation.balanced_accuracy).abs() < 1e-12);
+    assert_eq!(
+        eval["confusion_matrix"]["matrix"].as_array().unwrap().len(),
+        3
+    );
+    let meta = a.artifact.read_json("metadata.json").unwrap().unwrap();
+    for key in [
+        "versions",
+        "hyperparameters",
+        "data",
+        "training",
+        "tokenizer_digest",
+        "device",
+        "validation",
+    ] {
+        assert!(!meta[key].is_null(), "metadata.{key} missing: {meta}");
+    }
+    assert_eq!(meta["data"]["rows"]["rows_read"], 1500);
+    assert!(meta["training"]["history"].as_array().unwrap().len() <= 4);
+
+    let p = models::Predictor::load(&a.artifact.dir, tch::Device::Cpu).unwrap();
+    let out = p
+        .predict(&[
+            "I love this dress, it fits perfectly",
+            "The zipper broke and the fabric is cheap",
+        ])
+        .unwrap();
+    assert_eq!(out[0].label, "positive");
+    assert_eq!(out[1].label, "negative");
+}
+
+#[test]
+fn transformer_job_trains_from_scratch() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("reviews.csv");
+    train::demo::write_csv(&data, 600, 4).unwrap();
+    let mut cfg = small_config(Architecture::Transformer);
+    cfg.epochs = 3;
+    cfg.max_len = 48;
+    cfg.learning_rate = 2e-3;
+    let r = run(&job(dir.path(), &data, cfg, "t")).unwrap();
+    let meta = r.artifact.read_json("metadata.json").unwrap().unwrap();
+    let h = meta["training"]["history"].as_array().unwrap();
+    assert!(
+        h[h.len() - 1]["train_loss"].as_f64().unwrap()
+            < h[0]["train_loss"].as_f64().unwrap() + 1e-9
+            || h.len() == 1
+    );
+    assert!(r.evaluation.accuracy > 0.4, "{}", r.evaluation.table());
+    assert_eq!(r.artifact.config.model.name(), "transformer");
+}
+
+#[test]
+fn bad_hyperparameters_are_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("reviews.csv");
+    train::demo::write_csv(&data, 200, 5).unwrap();
+    for (field, cfg) in [
+        (
+            "epochs",
+            TrainConfig {
+                epochs: 0,
+                ..small_config(Architecture::FastText)
+            },
+        ),
+        (
+            "batch size",
+            TrainConfig {
+                batch_size: 0,
+                ..small_config(Architecture::FastText)
+            },
+        ),
+        (
+            "learning rate",
+            TrainConfig {
+                learning_rate: -1.0,
+                ..small_config(Architecture::FastText)
+            },
+        ),
+        (
+            "max length",
+            TrainConfig {
+                max_len: 1,
+                ..small_config(Architecture::FastText)
+            },
+        ),
+    ] {
+        let err = run(&job(dir.path(), &data, cfg, "x")).err().unwrap();
+        assert!(err.to_string().contains(field), "{field}: {err}");
+    }
+    let err = run(&job(
+        dir.path(),
+        &data,
+        small_config(Architecture::Bert {
+            checkpoint: "/nonexistent".into(),
+        }),
+        "x",
+    ))
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("/nonexistent"), "{err}");
+    assert!(
+        !dir.path().join("x").exists(),
+        "no artifact after a failure"
+    );
+}
+
+/// The real data set, when ../shared/data is present (benchmarks measure the full size).
+#[test]
+fn real_reviews_when_available() {
+    let path = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/womens_clothing_ecommerce_reviews.csv"
+    ));
+    if !path.exists() {
+        eprintln!("skipped: {} not present", path.display());
+        return;
+    }
+    let cfg = DataConfig::new(path);
+    let p = train::job::prepare(&cfg, &ValidationConfig::default()).unwrap();
+    assert!(p.report.passed, "{}", p.report.summary());
+    assert_eq!(p.drops.rows_read, 18957);
+    assert_eq!(
+        p.dataset.class_counts().iter().sum::<usize>() + p.drops.missing_text,
+        18957
+    );
+    // A quick model on a stratified fifth of the data must beat chance clearly.
+    let s = train::split(
+        &p.dataset,
+        &SplitConfig {
+            validation: 0.1,
+            test: 0.1,
+            seed: 42,
+        },
+    )
+    .unwrap();
+    let idx: Vec<usize> = (0..s.train.len()).step_by(5).collect();
+    let c = small_config(Architecture::FastText);
+    let out = train::train(&c, &s.train.subset(&idx), &s.validation).unwrap();
+    let e = train::evaluate_model(&out.model, &s.test).unwrap();
+    assert!(e.balanced_accuracy > 0.5, "{}", e.table());
+}
