@@ -48,6 +48,13 @@ pub struct ServeArgs {
     /// Bearer token of the management API (unset: management disabled).
     #[arg(long, env = "SENTIO_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
+    /// A folder transform jobs (POST /transform-jobs) may read and write (repeatable).
+    #[arg(
+        long = "transform-root",
+        env = "SENTIO_TRANSFORM_ROOTS",
+        value_delimiter = ','
+    )]
+    pub transform_roots: Vec<std::path::PathBuf>,
     /// Most inputs in one forward pass.
     #[arg(long, env = "SENTIO_MAX_BATCH_SIZE", default_value_t = 64)]
     pub max_batch_size: usize,
@@ -148,6 +155,7 @@ impl ServeArgs {
             force: self.force,
             tokenizer_threads: self.tokenizer_threads,
             catalog,
+            transform_roots: self.transform_roots.clone(),
         };
         config.validate()?;
         Ok(config)

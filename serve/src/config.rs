@@ -28,6 +28,8 @@ pub struct ServeConfig {
     /// Threads tokenizing requests (shared by all variants).
     pub tokenizer_threads: usize,
     pub catalog: Arc<dyn ModelCatalog>,
+    /// Folders that transform jobs (`POST /transform-jobs`) may read and write.
+    pub transform_roots: Vec<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -42,6 +44,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("worker", &self.worker)
             .field("force", &self.force)
             .field("tokenizer_threads", &self.tokenizer_threads)
+            .field("transform_roots", &self.transform_roots)
             .finish_non_exhaustive()
     }
 }
@@ -60,6 +63,7 @@ impl ServeConfig {
             force: false,
             tokenizer_threads: 1,
             catalog: Arc::new(PathCatalog::default()),
+            transform_roots: Vec::new(),
         }
     }
 

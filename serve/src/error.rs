@@ -41,6 +41,8 @@ pub enum ServeError {
     Forbidden,
     #[error("not found: {0}")]
     NotFound(String),
+    #[error("path not allowed: {0}")]
+    PathNotAllowed(String),
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("conflict: {0}")]
@@ -68,7 +70,7 @@ impl ServeError {
         match self {
             Malformed(_) | UnknownVariant(_) => StatusCode::BAD_REQUEST,
             Unauthorized => StatusCode::UNAUTHORIZED,
-            Forbidden => StatusCode::FORBIDDEN,
+            Forbidden | PathNotAllowed(_) => StatusCode::FORBIDDEN,
             NotFound(_) => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
@@ -103,6 +105,7 @@ impl ServeError {
             Unauthorized => "unauthorized",
             Forbidden => "forbidden",
             NotFound(_) => "not_found",
+            PathNotAllowed(_) => "path_not_allowed",
             MethodNotAllowed => "method_not_allowed",
             Conflict(_) => "conflict",
             ModelLoad { .. } => "model_load_failed",

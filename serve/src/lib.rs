@@ -21,6 +21,7 @@ mod process;
 mod routes;
 mod server;
 pub mod telemetry;
+pub mod transform;
 pub mod variant;
 
 pub use batcher::{BatchConfig, Batcher, BatcherStats, InferenceBackend, ModelInfo, TokenizerPool};
@@ -29,3 +30,4 @@ pub use cli::{run_cli, run_cli_with, ServeArgs};
 pub use config::{Limits, Secret, ServeConfig, VariantSource, VariantSpec};
 pub use error::ServeError;
 pub use server::run;
+pub use transform::{run_transform_cli, TransformArgs};

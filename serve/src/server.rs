@@ -41,6 +41,7 @@ pub async fn run(
         limits: config.limits.clone(),
         admin_token: config.admin_token.clone(),
         worker: config.worker,
+        transform: crate::transform::TransformJobs::new(config.transform_roots.clone()),
     });
     app.endpoint.set_phase(Phase::Starting);
     let service = stack::build(Router::new(app.clone()), &config.limits);

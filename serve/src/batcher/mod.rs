@@ -252,11 +252,29 @@ impl Batcher {
         self.submit(texts, true).await
     }
 
+    /// Like `predict`, also telling of each text whether it was truncated to the model's
+    /// maximum length (batch transform counts them).
+    pub async fn predict_marked(
+        &self,
+        texts: Vec<String>,
+    ) -> Result<Vec<(ItemResult, bool)>, ServeError> {
+        self.submit_marked(texts, false).await
+    }
+
     async fn submit(
         &self,
         texts: Vec<String>,
         fail_fast: bool,
     ) -> Result<Vec<ItemResult>, ServeError> {
+        let marked = self.submit_marked(texts, fail_fast).await?;
+        Ok(marked.into_iter().map(|(r, _)| r).collect())
+    }
+
+    async fn submit_marked(
+        &self,
+        texts: Vec<String>,
+        fail_fast: bool,
+    ) -> Result<Vec<(ItemResult, bool)>, ServeError> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -283,6 +301,7 @@ impl Batcher {
             .record(t.elapsed().as_secs_f64());
         let span = tracing::Span::current();
         let mut waiting = Vec::with_capacity(encoded.len());
+        let truncated: Vec<bool> = encoded.iter().map(Encoded::truncated).collect();
         for enc in encoded {
             let (reply, rx) = oneshot::channel();
             let entry = Entry {
@@ -310,8 +329,8 @@ impl Batcher {
             waiting.push(rx);
         }
         let mut out = Vec::with_capacity(waiting.len());
-        for rx in waiting {
-            out.push(rx.await.map_err(|_| stopped())?);
+        for (rx, t) in waiting.into_iter().zip(truncated) {
+            out.push((rx.await.map_err(|_| stopped())?, t));
         }
         Ok(out)
     }

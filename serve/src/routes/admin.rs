@@ -75,7 +75,7 @@ pub async fn handle(app: &App, req: Req) -> Result<Resp, ServeError> {
     }
 }
 
-fn authorize(app: &App, h: &hyper::HeaderMap) -> Result<(), ServeError> {
+pub(super) fn authorize(app: &App, h: &hyper::HeaderMap) -> Result<(), ServeError> {
     let Some(token) = app.admin_token.as_ref().filter(|_| !app.worker) else {
         return Err(ServeError::NotFound(
             "the management API is disabled (no token configured)".into(),

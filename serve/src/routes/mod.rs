@@ -7,6 +7,7 @@
 //! | `GET /metrics` | `metrics.rs` |
 //! | `GET /v1/models`, `POST /v1/predict` | `native.rs` |
 //! | `/v1/admin/…` (bearer token) | `admin.rs` |
+//! | `/transform-jobs…` (bearer token) | `crate::transform::api` |
 //!
 //! Handlers return `Result<Resp, ServeError>`; the error becomes a response here only.
 mod admin;
@@ -31,6 +32,8 @@ pub struct App {
     pub limits: Limits,
     pub admin_token: Option<Secret>,
     pub worker: bool,
+    /// Batch transform jobs and the roots their paths are confined to.
+    pub transform: crate::transform::TransformJobs,
 }
 
 #[derive(Clone)]
@@ -54,6 +57,11 @@ async fn dispatch(app: Arc<App>, req: Req) -> Result<Resp, ServeError> {
         ("/v1/models", &Method::GET) => Ok(native::models(&app)),
         ("/v1/predict", &Method::POST) => native::predict(&app, req).await,
         (p, _) if p.starts_with("/v1/admin/") || p == "/v1/admin" => admin::handle(&app, req).await,
+        (p, _) if p == "/transform-jobs" || p.starts_with("/transform-jobs/") => {
+            admin::authorize(&app, req.headers())?;
+            let limit = app.limits.max_body_bytes;
+            crate::transform::api::handle(&app.transform, &app.endpoint, limit, req).await
+        }
         ("/ping" | "/invocations" | "/metrics" | "/v1/models" | "/v1/predict", _) => {
             Err(ServeError::MethodNotAllowed)
         }
