@@ -91,6 +91,9 @@ pub struct ServeArgs {
     /// Threads libtorch uses inside one forward pass.
     #[arg(long, env = "SENTIO_TORCH_THREADS", default_value_t = 1)]
     pub torch_threads: i32,
+    /// Data capture, feedback, experiments, shadow and the drift schedule.
+    #[command(flatten)]
+    pub observe: crate::observe::ObserveArgs,
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -155,6 +158,10 @@ impl ServeArgs {
             force: self.force,
             tokenizer_threads: self.tokenizer_threads,
             catalog,
+            observe: self
+                .observe
+                .to_config(&self.endpoint_name)
+                .map_err(anyhow::Error::msg)?,
             transform_roots: self.transform_roots.clone(),
         };
         config.validate()?;

@@ -30,6 +30,8 @@ pub struct ServeConfig {
     pub catalog: Arc<dyn ModelCatalog>,
     /// Folders that transform jobs (`POST /transform-jobs`) may read and write.
     pub transform_roots: Vec<std::path::PathBuf>,
+    /// Data capture, experiments, shadow and drift monitoring (all off by default).
+    pub observe: crate::observe::ObserveConfig,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -45,6 +47,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("force", &self.force)
             .field("tokenizer_threads", &self.tokenizer_threads)
             .field("transform_roots", &self.transform_roots)
+            .field("observe", &self.observe)
             .finish_non_exhaustive()
     }
 }
@@ -64,6 +67,7 @@ impl ServeConfig {
             tokenizer_threads: 1,
             catalog: Arc::new(PathCatalog::default()),
             transform_roots: Vec::new(),
+            observe: Default::default(),
         }
     }
 

@@ -128,6 +128,27 @@ impl Endpoint {
         })
     }
 
+    /// Picks by a request key (sticky A/B assignment): the same key gets the same variant
+    /// while the variants and weights stay, across restarts (`experiment::sticky`).
+    pub fn route_sticky(&self, key: &str) -> Result<Routed, ServeError> {
+        if self.phase() != Phase::Ready {
+            return self.route(None);
+        }
+        let slots = self.read();
+        let i =
+            crate::experiment::sticky::pick(key, slots.iter().map(|s| (s.name.as_str(), s.weight)))
+                .ok_or_else(|| {
+                    ServeError::Unavailable(
+                "every variant has weight 0; target one with X-Amzn-SageMaker-Target-Variant"
+                    .into(),
+            )
+                })?;
+        Ok(Routed {
+            variant: slots[i].name.clone(),
+            deployed: slots[i].deployed.clone(),
+        })
+    }
+
     pub fn describe(&self) -> Vec<VariantInfo> {
         let slots = self.read();
         let total: f64 = slots.iter().map(|s| s.weight).sum();

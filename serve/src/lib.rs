@@ -9,17 +9,23 @@
 #![forbid(unsafe_code)]
 
 pub mod batcher;
+pub mod capture;
 pub mod catalog;
 mod cli;
 pub mod codec;
 pub mod config;
 pub mod endpoint;
 pub mod error;
+pub mod experiment;
+pub mod feedback;
 pub mod http;
 pub mod middleware;
+pub mod monitor;
+pub mod observe;
 mod process;
 mod routes;
 mod server;
+pub mod shadow;
 pub mod telemetry;
 pub mod transform;
 pub mod variant;
@@ -29,5 +35,8 @@ pub use catalog::{CatalogError, DeploymentRecord, ModelCatalog, PathCatalog, Res
 pub use cli::{run_cli, run_cli_with, ServeArgs};
 pub use config::{Limits, Secret, ServeConfig, VariantSource, VariantSpec};
 pub use error::ServeError;
+pub use experiment::{run_experiment_cli, ExperimentArgs};
+pub use monitor::{run_monitor_cli, MonitorArgs};
+pub use observe::{ObserveArgs, ObserveConfig};
 pub use server::run;
 pub use transform::{run_transform_cli, TransformArgs};

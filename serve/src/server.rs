@@ -42,6 +42,7 @@ pub async fn run(
         admin_token: config.admin_token.clone(),
         worker: config.worker,
         transform: crate::transform::TransformJobs::new(config.transform_roots.clone()),
+        observe: crate::observe::Observe::new(&config.endpoint_name, config.observe.clone())?,
     });
     app.endpoint.set_phase(Phase::Starting);
     let service = stack::build(Router::new(app.clone()), &config.limits);
@@ -49,6 +50,7 @@ pub async fn run(
     tracing::info!(%addr, endpoint = %config.endpoint_name, variants = config.variants.len(), worker = config.worker, "listening; loading models");
 
     let mut loading = tokio::spawn(load_variants(app.clone(), config.clone()));
+    let monitor = crate::monitor::spawn_schedule(&config.observe, &config.endpoint_name);
     let mut loaded = false;
     let mut fatal = None;
     let graceful = GracefulShutdown::new();
@@ -91,6 +93,9 @@ pub async fn run(
 
     app.endpoint.set_phase(Phase::Draining);
     drop(listener);
+    if let Some(m) = monitor {
+        m.abort();
+    }
     if !loaded {
         loading.abort();
     }
@@ -120,6 +125,12 @@ async fn load_variants(app: Arc<App>, config: ServeConfig) -> Result<(), ServeEr
         app.endpoint
             .add_variant(&v.name, &v.source, v.weight, config.force)
             .await?;
+    }
+    if let (Some(shadow), Some(spec)) = (&app.observe.shadow, &config.observe.shadow) {
+        let source = crate::config::VariantSource::Model(spec.model.clone());
+        let ctx = app.endpoint.context();
+        let d = crate::variant::Deployed::load(&spec.name, &source, config.force, ctx).await?;
+        shadow.set_model(Arc::new(d));
     }
     Ok(())
 }

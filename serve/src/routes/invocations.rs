@@ -13,10 +13,18 @@ pub async fn invocations(app: &App, req: Req) -> Result<Resp, ServeError> {
     let target = target_variant(req.headers())?;
     let id = inference_id(req.headers())?;
     let custom = req.headers().get(headers::CUSTOM_ATTRIBUTES).cloned();
-    let routed = app.endpoint.route(target.as_deref())?;
+    let session = app.observe.session(req.headers());
+    let routed = app
+        .observe
+        .route(&app.endpoint, target.as_deref(), session.as_deref())?;
+    let input_ct = header_str(req.headers(), CONTENT_TYPE.as_str())
+        .unwrap_or("application/json")
+        .to_string();
+    let (mut input, mut shadow) = (None, None);
     let (result, model_time) = match &routed.deployed.backend {
         Backend::Remote(remote) => match read_body(req, app.limits.max_body_bytes).await {
             Ok((parts, body)) => {
+                input = Some(body.clone());
                 let mut fwd = parts.headers;
                 if let Ok(v) = HeaderValue::from_str(&id) {
                     fwd.insert(headers::INFERENCE_ID, v);
@@ -32,17 +40,29 @@ pub async fn invocations(app: &App, req: Req) -> Result<Resp, ServeError> {
                 let in_fmt = input_format(header_str(req.headers(), CONTENT_TYPE.as_str()))?;
                 let out_fmt = output_format(header_str(req.headers(), ACCEPT.as_str()))?;
                 let (_, body) = read_body(req, app.limits.max_body_bytes).await?;
+                input = Some(body.clone());
                 let decoded = decode(in_fmt, &body, app.limits.max_instances)?;
                 Ok::<_, ServeError>((decoded, out_fmt))
             }
             .await;
             match prepared {
-                Ok((d, fmt)) => run_local(batcher, d.texts, d.single, fmt, &routed, &id).await,
+                Ok((d, fmt)) => {
+                    shadow = app.observe.shadow_job(&routed, &d.texts);
+                    run_local(batcher, d.texts, d.single, fmt, &routed, &id).await
+                }
                 Err(e) => (Err(e), Duration::ZERO),
             }
         }
     };
-    Ok(finish(
-        app, &routed, result, started, model_time, &id, custom,
-    ))
+    let resp = finish(app, &routed, result, started, model_time, &id, custom);
+    let observed = crate::observe::Observed {
+        routed: &routed,
+        inference_id: &id,
+        input_content_type: &input_ct,
+        input,
+        started,
+        session,
+        shadow,
+    };
+    Ok(app.observe.after(observed, resp).await)
 }

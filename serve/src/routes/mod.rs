@@ -8,9 +8,13 @@
 //! | `GET /v1/models`, `POST /v1/predict` | `native.rs` |
 //! | `/v1/admin/…` (bearer token) | `admin.rs` |
 //! | `/transform-jobs…` (bearer token) | `crate::transform::api` |
+//! | `POST /feedback` | `feedback.rs` |
+//! | `GET /experiments/{id}` | `experiments.rs` |
 //!
 //! Handlers return `Result<Resp, ServeError>`; the error becomes a response here only.
 mod admin;
+mod experiments;
+mod feedback;
 mod invocations;
 mod metrics;
 mod native;
@@ -34,6 +38,8 @@ pub struct App {
     pub worker: bool,
     /// Batch transform jobs and the roots their paths are confined to.
     pub transform: crate::transform::TransformJobs,
+    /// Capture, feedback, sticky routing, shadow.
+    pub observe: crate::observe::Observe,
 }
 
 #[derive(Clone)]
@@ -62,7 +68,9 @@ async fn dispatch(app: Arc<App>, req: Req) -> Result<Resp, ServeError> {
             let limit = app.limits.max_body_bytes;
             crate::transform::api::handle(&app.transform, &app.endpoint, limit, req).await
         }
-        ("/ping" | "/invocations" | "/metrics" | "/v1/models" | "/v1/predict", _) => {
+        ("/feedback", &Method::POST) => feedback::feedback(&app, req).await,
+        (p, &Method::GET) if p.starts_with("/experiments/") => experiments::get(&app, p).await,
+        ("/ping" | "/invocations" | "/metrics" | "/v1/models" | "/v1/predict" | "/feedback", _) => {
             Err(ServeError::MethodNotAllowed)
         }
         (p, _) => Err(ServeError::NotFound(format!("no route {p}"))),

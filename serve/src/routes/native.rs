@@ -40,9 +40,13 @@ pub async fn predict(app: &App, req: Req) -> Result<Resp, ServeError> {
         Some(serde_json::Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(ServeError::Malformed("\"variant\" must be a string".into())),
     };
+    let session = app.observe.session(&parts.headers);
+    let target = body_target.or(header_target);
     let routed = app
-        .endpoint
-        .route(body_target.or(header_target).as_deref())?;
+        .observe
+        .route(&app.endpoint, target.as_deref(), session.as_deref())?;
+    let mut shadow = None;
+    let input = body.clone();
     let (result, model_time) = match &routed.deployed.backend {
         Backend::Remote(remote) => {
             let mut fwd = parts.headers;
@@ -55,9 +59,22 @@ pub async fn predict(app: &App, req: Req) -> Result<Resp, ServeError> {
         }
         Backend::Local(batcher) => match decode(InputFormat::Json, &body, app.limits.max_instances)
         {
-            Ok(d) => run_local(batcher, d.texts, false, OutputFormat::Json, &routed, &id).await,
+            Ok(d) => {
+                shadow = app.observe.shadow_job(&routed, &d.texts);
+                run_local(batcher, d.texts, false, OutputFormat::Json, &routed, &id).await
+            }
             Err(e) => (Err(e), Duration::ZERO),
         },
     };
-    Ok(finish(app, &routed, result, started, model_time, &id, None))
+    let resp = finish(app, &routed, result, started, model_time, &id, None);
+    let observed = crate::observe::Observed {
+        routed: &routed,
+        inference_id: &id,
+        input_content_type: "application/json",
+        input: Some(input),
+        started,
+        session,
+        shadow,
+    };
+    Ok(app.observe.after(observed, resp).await)
 }

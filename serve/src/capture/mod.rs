@@ -1,0 +1,245 @@
+//! Data capture: a sampled copy of requests and responses written asynchronously to
+//! hourly-rotated JSON-lines files, `<dir>/<endpoint>/<variant>/YYYY/MM/DD/HH/*.jsonl`, in
+//! SageMaker Model Monitor's record shape ([`CaptureRecord`]).
+//!
+//! Serving never waits for capture: records go into a bounded channel with `try_send`;
+//! a full buffer drops the record and counts it (`sentio_capture_dropped_total`). One
+//! writer thread owns the files and flushes whenever the buffer runs empty.
+mod record;
+mod writer;
+
+pub use record::{
+    base64_decode, base64_encode, labels_of_json, CaptureData, CaptureRecord, EventMetadata,
+    Payload,
+};
+pub use writer::{jsonl_files, read_dir as read_capture_dir, visit_dir as visit_capture_dir};
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+
+pub const CAPTURED: &str = "sentio_capture_records_total";
+pub const CAPTURE_DROPPED: &str = "sentio_capture_dropped_total";
+pub const CAPTURE_WRITE_ERRORS: &str = "sentio_capture_write_errors_total";
+
+/// Where and how much to capture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaptureConfig {
+    /// Root of the capture tree.
+    pub dir: PathBuf,
+    /// Share of requests captured, 0–100.
+    pub sampling_percent: f64,
+    /// Records waiting for the writer, at most; beyond it records are dropped.
+    pub buffer: usize,
+}
+
+impl CaptureConfig {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        CaptureConfig {
+            dir: dir.into(),
+            sampling_percent: 100.0,
+            buffer: 4096,
+        }
+    }
+}
+
+/// Counters of one capture handle.
+#[derive(Debug, Default)]
+pub struct CaptureStats {
+    pub sampled: AtomicU64,
+    pub dropped: AtomicU64,
+    pub written: AtomicU64,
+    pub write_errors: AtomicU64,
+}
+
+/// A snapshot of [`CaptureStats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CaptureCounts {
+    pub sampled: u64,
+    pub dropped: u64,
+    pub written: u64,
+    pub write_errors: u64,
+}
+
+/// The cloneable capture handle used by the routes.
+#[derive(Clone)]
+pub struct Capture {
+    tx: SyncSender<CaptureRecord>,
+    config: Arc<CaptureConfig>,
+    stats: Arc<CaptureStats>,
+}
+
+impl std::fmt::Debug for Capture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Capture")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Capture {
+    /// Starts the writer thread for `endpoint`.
+    pub fn start(config: CaptureConfig, endpoint: &str) -> std::io::Result<Capture> {
+        let (capture, rx) = Capture::unstarted(config);
+        let root = capture.config.dir.join(endpoint);
+        let stats = capture.stats.clone();
+        std::thread::Builder::new()
+            .name("sentio-capture".into())
+            .spawn(move || writer::run(root, rx, stats))?;
+        Ok(capture)
+    }
+
+    /// A handle whose records go to the returned receiver (tests, custom sinks).
+    pub fn unstarted(config: CaptureConfig) -> (Capture, Receiver<CaptureRecord>) {
+        let (tx, rx) = sync_channel(config.buffer.max(1));
+        (
+            Capture {
+                tx,
+                config: Arc::new(config),
+                stats: Arc::default(),
+            },
+            rx,
+        )
+    }
+
+    /// Whether this request is to be captured (the sampling decision).
+    pub fn sample(&self) -> bool {
+        let p = self.config.sampling_percent;
+        p >= 100.0 || (p > 0.0 && rand::random::<f64>() * 100.0 < p)
+    }
+
+    /// Hands a record to the writer without waiting; a full buffer drops it.
+    pub fn submit(&self, record: CaptureRecord) {
+        self.stats.sampled.fetch_add(1, Ordering::Relaxed);
+        let variant = record.variant.clone();
+        match self.tx.try_send(record) {
+            Ok(()) => metrics::counter!(CAPTURED, "variant" => variant).increment(1),
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!(CAPTURE_DROPPED, "variant" => variant).increment(1);
+            }
+        }
+    }
+
+    pub fn config(&self) -> &CaptureConfig {
+        &self.config
+    }
+
+    pub fn counts(&self) -> CaptureCounts {
+        let s = &self.stats;
+        CaptureCounts {
+            sampled: s.sampled.load(Ordering::Relaxed),
+            dropped: s.dropped.load(Ordering::Relaxed),
+            written: s.written.load(Ordering::Relaxed),
+            write_errors: s.write_errors.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// What the routes know about one answered request.
+pub struct Exchange<'a> {
+    pub variant: &'a str,
+    pub model_version: &'a str,
+    pub inference_id: &'a str,
+    pub input_content_type: &'a str,
+    pub input: &'a [u8],
+    pub output_content_type: &'a str,
+    pub output: &'a [u8],
+    pub status: u16,
+    pub latency: std::time::Duration,
+    pub shadow: bool,
+    pub session: Option<&'a str>,
+}
+
+impl Exchange<'_> {
+    pub fn to_record(&self) -> CaptureRecord {
+        CaptureRecord {
+            capture_data: CaptureData {
+                endpoint_input: Payload::new("INPUT", self.input_content_type, self.input),
+                endpoint_output: Payload::new("OUTPUT", self.output_content_type, self.output),
+            },
+            event_metadata: EventMetadata {
+                event_id: uuid::Uuid::new_v4().to_string(),
+                inference_id: self.inference_id.to_string(),
+                inference_time: chrono::Utc::now()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            },
+            event_version: "0".into(),
+            variant: self.variant.to_string(),
+            model_version: self.model_version.to_string(),
+            status: self.status,
+            failed: !(200..300).contains(&self.status),
+            latency_ms: self.latency.as_secs_f64() * 1000.0,
+            shadow: self.shadow,
+            session: self.session.map(String::from),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange() -> CaptureRecord {
+        Exchange {
+            variant: "A",
+            model_version: "v1",
+            inference_id: "id-1",
+            input_content_type: "application/json",
+            input: br#"{"text":"good"}"#,
+            output_content_type: "application/json",
+            output: br#"{"label":"positive"}"#,
+            status: 200,
+            latency: std::time::Duration::from_millis(3),
+            shadow: false,
+            session: None,
+        }
+        .to_record()
+    }
+
+    #[test]
+    fn a_full_buffer_drops_and_counts() {
+        let mut cfg = CaptureConfig::new("/unused");
+        cfg.buffer = 2;
+        let (c, rx) = Capture::unstarted(cfg);
+        for _ in 0..5 {
+            c.submit(exchange());
+        }
+        let n = c.counts();
+        assert_eq!((n.sampled, n.dropped), (5, 3));
+        assert_eq!(rx.try_iter().count(), 2);
+    }
+
+    #[test]
+    fn sampling_follows_the_percentage() {
+        let mut cfg = CaptureConfig::new("/unused");
+        cfg.sampling_percent = 20.0;
+        let (c, _rx) = Capture::unstarted(cfg);
+        let n = (0..20_000).filter(|_| c.sample()).count();
+        assert!((3_600..4_400).contains(&n), "{n}");
+        let mut cfg = CaptureConfig::new("/unused");
+        cfg.sampling_percent = 0.0;
+        assert!(!(Capture::unstarted(cfg).0.sample()));
+    }
+
+    #[test]
+    fn the_record_has_sagemaker_shape() {
+        let v = serde_json::to_value(exchange()).unwrap();
+        let input = &v["captureData"]["endpointInput"];
+        assert_eq!(input["mode"], "INPUT");
+        assert_eq!(input["encoding"], "JSON");
+        assert_eq!(input["observedContentType"], "application/json");
+        assert_eq!(v["captureData"]["endpointOutput"]["mode"], "OUTPUT");
+        assert_eq!(v["eventMetadata"]["inferenceId"], "id-1");
+        assert!(v["eventMetadata"]["eventId"].is_string());
+        assert!(v["eventMetadata"]["inferenceTime"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z'));
+        assert_eq!(v["eventVersion"], "0");
+        assert_eq!(v["variant"], "A");
+        assert_eq!(v["modelVersion"], "v1");
+        assert_eq!(v["failed"], false);
+    }
+}

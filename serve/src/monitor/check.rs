@@ -1,0 +1,277 @@
+//! Baseline vs current, per feature: PSI and Jensen–Shannon as effect sizes, KS (numeric)
+//! or chi-square (categorical) for significance with a Bonferroni correction. A feature
+//! drifts only when the test is significant *and* the effect is at least the threshold, so
+//! a large window does not flag a negligible shift.
+use super::baseline::{Baseline, Distribution};
+use super::profile::Current;
+use super::stats::{chi_square_gof, js_distance, ks_binned, psi};
+use serde::Serialize;
+
+/// Thresholds of a check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thresholds {
+    /// Fewest records in the window before anything is judged.
+    pub min_samples: u64,
+    /// Family-wise significance level (divided by the number of features tested).
+    pub alpha: f64,
+    /// PSI at or above this is a moderate shift (0.1) …
+    pub psi_moderate: f64,
+    /// … and at or above this a major one (0.25).
+    pub psi_major: f64,
+    /// Jensen–Shannon distance threshold (categorical effect size).
+    pub js: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            min_samples: 100,
+            alpha: 0.05,
+            psi_moderate: 0.1,
+            psi_major: 0.25,
+            js: 0.1,
+        }
+    }
+}
+
+/// What was found for one feature.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FeatureDrift {
+    pub name: String,
+    pub inferred_type: String,
+    pub count: u64,
+    pub psi: f64,
+    pub js_distance: f64,
+    pub test: &'static str,
+    pub statistic: f64,
+    pub p_value: f64,
+    /// `none`, `moderate` or `major`.
+    pub severity: &'static str,
+    pub drift: bool,
+    /// Bucket labels and baseline / current counts (for the report's histograms).
+    pub buckets: Vec<String>,
+    pub baseline_counts: Vec<f64>,
+    pub current_counts: Vec<f64>,
+}
+
+/// One entry of `constraint_violations.json`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Violation {
+    pub feature_name: String,
+    pub constraint_check_type: &'static str,
+    pub description: String,
+}
+
+/// The result of one monitoring run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CheckResult {
+    /// `completed`, or `insufficient_data` when the window is below the minimum.
+    pub status: &'static str,
+    pub records: u64,
+    pub min_samples: u64,
+    pub bonferroni_alpha: f64,
+    pub features: Vec<FeatureDrift>,
+    pub violations: Vec<Violation>,
+    /// Share of features drifting.
+    pub drift_share: f64,
+}
+
+const OTHER: &str = "__other__";
+
+/// Compares the current window with the baseline.
+pub fn check(baseline: &Baseline, current: &Current, t: &Thresholds) -> CheckResult {
+    let mut out = CheckResult {
+        status: "completed",
+        records: current.records,
+        min_samples: t.min_samples,
+        bonferroni_alpha: t.alpha,
+        features: Vec::new(),
+        violations: Vec::new(),
+        drift_share: 0.0,
+    };
+    if current.records < t.min_samples {
+        out.status = "insufficient_data";
+        return out;
+    }
+    let testable: Vec<_> = baseline
+        .features
+        .iter()
+        .filter(|f| match &f.distribution {
+            Distribution::Numeric(_) => current.numeric(&f.name).is_some_and(|x| !x.is_empty()),
+            Distribution::Categorical(_) => current.categorical(&f.name).is_some(),
+        })
+        .collect();
+    let alpha = t.alpha / testable.len().max(1) as f64;
+    out.bonferroni_alpha = alpha;
+    let moderate = t.psi_moderate;
+    for f in &testable {
+        let d = match &f.distribution {
+            Distribution::Numeric(b) => numeric(
+                &f.name,
+                &f.inferred_type,
+                b,
+                current.numeric(&f.name).unwrap_or(&[]),
+            ),
+            Distribution::Categorical(b) => categorical(
+                &f.name,
+                &f.inferred_type,
+                b,
+                current.categorical(&f.name).expect("filtered"),
+            ),
+        };
+        let mut d = d;
+        let effect = d.psi >= moderate || (d.test == "chi_square" && d.js_distance >= t.js);
+        d.drift = d.p_value < alpha && effect;
+        d.severity = match (d.drift, d.psi >= t.psi_major) {
+            (false, _) => "none",
+            (true, true) => "major",
+            (true, false) => "moderate",
+        };
+        if d.drift {
+            out.violations.push(Violation {
+                feature_name: f.name.clone(),
+                constraint_check_type: "baseline_drift_check",
+                description: format!(
+                    "{} drift on {}: PSI {:.3}, Jensen-Shannon {:.3}, {} {:.4} (p = {:.2e} < {:.2e}) over {} values",
+                    d.severity, f.name, d.psi, d.js_distance, d.test, d.statistic, d.p_value, alpha, d.count
+                ),
+            });
+        }
+        if let (Some(domain), Distribution::Categorical(_)) = (&f.domain, &f.distribution) {
+            let cur = current.categorical(&f.name).expect("filtered");
+            let unseen: Vec<&String> = cur.keys().filter(|k| !domain.contains(k)).collect();
+            if !unseen.is_empty() {
+                out.violations.push(Violation {
+                    feature_name: f.name.clone(),
+                    constraint_check_type: "categorical_values_check",
+                    description: format!("values outside the baseline domain: {unseen:?}"),
+                });
+            }
+        }
+        out.features.push(d);
+    }
+    // Completeness of predictions (failed requests and failed items have none).
+    if let Some(f) = baseline
+        .features
+        .iter()
+        .find(|f| f.name == "predicted_label")
+    {
+        let total = current.instances.max(current.records);
+        let share = if total == 0 {
+            1.0
+        } else {
+            current.predicted_present as f64 / total as f64
+        };
+        if share + 0.01 < f.completeness {
+            out.violations.push(Violation {
+                feature_name: f.name.clone(),
+                constraint_check_type: "completeness_check",
+                description: format!(
+                    "completeness {share:.4} is below the baseline's {:.4} ({} failed requests)",
+                    f.completeness, current.failed
+                ),
+            });
+        }
+    }
+    for f in &baseline.features {
+        if !testable.iter().any(|t| t.name == f.name) {
+            out.violations.push(Violation {
+                feature_name: f.name.clone(),
+                constraint_check_type: "missing_column_check",
+                description: format!("{} could not be computed from the captured traffic", f.name),
+            });
+        }
+    }
+    let n = out.features.len().max(1) as f64;
+    out.drift_share = out.features.iter().filter(|f| f.drift).count() as f64 / n;
+    out
+}
+
+fn numeric(name: &str, ty: &str, b: &[(f64, f64, f64)], xs: &[f64]) -> FeatureDrift {
+    // Baseline buckets plus an under- and an overflow bucket for values outside them.
+    let k = b.len();
+    let (lo, hi) = (
+        b.first().map_or(0.0, |x| x.0),
+        b.last().map_or(0.0, |x| x.1),
+    );
+    let mut cur = vec![0.0; k + 2];
+    let width = if k > 0 { (hi - lo) / k as f64 } else { 0.0 };
+    for &x in xs {
+        let i = if x < lo {
+            0
+        } else if x > hi {
+            k + 1
+        } else if width > 0.0 {
+            1 + (((x - lo) / width) as usize).min(k - 1)
+        } else {
+            1
+        };
+        cur[i] += 1.0;
+    }
+    let mut base = vec![0.0];
+    base.extend(b.iter().map(|x| x.2));
+    base.push(0.0);
+    let mut labels = vec![format!("< {lo:.3}")];
+    labels.extend(b.iter().map(|x| format!("{:.3}–{:.3}", x.0, x.1)));
+    labels.push(format!("> {hi:.3}"));
+    let (d, p) = ks_binned(&base, &cur);
+    FeatureDrift {
+        name: name.into(),
+        inferred_type: ty.into(),
+        count: xs.len() as u64,
+        psi: psi(&base, &cur),
+        js_distance: js_distance(&base, &cur),
+        test: "ks",
+        statistic: d,
+        p_value: p,
+        severity: "none",
+        drift: false,
+        buckets: labels,
+        baseline_counts: base,
+        current_counts: cur,
+    }
+}
+
+fn categorical(
+    name: &str,
+    ty: &str,
+    b: &[(String, f64)],
+    cur: &std::collections::HashMap<String, u64>,
+) -> FeatureDrift {
+    // Baseline categories, then one bucket for everything else (unseen values included).
+    let mut labels: Vec<String> = b.iter().map(|x| x.0.clone()).collect();
+    let mut base: Vec<f64> = b.iter().map(|x| x.1).collect();
+    let other_idx = match labels.iter().position(|l| l == OTHER) {
+        Some(i) => i,
+        None => {
+            labels.push(OTHER.into());
+            base.push(0.0);
+            labels.len() - 1
+        }
+    };
+    let mut counts = vec![0.0; labels.len()];
+    let index: std::collections::HashMap<&str, usize> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.as_str(), i))
+        .collect();
+    for (k, v) in cur {
+        counts[*index.get(k.as_str()).unwrap_or(&other_idx)] += *v as f64;
+    }
+    let (chi, p) = chi_square_gof(&base, &counts);
+    FeatureDrift {
+        name: name.into(),
+        inferred_type: ty.into(),
+        count: cur.values().sum(),
+        psi: psi(&base, &counts),
+        js_distance: js_distance(&base, &counts),
+        test: "chi_square",
+        statistic: chi,
+        p_value: p,
+        severity: "none",
+        drift: false,
+        buckets: labels,
+        baseline_counts: base,
+        current_counts: counts,
+    }
+}

@@ -1,0 +1,234 @@
+//! The drift monitor: captured traffic over a window vs the model's baseline
+//! (`statistics.json` / `constraints.json`). One run reads the capture tree, profiles the
+//! texts with the model's tokenizer, compares each feature ([`check`]), writes
+//! `constraint_violations.json`, `monitoring_report.json` and `report.html`, sets the
+//! drift gauges, and — once per violation window — fires the configured actions
+//! (a webhook, the retraining pipeline). [`Monitor`] is the in-process schedule's state;
+//! `sentio monitor run` is the one-shot form.
+mod actions;
+mod baseline;
+mod check;
+mod cli;
+mod profile;
+mod report;
+pub mod stats;
+
+pub use actions::{post_json, send_json_bearer, Action, ActionGate};
+pub use baseline::{Baseline, BaselineFeature, Distribution};
+pub use check::{check, CheckResult, FeatureDrift, Thresholds, Violation};
+pub use cli::{run_monitor_cli, MonitorArgs, MonitorCommand};
+pub use profile::{vocab_of, Current, Profiler};
+pub use report::{html, write_outputs};
+
+use crate::capture::{jsonl_files, CaptureRecord};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DRIFT_PSI: &str = "sentio_drift_psi";
+pub const DRIFT_JS: &str = "sentio_drift_js_distance";
+pub const DRIFT_P_VALUE: &str = "sentio_drift_p_value";
+pub const DRIFT_DETECTED: &str = "sentio_drift_detected";
+pub const DRIFT_VIOLATIONS: &str = "sentio_drift_violations";
+pub const DRIFT_RECORDS: &str = "sentio_drift_window_records";
+
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    #[error("baseline: {0}")]
+    Baseline(String),
+    #[error("model: {0}")]
+    Model(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("action failed: {0}")]
+    Action(String),
+}
+
+/// One monitoring job.
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    /// Capture tree of one endpoint (or one variant's folder).
+    pub capture_dir: PathBuf,
+    /// Folder with statistics.json / constraints.json.
+    pub baseline_dir: PathBuf,
+    /// Model artifact whose tokenizer profiles the texts (default: the baseline's parent).
+    pub model_dir: Option<PathBuf>,
+    /// Only records newer than this (None: everything).
+    pub window: Option<Duration>,
+    pub thresholds: Thresholds,
+    /// Where the outputs go.
+    pub out_dir: PathBuf,
+    /// Threads reading and profiling.
+    pub threads: usize,
+}
+
+/// The in-process schedule (`sentio serve --monitor-interval …`).
+#[derive(Debug, Clone)]
+pub struct ScheduleConfig {
+    pub interval: Duration,
+    pub job: MonitorConfig,
+    pub actions: Vec<Action>,
+}
+
+/// Runs one monitoring job and writes its outputs.
+pub fn run_once(cfg: &MonitorConfig) -> Result<CheckResult, MonitorError> {
+    let baseline = Baseline::load(&cfg.baseline_dir)?;
+    let model_dir = cfg
+        .model_dir
+        .clone()
+        .or_else(|| cfg.baseline_dir.parent().map(Path::to_path_buf));
+    let profiler = match model_dir {
+        Some(d) if d.join("tokenizer.json").is_file() => Some(Profiler::load(&d)?),
+        _ => None,
+    };
+    let since = cfg.window.map(|w| {
+        (chrono::Utc::now() - chrono::Duration::from_std(w).unwrap_or_default())
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    });
+    let current = collect(
+        &cfg.capture_dir,
+        since.as_deref(),
+        profiler.as_ref(),
+        cfg.threads,
+    )?;
+    let result = check(&baseline, &current, &cfg.thresholds);
+    write_outputs(&cfg.out_dir, &result)?;
+    gauges(&result);
+    Ok(result)
+}
+
+/// Reads and profiles every record under `dir` newer than `since`, on `threads` threads.
+pub fn collect(
+    dir: &Path,
+    since: Option<&str>,
+    profiler: Option<&Profiler>,
+    threads: usize,
+) -> Result<Current, MonitorError> {
+    let files = if dir.exists() {
+        jsonl_files(dir)?
+    } else {
+        Vec::new()
+    };
+    let threads = threads.clamp(1, 64);
+    let parts: Vec<Result<Current, MonitorError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let mine: Vec<&PathBuf> = files.iter().skip(t).step_by(threads).collect();
+                s.spawn(move || {
+                    let mut cur = Current::default();
+                    let mut batch: Vec<CaptureRecord> = Vec::with_capacity(4096);
+                    for path in mine {
+                        let reader = std::io::BufReader::with_capacity(
+                            256 * 1024,
+                            std::fs::File::open(path)?,
+                        );
+                        for line in reader.lines() {
+                            let line = line?;
+                            let Ok(r) = serde_json::from_str::<CaptureRecord>(&line) else {
+                                continue;
+                            };
+                            if since.is_some_and(|s| r.event_metadata.inference_time.as_str() < s) {
+                                continue;
+                            }
+                            batch.push(r);
+                            if batch.len() == batch.capacity() {
+                                cur.add(&batch, profiler);
+                                batch.clear();
+                            }
+                        }
+                    }
+                    cur.add(&batch, profiler);
+                    Ok(cur)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(MonitorError::Action("a reader panicked".into())))
+            })
+            .collect()
+    });
+    let mut total = Current::default();
+    for p in parts {
+        total.merge(p?);
+    }
+    Ok(total)
+}
+
+fn gauges(r: &CheckResult) {
+    metrics::gauge!(DRIFT_VIOLATIONS).set(r.violations.len() as f64);
+    metrics::gauge!(DRIFT_RECORDS).set(r.records as f64);
+    for f in &r.features {
+        metrics::gauge!(DRIFT_PSI, "feature" => f.name.clone()).set(f.psi);
+        metrics::gauge!(DRIFT_JS, "feature" => f.name.clone()).set(f.js_distance);
+        metrics::gauge!(DRIFT_P_VALUE, "feature" => f.name.clone()).set(f.p_value);
+        metrics::gauge!(DRIFT_DETECTED, "feature" => f.name.clone()).set(if f.drift {
+            1.0
+        } else {
+            0.0
+        });
+    }
+}
+
+/// A schedule's state: the job, its actions and the once-per-window gate.
+pub struct Monitor {
+    pub config: ScheduleConfig,
+    gate: ActionGate,
+}
+
+impl Monitor {
+    pub fn new(config: ScheduleConfig) -> Self {
+        Monitor {
+            config,
+            gate: ActionGate::default(),
+        }
+    }
+
+    /// One scheduled run: check, then fire the actions if a violation window opened.
+    pub async fn tick(&mut self) -> Result<CheckResult, MonitorError> {
+        let job = self.config.job.clone();
+        let result = tokio::task::spawn_blocking(move || run_once(&job))
+            .await
+            .map_err(|e| MonitorError::Action(format!("monitor run: {e}")))??;
+        if self.gate.should_fire(&result) {
+            for a in &self.config.actions {
+                if let Err(e) = a.fire(&result).await {
+                    tracing::warn!(error = %e, "drift action failed");
+                }
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// Starts the in-process schedule for an endpoint, if one is configured.
+pub fn spawn_schedule(
+    observe: &crate::observe::ObserveConfig,
+    endpoint: &str,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let mut cfg = observe.monitor.clone()?;
+    if cfg.job.capture_dir.as_os_str().is_empty() {
+        cfg.job.capture_dir = observe.capture.as_ref()?.dir.join(endpoint);
+    }
+    Some(tokio::spawn(async move {
+        let mut monitor = Monitor::new(cfg);
+        let mut every = tokio::time::interval(monitor.config.interval);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            match monitor.tick().await {
+                Ok(r) => tracing::info!(
+                    records = r.records,
+                    violations = r.violations.len(),
+                    status = r.status,
+                    "drift monitor ran"
+                ),
+                Err(e) => tracing::warn!(error = %e, "drift monitor failed"),
+            }
+        }
+    }))
+}
