@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Batch-transform benchmark (issue 5): a 200,000-record jsonlines file of real reviews
+# (built from ../shared/data, rows repeated; nothing copied into the repo), the default
+# model, and in the same run:
+#   (a) the in-process batched Predictor over the same texts (in memory, chunks of 256),
+#   (b) the transform (`sentio transform` arguments) under /usr/bin/time -v for peak RSS.
+# Target: (b) ≥ 80 % of (a) in records/s, peak RSS ≤ 1 GiB. RUNS runs each; medians.
+#
+# Usage: bench/transform.sh [MODEL_DIR]   (default /tmp/sentio-bench-model, trained if absent)
+# Env: RECORDS (200000), RUNS (3), DATA (../shared/data/womens_clothing_ecommerce_reviews.csv)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RECORDS=${RECORDS:-200000}
+RUNS=${RUNS:-3}
+DATA=${DATA:-../shared/data/womens_clothing_ecommerce_reviews.csv}
+MODEL=${1:-/tmp/sentio-bench-model}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+cargo build --release -q -p serve --example transform_bench
+BIN=target/release/examples/transform_bench
+if [ ! -f "$MODEL/config.json" ]; then
+  cargo build --release -q --bin sentio
+  target/release/sentio train --data "$DATA" --out "$MODEL"
+fi
+
+"$BIN" make-input "$DATA" "$WORK/reviews.jsonl" "$RECORDS"
+echo "input: $RECORDS records, $(du -h "$WORK/reviews.jsonl" | cut -f1)"
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+: > "$WORK/a"; : > "$WORK/b"; : > "$WORK/rss"
+for i in $(seq 1 "$RUNS"); do
+  "$BIN" predictor "$MODEL" "$WORK/reviews.jsonl" | sed -n 's/.*"records_per_second": \([0-9.]*\).*/\1/p' >> "$WORK/a"
+  rm -rf "$WORK/out"
+  /usr/bin/time -v -o "$WORK/time" "$BIN" transform --model "$MODEL" --input "$WORK/reviews.jsonl" \
+      --output "$WORK/out" --input-filter '$.review_body' --quiet > "$WORK/summary.json"
+  sed -n 's/.*"records_per_second": \([0-9.]*\).*/\1/p' "$WORK/summary.json" >> "$WORK/b"
+  awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time" >> "$WORK/rss"
+  echo "run $i: predictor $(tail -1 "$WORK/a") rec/s, transform $(tail -1 "$WORK/b") rec/s, peak RSS $(tail -1 "$WORK/rss") KiB"
+done
+A=$(median < "$WORK/a"); B=$(median < "$WORK/b"); RSS=$(median < "$WORK/rss")
+echo "records in output: $(wc -l < "$WORK/out/reviews.jsonl.out"), failed: $(grep -o '"failed": [0-9]*' "$WORK/summary.json" | head -1)"
+awk -v a="$A" -v b="$B" -v rss="$RSS" 'BEGIN {
+  printf "median in-process predictor: %.0f records/s\nmedian transform: %.0f records/s (%.1f%% of the predictor; target >= 80%%)\nmedian peak RSS: %.0f MiB (target <= 1024 MiB)\n", a, b, 100*b/a, rss/1024 }'
