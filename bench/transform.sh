@@ -18,7 +18,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 cargo build --release -q -p serve --example transform_bench
-BIN=target/release/examples/transform_bench
+BIN=${CARGO_TARGET_DIR:-target}/release/examples/transform_bench
 if [ ! -f "$MODEL/config.json" ]; then
   cargo build --release -q --bin sentio
   target/release/sentio train --data "$DATA" --out "$MODEL"
