@@ -32,7 +32,12 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<()> {
         println!("{}", report.summary());
     }
     if !report.passed {
-        anyhow::bail!("validation failed");
+        let failed: Vec<String> = report
+            .failures()
+            .iter()
+            .map(|c| format!("{}: {}", c.name, c.message))
+            .collect();
+        anyhow::bail!("validation failed:\n{}", failed.join("\n"));
     }
     Ok(())
 }
