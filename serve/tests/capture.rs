@@ -1,0 +1,203 @@
+//! Data capture and ground truth against a real server: record shape and layout, failed
+//! requests flagged, sampling rate, back-pressure (drops counted, serving unaffected),
+//! feedback joined by inference id with unknown ids counted.
+#[allow(dead_code)]
+#[path = "endpoint/common.rs"]
+mod common;
+
+use common::*;
+use hyper::{Method, StatusCode};
+use serve::capture::{read_capture_dir, CaptureConfig};
+use std::path::Path;
+use std::time::Duration;
+
+async fn wait_for_records(dir: &Path, n: usize) -> Vec<serve::capture::CaptureRecord> {
+    for _ in 0..200 {
+        let r = read_capture_dir(dir).unwrap_or_default();
+        if r.len() >= n {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    read_capture_dir(dir).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn captured_records_have_the_sagemaker_shape_and_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = models();
+    let mut c = config(vec![local("Cap", &m.a, 1.0)]);
+    c.endpoint_name = "shop".into();
+    c.observe.capture = Some(CaptureConfig::new(dir.path()));
+    let s = TestServer::start(c).await;
+    let ok = invoke(
+        s.addr,
+        &[
+            ("content-type", "application/json"),
+            ("x-amzn-sagemaker-inference-id", "req-1"),
+        ],
+        r#"{"instances": ["I love this dress", "the zipper broke"]}"#,
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let bad = invoke(s.addr, &[("content-type", "application/json")], "{not json").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let recs = wait_for_records(&dir.path().join("shop/Cap"), 2).await;
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    let r = recs
+        .iter()
+        .find(|r| r.event_metadata.inference_id == "req-1")
+        .unwrap();
+    assert_eq!(r.capture_data.endpoint_input.mode, "INPUT");
+    assert_eq!(r.capture_data.endpoint_input.encoding, "JSON");
+    assert_eq!(r.capture_data.endpoint_output.mode, "OUTPUT");
+    assert_eq!(r.event_version, "0");
+    assert_eq!(r.variant, "Cap");
+    assert_eq!(r.model_version, version_of(&m.a));
+    assert!(!r.failed);
+    assert_eq!(r.texts(), ["I love this dress", "the zipper broke"]);
+    assert_eq!(r.labels().len(), 2);
+    let failed = recs
+        .iter()
+        .find(|r| r.event_metadata.inference_id != "req-1")
+        .unwrap();
+    assert!(failed.failed);
+    assert_eq!(failed.status, 400);
+    // capture/<endpoint>/<variant>/YYYY/MM/DD/HH/*.jsonl
+    let files = serve::capture::jsonl_files(&dir.path().join("shop/Cap")).unwrap();
+    let rel = files[0].strip_prefix(dir.path()).unwrap();
+    let parts: Vec<_> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().to_string())
+        .collect();
+    assert_eq!(parts.len(), 7, "{rel:?}");
+    assert_eq!(parts[2].len(), 4);
+    assert!(parts[6].ends_with(".jsonl"));
+    s.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn sampling_captures_the_configured_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(vec![local("Samp", &models().a, 1.0)]);
+    let mut cap = CaptureConfig::new(dir.path());
+    cap.sampling_percent = 25.0;
+    c.observe.capture = Some(cap);
+    let s = TestServer::start(c).await;
+    let n = 400;
+    for i in 0..n {
+        let r = invoke(
+            s.addr,
+            &[("content-type", "text/plain")],
+            &format!("nice dress {i}"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = read_capture_dir(dir.path()).unwrap().len();
+    // 25% of 400 = 100, sd ≈ 8.7: ±4 sd
+    assert!((65..=135).contains(&got), "{got}");
+    s.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_full_capture_buffer_drops_and_counts_without_hurting_serving() {
+    // An unwritable capture root (a file) and a buffer of one: records fail or drop.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let mut c = config(vec![local("Press", &models().a, 1.0)]);
+    let mut cap = CaptureConfig::new(file.path());
+    cap.buffer = 1;
+    c.observe.capture = Some(cap);
+    let s = TestServer::start(c).await;
+    let addr = s.addr;
+    let tasks: Vec<_> = (0..48)
+        .map(|i| {
+            tokio::spawn(async move {
+                invoke(addr, &[("content-type", "text/plain")], &format!("ok {i}")).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().status, StatusCode::OK);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let m = get(addr, "/metrics").await.text();
+    let captured = metric(&m, "sentio_capture_records_total", &["Press"]).unwrap_or(0.0);
+    let dropped = metric(&m, "sentio_capture_dropped_total", &["Press"]).unwrap_or(0.0);
+    let errors = metric(&m, "sentio_capture_write_errors_total", &["Press"]).unwrap_or(0.0);
+    assert_eq!(captured + dropped, 48.0, "{captured} + {dropped}");
+    assert_eq!(
+        errors, captured,
+        "every accepted record failed to write and was counted"
+    );
+    s.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn feedback_joins_by_inference_id_and_counts_unknown_ids() {
+    let cap = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut c = config(vec![local("Fb", &models().a, 1.0)]);
+    c.endpoint_name = "fb".into();
+    c.observe.capture = Some(CaptureConfig::new(cap.path()));
+    c.observe.state_dir = Some(state.path().to_path_buf());
+    let s = TestServer::start(c).await;
+    let mut predicted = Vec::new();
+    for i in 0..6 {
+        let id = format!("fb-{i}");
+        let r = invoke(
+            s.addr,
+            &[
+                ("content-type", "text/plain"),
+                ("x-amzn-sagemaker-inference-id", &id),
+            ],
+            "I love this dress",
+        )
+        .await;
+        predicted.push(r.json()["label"].as_str().unwrap().to_string());
+    }
+    wait_for_records(&cap.path().join("fb"), 6).await;
+    // Four right, one wrong, one unknown id.
+    let mut items: Vec<serde_json::Value> = (0..4)
+        .map(|i| serde_json::json!({"inferenceId": format!("fb-{i}"), "label": predicted[i]}))
+        .collect();
+    items.push(serde_json::json!({"inferenceId": "fb-4", "label": "not-a-label"}));
+    items.push(serde_json::json!({"inferenceId": "nobody", "label": "positive"}));
+    let r = send(
+        s.addr,
+        Method::POST,
+        "/feedback",
+        &[("content-type", "application/json")],
+        serde_json::Value::Array(items).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    let v = r.json();
+    assert_eq!(
+        (
+            v["accepted"].as_u64(),
+            v["matched"].as_u64(),
+            v["unknown"].as_u64()
+        ),
+        (Some(6), Some(5), Some(1))
+    );
+    let bad = send(
+        s.addr,
+        Method::POST,
+        "/feedback",
+        &[],
+        r#"{"inferenceId":"x"}"#,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    let truth = serve::feedback::read_feedback(&state.path().join("feedback/fb.jsonl")).unwrap();
+    let q = serve::feedback::quality(&read_capture_dir(cap.path()).unwrap(), &truth);
+    assert_eq!(q.unknown_ids, 1);
+    let fb = &q.variants["Fb"];
+    assert_eq!((fb.count, fb.correct), (5, 4));
+    assert!((fb.accuracy - 0.8).abs() < 1e-12);
+    assert_eq!(fb.confusion_matrix.iter().flatten().sum::<u64>(), 5);
+    s.stop().await.unwrap();
+}
