@@ -1,0 +1,193 @@
+//! The drift monitor end to end on captured records and a baseline made by the pipeline's
+//! baseline profile: no drift in distribution, drift on shifted text, the minimum sample
+//! size respected, the baseline read back, and actions fired once per violation window.
+#[allow(dead_code)]
+#[path = "endpoint/common.rs"]
+mod common;
+
+use common::models;
+use serve::capture::Exchange;
+use serve::monitor::{
+    run_once, Action, Baseline, Monitor, MonitorConfig, ScheduleConfig, Thresholds,
+};
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const LABELS: [&str; 3] = ["negative", "neutral", "positive"];
+
+fn in_dist(i: usize) -> (String, usize) {
+    let k = i % 3;
+    let t = match k {
+        0 => format!("Terrible fit and the zipper broke after {} days", i % 40),
+        1 => format!("It is okay, nothing special about the colour {}", i % 40),
+        _ => format!("I love this dress, the fabric is lovely {}", i % 40),
+    };
+    (t, k)
+}
+
+fn shifted(i: usize) -> (String, usize) {
+    (format!("Quarterly semiconductor revenue guidance exceeded analyst consensus estimates by {i} basis points amid hyperscaler datacenter procurement acceleration"), 1)
+}
+
+fn write_baseline(dir: &Path, n: usize) {
+    let tk = models::TextTokenizer::load(&models().a.join("tokenizer.json")).unwrap();
+    let texts: Vec<(String, usize)> = (1000..1000 + n).map(in_dist).collect();
+    let refs: Vec<&str> = texts.iter().map(|t| t.0.as_str()).collect();
+    let enc = tk.encode_batch(&refs, 100_000).unwrap();
+    let labels: Vec<String> = LABELS.iter().map(|s| s.to_string()).collect();
+    let (s, c) = pipeline::steps::baseline_profile(
+        &enc.iter().map(|e| e.full_len).collect::<Vec<_>>(),
+        &enc.iter().map(|e| e.unknown).collect::<Vec<_>>(),
+        &texts.iter().map(|t| t.1).collect::<Vec<_>>(),
+        &labels,
+    );
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("statistics.json"), s.to_string()).unwrap();
+    std::fs::write(dir.join("constraints.json"), c.to_string()).unwrap();
+}
+
+fn write_capture(dir: &Path, texts: impl Iterator<Item = (String, usize)>) {
+    let d = dir.join("A/2026/01/01/00");
+    std::fs::create_dir_all(&d).unwrap();
+    let mut f = std::fs::File::create(d.join("part.jsonl")).unwrap();
+    for (i, (t, k)) in texts.enumerate() {
+        let input = serde_json::json!({ "text": t }).to_string();
+        let output = serde_json::json!({ "label": LABELS[k] }).to_string();
+        let r = Exchange {
+            variant: "A",
+            model_version: "v",
+            inference_id: &format!("id-{i}"),
+            input_content_type: "application/json",
+            input: input.as_bytes(),
+            output_content_type: "application/json",
+            output: output.as_bytes(),
+            status: 200,
+            latency: Duration::from_millis(1),
+            shadow: false,
+            session: None,
+        }
+        .to_record();
+        serde_json::to_writer(&mut f, &r).unwrap();
+        f.write_all(b"\n").unwrap();
+    }
+}
+
+fn job(capture: &Path, baseline: &Path, out: &Path) -> MonitorConfig {
+    MonitorConfig {
+        capture_dir: capture.to_path_buf(),
+        baseline_dir: baseline.to_path_buf(),
+        model_dir: Some(models().a.clone()),
+        window: None,
+        thresholds: Thresholds::default(),
+        out_dir: out.to_path_buf(),
+        threads: 2,
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    baseline: std::path::PathBuf,
+    same: std::path::PathBuf,
+    shift: std::path::PathBuf,
+    small: std::path::PathBuf,
+    out: std::path::PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write_baseline(&p.join("baseline"), 900);
+    write_capture(&p.join("same"), (0..600).map(in_dist));
+    write_capture(&p.join("shift"), (0..600).map(shifted));
+    write_capture(&p.join("small"), (0..40).map(shifted));
+    Fixture {
+        baseline: p.join("baseline"),
+        same: p.join("same"),
+        shift: p.join("shift"),
+        small: p.join("small"),
+        out: p.join("out"),
+        _dir: dir,
+    }
+}
+
+#[test]
+fn baseline_round_trips_and_drift_is_found_only_when_shifted() {
+    let f = fixture();
+    let b = Baseline::load(&f.baseline).unwrap();
+    assert_eq!(b.item_count, 900);
+    let names: Vec<&str> = b.features.iter().map(|x| x.name.as_str()).collect();
+    assert!(
+        names.contains(&"token_length") && names.contains(&"predicted_label"),
+        "{names:?}"
+    );
+
+    let same = run_once(&job(&f.same, &f.baseline, &f.out)).unwrap();
+    assert_eq!(same.status, "completed");
+    assert!(same.violations.is_empty(), "{:#?}", same.violations);
+
+    let shift = run_once(&job(&f.shift, &f.baseline, &f.out)).unwrap();
+    let drifted: Vec<&str> = shift
+        .violations
+        .iter()
+        .filter(|v| v.constraint_check_type == "baseline_drift_check")
+        .map(|v| v.feature_name.as_str())
+        .collect();
+    assert!(drifted.contains(&"token_length"), "{:#?}", shift.violations);
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(f.out.join("constraint_violations.json")).unwrap())
+            .unwrap();
+    assert!(!v["violations"].as_array().unwrap().is_empty());
+    let html = std::fs::read_to_string(f.out.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("token_length"));
+
+    let small = run_once(&job(&f.small, &f.baseline, &f.out)).unwrap();
+    assert_eq!(small.status, "insufficient_data");
+    assert!(small.violations.is_empty());
+}
+
+#[tokio::test]
+async fn actions_fire_once_per_violation_window() {
+    let f = fixture();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let h = hits.clone();
+    tokio::spawn(async move {
+        loop {
+            let (s, _) = listener.accept().await.unwrap();
+            let h = h.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |_req| {
+                    h.fetch_add(1, Ordering::SeqCst);
+                    async {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            http_body_util::Full::new(bytes::Bytes::from_static(b"ok")),
+                        ))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                    .await;
+            });
+        }
+    });
+    let mut m = Monitor::new(ScheduleConfig {
+        interval: Duration::from_secs(3600),
+        job: job(&f.shift, &f.baseline, &f.out),
+        actions: vec![Action::Webhook(format!("http://{addr}/hook"))],
+    });
+    for _ in 0..3 {
+        assert!(!m.tick().await.unwrap().violations.is_empty());
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "one window, one call");
+    m.config.job.capture_dir = f.same.clone();
+    assert!(m.tick().await.unwrap().violations.is_empty());
+    m.config.job.capture_dir = f.small.clone();
+    m.tick().await.unwrap();
+    m.config.job.capture_dir = f.shift.clone();
+    m.tick().await.unwrap();
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "a new window fires again");
+}
