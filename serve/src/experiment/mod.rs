@@ -132,7 +132,7 @@ impl ExperimentStore {
                 out.push(serde_json::from_slice(&std::fs::read(&p)?)?);
             }
         }
-        out.sort_by(|a: &Experiment, b| a.started_at.cmp(&b.started_at));
+        out.sort_by_key(|e: &Experiment| e.started_at);
         Ok(out)
     }
 }
