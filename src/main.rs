@@ -18,7 +18,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The whole flow on built-in demo data: train → evaluate → save → predict.
+    /// The whole flow on built-in demo data: pipeline → registry → endpoint → predictions.
     Demo(cmd::demo::DemoArgs),
     /// Train a model on a CSV or jsonlines file and save it as an artifact.
     Train(cmd::train::TrainArgs),
@@ -35,9 +35,15 @@ enum Command {
     /// The lineage of a model version (data, code, parameters, parents, execution).
     Lineage(pipeline::cli::LineageArgs),
     /// Serve models over HTTP (SageMaker contract, variants, batching, metrics).
-    Serve(cmd::serve::ServeCmd),
+    Serve(Box<cmd::serve::ServeCmd>),
+    /// Batch transform: predict jsonlines/CSV files (SageMaker's knobs, bad records isolated, resumable).
+    Transform(Box<serve::TransformArgs>),
+    /// Drift and model-quality monitoring over captured traffic.
+    Monitor(Box<serve::MonitorArgs>),
+    /// A/B experiments: create, list, report (with significance), promote.
+    Experiment(Box<serve::ExperimentArgs>),
     /// Load-test an HTTP endpoint (open loop, closed loop or ramp).
-    Loadtest(loadtest::LoadtestArgs),
+    Loadtest(Box<loadtest::LoadtestArgs>),
 }
 
 fn init_tracing(json: bool) {
@@ -65,8 +71,11 @@ fn main() {
         Command::Pipeline(a) => pipeline::cli::run_pipeline_cli(a),
         Command::Registry(a) => pipeline::cli::run_registry_cli(a),
         Command::Lineage(a) => pipeline::cli::run_lineage_cli(a),
-        Command::Serve(a) => cmd::serve::run(a),
-        Command::Loadtest(a) => loadtest::run_cli(a),
+        Command::Serve(a) => cmd::serve::run(*a),
+        Command::Transform(a) => serve::run_transform_cli(*a),
+        Command::Monitor(a) => serve::run_monitor_cli(*a),
+        Command::Experiment(a) => serve::run_experiment_cli(*a),
+        Command::Loadtest(a) => loadtest::run_cli(*a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -204,7 +204,10 @@ fn model_config(cfg: &TrainConfig, tokenizer: &TextTokenizer) -> Result<(ModelCo
     })
 }
 
-fn snapshot(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
+/// Copies of a model's variables, by name.
+type Snapshot = Vec<(String, Tensor)>;
+
+fn snapshot(vs: &nn::VarStore) -> Snapshot {
     vs.variables()
         .into_iter()
         .map(|(n, t)| (n, t.detach().copy()))
@@ -368,7 +371,7 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, validation: &Dataset) -> Result
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let mut order: Vec<usize> = (0..train_ds.len()).collect();
     let mut history = Vec::new();
-    let mut best: Option<(f64, usize, Vec<(String, Tensor)>)> = None;
+    let mut best: Option<(f64, usize, Snapshot)> = None;
     let mut step = 0;
     let started = Instant::now();
     let mut seen = 0usize;
