@@ -6,12 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/womens_clothing_ecommerce_reviews.csv}
 shift || true
-cargo build --release -q -p pipeline --example sentio_pipeline
-BIN=target/release/examples/sentio_pipeline
+scripts/setup.sh
+cargo build --release -q -p sentio
+BIN=target/release/sentio
 export SENTIO_HOME=$(mktemp -d)
 trap 'rm -rf "$SENTIO_HOME"' EXIT
-# The real data: title + body as text; a few empty reviews and duplicates are expected.
-PARAMS=(--param "input_data=$DATA" --param "text_columns=Title,Review Text" --param device=cpu "$@")
+PARAMS=(--param "input_data=$DATA" --param device=cpu "$@")
 echo "== cold run"
 /usr/bin/time -f "wall %es, max RSS %MKB" "$BIN" pipeline run "${PARAMS[@]}"
 echo "== identical rerun (cached)"
