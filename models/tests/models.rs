@@ -154,6 +154,17 @@ fn artifact_round_trip_gives_identical_predictions() {
     }
 }
 
+/// Rewrites the manifest's digest of one file, so only the consistency checks can catch a
+/// tampered file.
+fn refresh_manifest(dir: &std::path::Path, file: &str) {
+    let path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    manifest["files"][file] =
+        serde_json::json!(models::artifact::file_digest(&dir.join(file)).unwrap());
+    std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+}
+
 #[test]
 fn corrupt_or_mismatched_artifacts_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -186,15 +197,7 @@ fn corrupt_or_mismatched_artifacts_are_refused() {
     // consistency check can catch it).
     save(&model, &dir);
     std::fs::write(dir.join("labels.json"), br#"["a","b","c"]"#).unwrap();
-    let mut manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    manifest["files"]["labels.json"] =
-        serde_json::json!(models::artifact::file_digest(&dir.join("labels.json")).unwrap());
-    std::fs::write(
-        dir.join("manifest.json"),
-        serde_json::to_vec(&manifest).unwrap(),
-    )
-    .unwrap();
+    refresh_manifest(&dir, "labels.json");
     let err = Predictor::load(&dir, Device::Cpu).err().unwrap();
     assert!(matches!(err, ModelError::Mismatch { .. }), "{err}");
 
@@ -203,15 +206,7 @@ fn corrupt_or_mismatched_artifacts_are_refused() {
     let tk = tokenizer();
     let other = Model::new(transformer(&tk), labels(), 32, tk, Device::Cpu).unwrap();
     other.vs.save(dir.join("model.safetensors")).unwrap();
-    let mut manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    manifest["files"]["model.safetensors"] =
-        serde_json::json!(models::artifact::file_digest(&dir.join("model.safetensors")).unwrap());
-    std::fs::write(
-        dir.join("manifest.json"),
-        serde_json::to_vec(&manifest).unwrap(),
-    )
-    .unwrap();
+    refresh_manifest(&dir, "model.safetensors");
     let err = Predictor::load(&dir, Device::Cpu).err().unwrap();
     assert!(matches!(err, ModelError::Mismatch { .. }), "{err}");
 
