@@ -38,11 +38,17 @@ fn write_baseline(dir: &Path, n: usize) {
     let refs: Vec<&str> = texts.iter().map(|t| t.0.as_str()).collect();
     let enc = tk.encode_batch(&refs, 100_000).unwrap();
     let labels: Vec<String> = LABELS.iter().map(|s| s.to_string()).collect();
+    let vocab = pipeline::steps::tokenizer_vocab(&models().a.join("tokenizer.json")).unwrap();
+    let mut tokens = std::collections::HashMap::new();
+    for e in &enc {
+        pipeline::steps::count_tokens(&mut tokens, &e.ids, &vocab);
+    }
     let (s, c) = pipeline::steps::baseline_profile(
         &enc.iter().map(|e| e.full_len).collect::<Vec<_>>(),
         &enc.iter().map(|e| e.unknown).collect::<Vec<_>>(),
         &texts.iter().map(|t| t.1).collect::<Vec<_>>(),
         &labels,
+        &pipeline::steps::top_tokens(&tokens, pipeline::steps::TOP_TOKENS),
     );
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("statistics.json"), s.to_string()).unwrap();
@@ -120,13 +126,26 @@ fn baseline_round_trips_and_drift_is_found_only_when_shifted() {
     assert_eq!(b.item_count, 900);
     let names: Vec<&str> = b.features.iter().map(|x| x.name.as_str()).collect();
     assert!(
-        names.contains(&"token_length") && names.contains(&"predicted_label"),
+        names.contains(&"token_length")
+            && names.contains(&"predicted_label")
+            && names.contains(&"token"),
         "{names:?}"
     );
+    let token = b.features.iter().find(|x| x.name == "token").unwrap();
+    match &token.distribution {
+        serve::monitor::Distribution::Categorical(buckets) => {
+            assert!(buckets.len() <= pipeline::steps::TOP_TOKENS + 1);
+            assert_eq!(buckets.last().unwrap().0, pipeline::steps::OTHER_TOKEN);
+            assert!(buckets.iter().any(|(t, _)| t == "dress"), "{buckets:?}");
+        }
+        other => panic!("token is not categorical: {other:?}"),
+    }
 
     let same = run_once(&job(&f.same, &f.baseline, &f.out)).unwrap();
     assert_eq!(same.status, "completed");
     assert!(same.violations.is_empty(), "{:#?}", same.violations);
+    let same_token = same.features.iter().find(|x| x.name == "token").unwrap();
+    assert!(!same_token.drift && same_token.count > 0, "{same_token:#?}");
 
     let shift = run_once(&job(&f.shift, &f.baseline, &f.out)).unwrap();
     let drifted: Vec<&str> = shift
@@ -136,6 +155,7 @@ fn baseline_round_trips_and_drift_is_found_only_when_shifted() {
         .map(|v| v.feature_name.as_str())
         .collect();
     assert!(drifted.contains(&"token_length"), "{:#?}", shift.violations);
+    assert!(drifted.contains(&"token"), "{:#?}", shift.violations);
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(f.out.join("constraint_violations.json")).unwrap())
             .unwrap();

@@ -19,7 +19,9 @@ mod register;
 mod train;
 mod validate;
 
-pub use baseline::profile as baseline_profile;
+pub use baseline::{
+    count_tokens, profile as baseline_profile, tokenizer_vocab, top_tokens, OTHER_TOKEN, TOP_TOKENS,
+};
 
 /// The step types (SageMaker's Processing, Training, Condition, RegisterModel, Fail,
 /// QualityCheck, specialised for text classification).
