@@ -69,7 +69,7 @@ impl TrainConfig {
         let base = TrainConfig {
             architecture: Architecture::FastText,
             epochs: 8,
-            learning_rate: 0.002,
+            learning_rate: 0.004,
             batch_size: 64,
             max_len: 256,
             weight_decay: 0.0,
@@ -79,7 +79,7 @@ impl TrainConfig {
             device: DeviceChoice::Auto,
             balance: Balance::ClassWeights,
             vocab_size: 20_000,
-            dim: 64,
+            dim: 100,
             bigram_buckets: 200_000,
             dropout: 0.2,
             sparse_lr_scale: 1.0,
