@@ -4,13 +4,16 @@
 use super::MonitorError;
 use crate::capture::CaptureRecord;
 use models::TextTokenizer;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// The model's tokenizer and its id → token table.
 pub struct Profiler {
     tokenizer: TextTokenizer,
     vocab: Vec<String>,
+    /// Profiles of texts already tokenized, shared by the reading threads.
+    cache: Mutex<HashMap<String, Arc<Profiled>>>,
 }
 
 impl Profiler {
@@ -22,6 +25,7 @@ impl Profiler {
         Ok(Profiler {
             vocab: vocab_of(&path).unwrap_or_default(),
             tokenizer,
+            cache: Mutex::default(),
         })
     }
 }
@@ -55,6 +59,16 @@ pub struct Current {
     pub tokens: HashMap<String, u64>,
 }
 
+/// Distinct texts whose profile a [`Profiler`] keeps, at most.
+const CACHE_TEXTS: usize = 200_000;
+
+#[derive(Debug)]
+struct Profiled {
+    full_len: usize,
+    unknown: usize,
+    ids: Box<[i64]>,
+}
+
 impl Current {
     pub fn merge(&mut self, o: Current) {
         self.records += o.records;
@@ -71,7 +85,10 @@ impl Current {
         }
     }
 
-    /// Adds records (production only; shadow copies are skipped).
+    /// Adds records (production only; shadow copies are skipped). Each distinct text is
+    /// tokenized once: its profile is kept in a bounded per-`Current` cache, so repeated
+    /// texts (retries, templated traffic, popular queries) cost a lookup. The cache is the
+    /// profiler's, shared by the threads of one run.
     pub fn add(&mut self, records: &[CaptureRecord], profiler: Option<&Profiler>) {
         let mut texts = Vec::new();
         for r in records.iter().filter(|r| !r.shadow) {
@@ -89,28 +106,80 @@ impl Current {
             texts.extend(t);
         }
         let Some(p) = profiler else { return };
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        for chunk in refs.chunks(512) {
+        let mut todo: Vec<&str> = Vec::new();
+        let mut queued: HashSet<&str> = HashSet::new();
+        let mut known: HashMap<&str, Arc<Profiled>> = HashMap::new();
+        {
+            let cache = p.cache.lock().unwrap_or_else(|e| e.into_inner());
+            for t in &texts {
+                if known.contains_key(t.as_str()) {
+                    continue;
+                }
+                match cache.get(t.as_str()) {
+                    Some(e) => {
+                        known.insert(t, e.clone());
+                    }
+                    None => {
+                        if queued.insert(t.as_str()) {
+                            todo.push(t);
+                        }
+                    }
+                }
+            }
+        }
+        let mut fresh: HashMap<&str, Arc<Profiled>> = HashMap::with_capacity(todo.len());
+        for chunk in todo.chunks(512) {
             let Ok(enc) = p.tokenizer.encode_batch(chunk, 100_000) else {
                 continue;
             };
-            for e in enc {
-                let n = e.full_len;
-                self.token_length.push(n as f64);
-                self.unknown_token_rate.push(if n == 0 {
-                    0.0
-                } else {
-                    e.unknown as f64 / n as f64
-                });
-                for id in e.ids {
-                    let key = p
-                        .vocab
-                        .get(id as usize)
-                        .filter(|s| !s.is_empty())
-                        .cloned()
-                        .unwrap_or_else(|| format!("#{id}"));
-                    *self.tokens.entry(key).or_default() += 1;
+            for (t, e) in chunk.iter().zip(enc) {
+                fresh.insert(
+                    t,
+                    Arc::new(Profiled {
+                        full_len: e.full_len,
+                        unknown: e.unknown,
+                        ids: e.ids.into_boxed_slice(),
+                    }),
+                );
+            }
+        }
+        let mut by_id = vec![0u64; p.vocab.len()];
+        for t in &texts {
+            let Some(e) = known.get(t.as_str()).or_else(|| fresh.get(t.as_str())) else {
+                continue;
+            };
+            let n = e.full_len;
+            self.token_length.push(n as f64);
+            self.unknown_token_rate.push(if n == 0 {
+                0.0
+            } else {
+                e.unknown as f64 / n as f64
+            });
+            for &id in e.ids.iter() {
+                match usize::try_from(id).ok().filter(|&i| i < by_id.len()) {
+                    Some(i) => by_id[i] += 1,
+                    None => *self.tokens.entry(format!("#{id}")).or_default() += 1,
                 }
+            }
+        }
+        if !fresh.is_empty() {
+            let mut cache = p.cache.lock().unwrap_or_else(|e| e.into_inner());
+            for (t, e) in fresh {
+                if cache.len() >= CACHE_TEXTS {
+                    break;
+                }
+                cache.insert(t.to_string(), e);
+            }
+        }
+        for (id, c) in by_id.into_iter().enumerate().filter(|x| x.1 > 0) {
+            match p.vocab.get(id).filter(|s| !s.is_empty()) {
+                Some(tok) => match self.tokens.get_mut(tok.as_str()) {
+                    Some(v) => *v += c,
+                    None => {
+                        self.tokens.insert(tok.clone(), c);
+                    }
+                },
+                None => *self.tokens.entry(format!("#{id}")).or_default() += c,
             }
         }
     }

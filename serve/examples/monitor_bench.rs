@@ -1,0 +1,179 @@
+//! Helper of `bench/monitor.sh`: writes a capture folder in SageMaker's capture shape
+//! (`<out>/AllTraffic/YYYY/MM/DD/HH/*.jsonl`, one JSON request and response per record)
+//! from review texts, labelled by a real model.
+//!
+//! ```text
+//! monitor_bench capture MODEL_DIR OUT_DIR RECORDS SOURCE [FILES]
+//! ```
+//! SOURCE: `csv:PATH` (every review text of the CSV), `csv1:PATH` (1-star reviews only),
+//! `jsonl:PATH` (a pipeline split's data.jsonl) or `other` (generated electronics and
+//! restaurant reviews). The distinct texts are predicted once, then cycled to RECORDS
+//! records spread over FILES files (default 16) in hourly folders.
+use anyhow::{bail, Context, Result};
+use serve::capture::Exchange;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::Duration;
+
+fn csv_texts(path: &str, only_rating: Option<&str>) -> Result<Vec<String>> {
+    let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {path}"))?;
+    let headers = r.headers()?.clone();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let text = col("Review Text").context("no 'Review Text' column")?;
+    let rating = col("Rating");
+    let mut out = Vec::new();
+    for row in r.records() {
+        let row = row?;
+        let t = row.get(text).unwrap_or("").trim();
+        if t.is_empty() {
+            continue;
+        }
+        if let (Some(want), Some(i)) = (only_rating, rating) {
+            if row.get(i) != Some(want) {
+                continue;
+            }
+        }
+        out.push(t.to_string());
+    }
+    Ok(out)
+}
+
+fn jsonl_texts(path: &str) -> Result<Vec<String>> {
+    let body = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+    Ok(body
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(String::from))
+        .collect())
+}
+
+/// Hand-written reviews of another domain (electronics and restaurants), combined from
+/// templates so there are many distinct sentences.
+fn other_domain(n: usize) -> Vec<String> {
+    const THINGS: [&str; 12] = [
+        "laptop",
+        "phone",
+        "wireless headphones",
+        "charger",
+        "router",
+        "smart watch",
+        "pizza",
+        "pasta",
+        "burger",
+        "sushi platter",
+        "espresso",
+        "steak",
+    ];
+    const OPENERS: [&str; 8] = [
+        "Ordered the {t} last week and",
+        "We tried the {t} on Friday night and",
+        "My new {t} arrived yesterday and",
+        "The {t} was recommended by a friend and",
+        "Upgraded to this {t} because",
+        "Our waiter suggested the {t} and",
+        "After a firmware update the {t}",
+        "The delivery of the {t} was late but",
+    ];
+    const BODIES: [&str; 10] = [
+        "the battery lasts about {k} hours on a single charge.",
+        "the screen is bright but the speakers sound tinny.",
+        "the bluetooth connection drops every {k} minutes.",
+        "the kitchen took {k} minutes and the sauce was cold.",
+        "the processor benchmarks well and the fans stay quiet.",
+        "the table service was friendly and the wine list is long.",
+        "setup over wifi took {k} minutes with the companion app.",
+        "the portion was small for {k} dollars and the fries were soggy.",
+        "it overheats while gaming and the usb port feels loose.",
+        "the reservation system lost our booking for {k} people.",
+    ];
+    (0..n)
+        .map(|i| {
+            let t = THINGS[i % THINGS.len()];
+            let o = OPENERS[(i / THINGS.len()) % OPENERS.len()].replace("{t}", t);
+            let b = BODIES[(i / 7) % BODIES.len()].replace("{k}", &(2 + i % 37).to_string());
+            format!("{o} {b}")
+        })
+        .collect()
+}
+
+fn capture(model: &Path, out: &Path, records: usize, source: &str, files: usize) -> Result<()> {
+    let texts = match source.split_once(':') {
+        Some(("csv", p)) => csv_texts(p, None)?,
+        Some(("csv1", p)) => csv_texts(p, Some("1"))?,
+        Some(("jsonl", p)) => jsonl_texts(p)?,
+        None if source == "other" => other_domain(records.min(5000)),
+        _ => bail!("unknown source {source}"),
+    };
+    if texts.is_empty() {
+        bail!("no texts in {source}");
+    }
+    let predictor = models::Predictor::load(model, tch::Device::Cpu)?;
+    let version = predictor.version().to_string();
+    let mut labels = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(256) {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        labels.extend(predictor.predict(&refs)?.into_iter().map(|p| p.label));
+    }
+    let inputs: Vec<String> = texts
+        .iter()
+        .map(|t| serde_json::json!({ "text": t }).to_string())
+        .collect();
+    let outputs: Vec<String> = labels
+        .iter()
+        .map(|l| serde_json::json!({ "label": l }).to_string())
+        .collect();
+    let files = files.clamp(1, 24);
+    let per_file = records.div_ceil(files);
+    for f in 0..files {
+        let dir = out.join(format!("AllTraffic/2026/11/25/{f:02}"));
+        std::fs::create_dir_all(&dir)?;
+        let mut w = BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(dir.join(format!("capture-{f:02}.jsonl")))?,
+        );
+        for i in f * per_file..((f + 1) * per_file).min(records) {
+            let k = i % texts.len();
+            let id = format!("bench-{i}");
+            let r = Exchange {
+                variant: "AllTraffic",
+                model_version: &version,
+                inference_id: &id,
+                input_content_type: "application/json",
+                input: inputs[k].as_bytes(),
+                output_content_type: "application/json",
+                output: outputs[k].as_bytes(),
+                status: 200,
+                latency: Duration::from_millis(3),
+                shadow: false,
+                session: None,
+            }
+            .to_record();
+            serde_json::to_writer(&mut w, &r)?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()?;
+    }
+    println!(
+        "{records} records from {} distinct texts ({source}) in {files} files under {}",
+        texts.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("capture") if args.len() >= 6 => {
+            let files = args.get(6).map(|s| s.parse()).transpose()?.unwrap_or(16);
+            capture(
+                Path::new(&args[2]),
+                Path::new(&args[3]),
+                args[4].parse()?,
+                &args[5],
+                files,
+            )
+        }
+        _ => bail!("usage: monitor_bench capture MODEL_DIR OUT_DIR RECORDS SOURCE [FILES]"),
+    }
+}
