@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Drift-monitor and data-capture benchmark (issue 6), on the real reviews:
+#   (a) `sentio monitor run` over RECORDS (1,000,000) captured records in SageMaker's
+#       capture shape, built from the CSV's reviews (rows repeated), target <= 10 s;
+#   (b) the real-data drift check: the pipeline's held-out test split must not be
+#       flagged; 1-star reviews only and generated electronics/restaurant reviews (same
+#       size) must be;
+#   (c) capture overhead: endpoint throughput with capture at 100 % vs off, closed loop,
+#       64 connections, ROUNDS alternating runs of DURATION each, target <= 5 % cost.
+# Everything is written under WORK (default /tmp/sentio-monitor-bench); the data stays
+# where it is. The model is trained once by `sentio pipeline run` (SENTIO_HOME=WORK/home)
+# and reused on later runs.
+#
+# Usage: bench/monitor.sh      Env: DATA, WORK, RECORDS, DURATION (10s), ROUNDS (2), PORT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-../shared/data/womens_clothing_ecommerce_reviews.csv}
+WORK=${WORK:-/tmp/sentio-monitor-bench}
+RECORDS=${RECORDS:-1000000}
+DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-2}
+PORT=${PORT:-18190}
+TARGET=${CARGO_TARGET_DIR:-target}
+[ -f "$DATA" ] || { echo "no data at $DATA"; exit 1; }
+mkdir -p "$WORK"
+SRV=
+trap '[ -n "$SRV" ] && kill "$SRV" 2>/dev/null || true' EXIT
+
+cargo build --release -q -p sentio
+cargo build --release -q -p serve --example monitor_bench
+BIN=$TARGET/release/sentio
+GEN=$TARGET/release/examples/monitor_bench
+
+export SENTIO_HOME=$WORK/home
+if ! ls -d "$SENTIO_HOME"/artifacts/*/baseline >/dev/null 2>&1; then
+  echo "== training (sentio pipeline run) into $SENTIO_HOME"
+  "$BIN" pipeline run -p input_data="$DATA" -p auto_approve=true | tail -12
+fi
+ART=$(dirname "$(ls -d "$SENTIO_HOME"/artifacts/*/baseline | head -1)")
+TEST_HASH=$(grep -oh '"test": *"[0-9a-f]*"' "$SENTIO_HOME"/executions/*.json | head -1 | grep -o '[0-9a-f]\{64\}')
+TEST=$SENTIO_HOME/artifacts/$TEST_HASH/data.jsonl
+echo "model $ART"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo "== (a) monitor run over $RECORDS captured records"
+if [ ! -f "$WORK/cap-$RECORDS/.done" ]; then
+  rm -rf "$WORK/cap-$RECORDS"
+  "$GEN" capture "$ART" "$WORK/cap-$RECORDS" "$RECORDS" "csv:$DATA" 16
+  touch "$WORK/cap-$RECORDS/.done"
+fi
+echo "capture folder: $(du -sh "$WORK/cap-$RECORDS" | cut -f1), $(find "$WORK/cap-$RECORDS" -name '*.jsonl' | wc -l) files"
+cat "$WORK/cap-$RECORDS"/AllTraffic/*/*/*/*/*.jsonl >/dev/null # page cache warm, as for a recent window
+/usr/bin/time -f "wall %e s, user %U s, sys %S s, peak RSS %M KiB, CPU %P" \
+  "$BIN" monitor run --capture "$WORK/cap-$RECORDS" --baseline "$ART/baseline" \
+  --out "$WORK/out-$RECORDS" --threads 2
+
+echo "== (b) drift check on the real reviews"
+N=$(wc -l < "$TEST")
+for case in "held-out-test-split jsonl:$TEST" "one-star-reviews csv1:$DATA" "electronics-restaurant other"; do
+  set -- $case
+  rm -rf "$WORK/cap-$1"
+  "$GEN" capture "$ART" "$WORK/cap-$1" "$N" "$2" 4
+  rc=0
+  "$BIN" monitor run --capture "$WORK/cap-$1" --baseline "$ART/baseline" --out "$WORK/out-$1" \
+    --fail-on-violation || rc=$?
+  case "$rc" in
+    0) echo "-> $1: NOT flagged" ;;
+    2) echo "-> $1: FLAGGED" ;;
+    *) echo "-> $1: monitor failed ($rc)"; exit 1 ;;
+  esac
+done
+
+echo "== (c) capture overhead: closed loop, 64 connections, $DURATION per run"
+wait_http() { for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/ping" >/dev/null && return 0; sleep 0.1; done; echo "no answer"; exit 1; }
+run() { # name, extra serve args...
+  local name=$1; shift
+  rm -rf "$WORK/serve-capture"
+  "$BIN" serve --model "$ART" --host 127.0.0.1 --port "$PORT" "$@" >"$WORK/serve-$name.log" 2>&1 & SRV=$!
+  wait_http
+  "$BIN" loadtest "http://127.0.0.1:$PORT/invocations" --mode closed -c 64 -d "$DURATION" \
+    --payload "$DATA" --json "$WORK/lt-$name.json" >/dev/null
+  kill -INT "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=
+  python3 - "$WORK/lt-$name.json" "$name" "$WORK/serve-capture" <<'EOF'
+import json, sys, os
+r = json.load(open(sys.argv[1]))["run"]
+cap = 0
+for root, _, files in os.walk(sys.argv[3]):
+    for f in files:
+        if f.endswith(".jsonl"):
+            cap += sum(1 for _ in open(os.path.join(root, f)))
+print(f"{sys.argv[2]:<12} {r['achieved_rate']:9.1f} req/s  ok {r['requests']['ok']:>7}  "
+      f"p50 {r['latency_ms']['p50_ms']:.2f} ms  p99 {r['latency_ms']['p99_ms']:.2f} ms  captured {cap}")
+EOF
+}
+for i in $(seq 1 "$ROUNDS"); do
+  run "off-$i"
+  run "capture-$i" --capture-dir "$WORK/serve-capture" --capture-sampling 100
+done
+python3 - "$WORK" "$ROUNDS" <<'EOF'
+import json, sys
+w, n = sys.argv[1], int(sys.argv[2])
+rate = lambda k: sum(json.load(open(f"{w}/lt-{k}-{i}.json"))["run"]["achieved_rate"] for i in range(1, n + 1)) / n
+off, on = rate("off"), rate("capture")
+print(f"-> mean off {off:.1f} req/s, capture 100% {on:.1f} req/s: ratio {on / off:.3f} "
+      f"(cost {100 * (1 - on / off):.1f}%, target <= 5%)")
+EOF
