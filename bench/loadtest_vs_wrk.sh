@@ -22,6 +22,7 @@ GEN_CPU=${GEN_CPU:-1}
 
 cd "$(dirname "$0")/.."
 root=$(pwd)
+. bench/lib.sh
 
 if ! command -v wrk >/dev/null; then
   echo "wrk not found; installing the Debian package" >&2
@@ -51,16 +52,6 @@ addr=$(sed -n 's/^listening on //p' "$work/server.out")
 [ -n "$addr" ] || { echo "trivial_server did not start" >&2; exit 1; }
 url="http://$addr/invocations"
 
-# median and min-max of numbers on stdin
-stats() {
-  sort -g | awk '{ v[NR] = $1 } END {
-    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
-    printf "%.0f (%.0f-%.0f)", m, v[1], v[NR] }'
-}
-json_field() { # file, key: first numeric value of "key": in the JSON report
-  grep -o "\"$2\": [0-9.e+-]*" "$1" | head -1 | awk '{ print $2 }'
-}
-
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server: trivial_server on CPU $SERVER_CPU; generators on CPU $GEN_CPU, one thread each"
@@ -77,7 +68,7 @@ for i in $(seq "$RUNS"); do
   echo "  run $i: wrk $(tail -1 "$work/wrk.txt") req/s, loadtest $(tail -1 "$work/lt.txt") req/s"
 done
 echo "wrk      closed loop req/s: $(stats <"$work/wrk.txt")"
-echo "loadtest closed loop req/s: $(stats <"$work/lt.txt")  (p99 ms: $(sort -g "$work/lt_p99.txt" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'))"
+echo "loadtest closed loop req/s: $(stats <"$work/lt.txt")  (p99 ms: $(median <"$work/lt_p99.txt"))"
 
 echo "open loop: $RATE req/s intended, $OPEN_CONNS connections, $OPEN_DURATION, 3 runs"
 : >"$work/open.txt"

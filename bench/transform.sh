@@ -10,6 +10,7 @@
 # Env: RECORDS (200000), RUNS (3), DATA (../shared/data/womens_clothing_ecommerce_reviews.csv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RECORDS=${RECORDS:-200000}
 RUNS=${RUNS:-3}
 DATA=${DATA:-../shared/data/womens_clothing_ecommerce_reviews.csv}
@@ -27,7 +28,6 @@ fi
 "$BIN" make-input "$DATA" "$WORK/reviews.jsonl" "$RECORDS"
 echo "input: $RECORDS records, $(du -h "$WORK/reviews.jsonl" | cut -f1)"
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 : > "$WORK/a"; : > "$WORK/b"; : > "$WORK/rss"
 for i in $(seq 1 "$RUNS"); do
   "$BIN" predictor "$MODEL" "$WORK/reviews.jsonl" | sed -n 's/.*"records_per_second": \([0-9.]*\).*/\1/p' >> "$WORK/a"

@@ -1,0 +1,37 @@
+# Shared helpers of the bench/*.sh scripts; source it: `. "$(dirname "$0")/lib.sh"`.
+
+# median of the numbers on stdin (one a line); empty input prints nothing
+median() {
+  sort -g | awk '{ v[NR] = $1 } END {
+    if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# "median (min-max)" of the numbers on stdin, printf format FMT (default %.0f)
+stats() {
+  local fmt=${1:-%.0f}
+  sort -g | awk -v f="$fmt" '{ v[NR] = $1 } END {
+    if (!NR) { print "n/a"; exit }
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+    printf f " (" f "–" f ")\n", m, v[1], v[NR] }'
+}
+
+# first numeric value of "KEY": in a JSON file (the loadtest report's field order puts
+# run.latency_ms before service_time_ms, so p50_ms/p99_ms are the latency ones)
+json_field() { # FILE KEY
+  grep -o "\"$2\": [0-9.e+-]*" "$1" | head -1 | awk '{ print $2 }'
+}
+
+# wait until http://127.0.0.1:PORT/PATH answers 2xx (30 s at most)
+wait_http() { # PORT PATH
+  for _ in $(seq 1 300); do
+    curl -sf "http://127.0.0.1:$1$2" >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "no answer on port $1" >&2
+  return 1
+}
+
+# one line of machine information: CPUs, memory, CPU model
+machine_info() {
+  echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem/ { print $2 }') GiB memory, $(uname -m)"
+}
