@@ -243,10 +243,3 @@ impl Predictor {
         Ok(out)
     }
 }
-
-/// `[batch, labels]` probabilities as a tensor, for callers that compute metrics.
-pub fn to_tensor(rows: &[Vec<f32>]) -> Tensor {
-    let n = rows.first().map(|r| r.len()).unwrap_or(0) as i64;
-    let flat: Vec<f32> = rows.iter().flatten().copied().collect();
-    Tensor::from_slice(&flat).view([-1, n.max(1)])
-}

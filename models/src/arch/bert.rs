@@ -262,10 +262,6 @@ impl BertClassifier {
             device: p.device(),
         })
     }
-
-    pub fn encoder(&self) -> &BertModel {
-        &self.bert
-    }
 }
 
 /// Pads id sequences into `[batch, len]` ids and a 0/1 mask, truncating at `max_len`.
