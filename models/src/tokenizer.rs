@@ -198,6 +198,22 @@ impl TextTokenizer {
     }
 }
 
+/// id → token of a `tokenizer.json` whose model has a `vocab` map (WordPiece, WordLevel,
+/// BPE); `None` when the file cannot be read or has no such map. Drift monitoring names
+/// token buckets with it.
+pub fn vocab_table(tokenizer_json: &Path) -> Option<Vec<String>> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(tokenizer_json).ok()?).ok()?;
+    let map = v["model"]["vocab"].as_object()?;
+    let mut out = vec![String::new(); map.len()];
+    for (tok, id) in map {
+        let i = id.as_u64()? as usize;
+        if i < out.len() {
+            out[i] = tok.clone();
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

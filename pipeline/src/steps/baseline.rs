@@ -10,7 +10,6 @@ use super::{device, read_split, write_json, StepContext, StepOutcome};
 use crate::error::Result;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::path::Path;
 
 const BUCKETS: usize = 10;
 const CHUNK: usize = 256;
@@ -21,19 +20,8 @@ pub const OTHER_TOKEN: &str = "__other__";
 /// Longest text tokenized for the token features (effectively no truncation).
 const FULL_LEN: usize = 100_000;
 
-/// id → token from a tokenizer.json's `model.vocab` map (None when it is not a map).
-pub fn tokenizer_vocab(tokenizer_json: &Path) -> Option<Vec<String>> {
-    let v: Value = serde_json::from_slice(&std::fs::read(tokenizer_json).ok()?).ok()?;
-    let map = v["model"]["vocab"].as_object()?;
-    let mut out = vec![String::new(); map.len()];
-    for (tok, id) in map {
-        let i = id.as_u64()? as usize;
-        if i < out.len() {
-            out[i] = tok.clone();
-        }
-    }
-    Some(out)
-}
+/// id → token of a tokenizer.json (see [`models::tokenizer::vocab_table`]).
+pub use models::tokenizer::vocab_table as tokenizer_vocab;
 
 /// Adds the tokens of `ids` to `counts`, named by `vocab` (`#id` when unnamed).
 pub fn count_tokens(counts: &mut HashMap<String, u64>, ids: &[i64], vocab: &[String]) {

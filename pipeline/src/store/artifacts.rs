@@ -3,7 +3,6 @@
 //! visible and an identical output is stored once.
 use crate::error::{PipelineError, Result};
 use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Where step outputs live.
@@ -76,17 +75,7 @@ fn files(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<(
 }
 
 fn file_sha(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| PipelineError::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
+    Ok(models::artifact::file_digest(path)?)
 }
 
 /// sha256 over the sorted `path\0sha256(file)\n` lines of a directory tree (or of one

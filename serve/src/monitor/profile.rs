@@ -30,19 +30,8 @@ impl Profiler {
     }
 }
 
-/// id → token from a tokenizer.json's `model.vocab` map (empty when not a map).
-pub fn vocab_of(tokenizer_json: &Path) -> Option<Vec<String>> {
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(tokenizer_json).ok()?).ok()?;
-    let map = v["model"]["vocab"].as_object()?;
-    let mut out = vec![String::new(); map.len()];
-    for (tok, id) in map {
-        let i = id.as_u64()? as usize;
-        if i < out.len() {
-            out[i] = tok.clone();
-        }
-    }
-    Some(out)
-}
+/// id → token of a tokenizer.json (see [`models::tokenizer::vocab_table`]).
+pub use models::tokenizer::vocab_table as vocab_of;
 
 /// Current values of each feature over a window.
 #[derive(Debug, Default, Clone)]
