@@ -87,23 +87,40 @@ impl Model {
         if seqs.is_empty() {
             return Ok(Vec::new());
         }
-        let _guard = tch::no_grad_guard();
-        let logits = self.net.logits(seqs, false) + &self.logit_bias;
-        let probs = logits
-            .softmax(-1, Kind::Float)
-            .to_device(Device::Cpu)
-            .contiguous();
+        self.rows(self.logits(seqs).softmax(-1, Kind::Float), seqs.len())
+    }
+
+    /// Logits (bias included) as rows of f32, under no-grad, eval mode.
+    pub fn logit_rows(&self, seqs: &[&[i64]]) -> Result<Vec<Vec<f32>>> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.rows(self.logits(seqs), seqs.len())
+    }
+
+    fn rows(&self, t: Tensor, batch: usize) -> Result<Vec<Vec<f32>>> {
         let n = self.config.labels.len();
-        let flat = Vec::<f32>::try_from(probs.view([-1]))?;
-        if flat.len() != n * seqs.len() {
+        let flat = Vec::<f32>::try_from(t.contiguous().view([-1]))?;
+        if flat.len() != n * batch {
             return Err(ModelError::Config(format!(
-                "model returned {} values for {} inputs and {n} labels",
-                flat.len(),
-                seqs.len()
+                "model returned {} values for {batch} inputs and {n} labels",
+                flat.len()
             )));
         }
         Ok(flat.chunks(n).map(|c| c.to_vec()).collect())
     }
+}
+
+/// Index of the largest value (the first on ties; 0 for an empty slice).
+pub fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold(
+            (0, f32::MIN),
+            |best, (i, &v)| if v > best.1 { (i, v) } else { best },
+        )
+        .0
 }
 
 fn build(
@@ -218,11 +235,7 @@ impl Predictor {
         if p.iter().any(|v| !v.is_finite()) {
             return Err(ModelError::NonFinite);
         }
-        let (idx, _) =
-            p.iter().enumerate().fold(
-                (0, f32::MIN),
-                |best, (i, &v)| if v > best.1 { (i, v) } else { best },
-            );
+        let idx = argmax(&p);
         Ok(Prediction {
             label: self.model.labels()[idx].clone(),
             label_index: idx,

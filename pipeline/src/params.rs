@@ -125,7 +125,13 @@ pub fn resolve(
     typed: &BTreeMap<String, ParamValue>,
     overrides: &[(String, String)],
 ) -> Result<ParamValues> {
-    let known = || defs.keys().cloned().collect::<Vec<_>>().join(", ");
+    let lookup = |name: &String| {
+        defs.get(name)
+            .ok_or_else(|| PipelineError::UnknownParameter {
+                name: name.clone(),
+                known: defs.keys().cloned().collect::<Vec<_>>().join(", "),
+            })
+    };
     let mut out: ParamValues = BTreeMap::new();
     for (name, def) in defs {
         if let Some(d) = &def.default {
@@ -140,12 +146,7 @@ pub fn resolve(
         }
     }
     for (name, value) in typed {
-        let def = defs
-            .get(name)
-            .ok_or_else(|| PipelineError::UnknownParameter {
-                name: name.clone(),
-                known: known(),
-            })?;
+        let def = lookup(name)?;
         let v = value
             .clone()
             .coerce(def.ty)
@@ -156,12 +157,7 @@ pub fn resolve(
         out.insert(name.clone(), v);
     }
     for (name, raw) in overrides {
-        let def = defs
-            .get(name)
-            .ok_or_else(|| PipelineError::UnknownParameter {
-                name: name.clone(),
-                known: known(),
-            })?;
+        let def = lookup(name)?;
         let v = ParamValue::parse(def.ty, raw).map_err(|message| PipelineError::Parameter {
             name: name.clone(),
             message,

@@ -7,6 +7,7 @@ use crate::metrics::Evaluation;
 use crate::split::{class_weights, downsample, Balance};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use models::arch::bert::load_pretrained;
+use models::predictor::argmax;
 use models::{
     BertConfig, DeviceChoice, Encoded, FastTextConfig, Model, ModelConfig, TextTokenizer,
 };
@@ -229,14 +230,7 @@ pub fn predict_classes(model: &Model, enc: &[Encoded]) -> Result<Vec<usize>> {
     let mut out = Vec::with_capacity(enc.len());
     for chunk in enc.chunks(256) {
         let seqs: Vec<&[i64]> = chunk.iter().map(|e| e.ids.as_slice()).collect();
-        for p in model.probabilities(&seqs)? {
-            let best = p
-                .iter()
-                .enumerate()
-                .fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b })
-                .0;
-            out.push(best);
-        }
+        out.extend(model.logit_rows(&seqs)?.iter().map(|row| argmax(row)));
     }
     Ok(out)
 }
@@ -253,13 +247,8 @@ fn balanced_accuracy(logits: &[Vec<f32>], truth: &[usize], bias: &[f32], k: usiz
     let mut hit = vec![0usize; k];
     let mut n = vec![0usize; k];
     for (row, &t) in logits.iter().zip(truth) {
-        let best = row
-            .iter()
-            .zip(bias)
-            .map(|(l, b)| l + b)
-            .enumerate()
-            .fold((0, f32::MIN), |b, (i, v)| if v > b.1 { (i, v) } else { b })
-            .0;
+        let shifted: Vec<f32> = row.iter().zip(bias).map(|(l, b)| l + b).collect();
+        let best = argmax(&shifted);
         n[t] += 1;
         hit[t] += (best == t) as usize;
     }
@@ -283,9 +272,7 @@ pub fn calibrate(model: &Model, enc: &[Encoded], truth: &[usize], k: usize) -> R
     let mut logits = Vec::with_capacity(enc.len());
     for chunk in enc.chunks(256) {
         let seqs: Vec<&[i64]> = chunk.iter().map(|e| e.ids.as_slice()).collect();
-        let t = model.logits(&seqs);
-        let flat = Vec::<f32>::try_from(t.view([-1]))?;
-        logits.extend(flat.chunks(k).map(|c| c.to_vec()));
+        logits.extend(model.logit_rows(&seqs)?);
     }
     let mut bias = vec![0.0f32; k];
     let mut best = balanced_accuracy(&logits, truth, &bias, k);
