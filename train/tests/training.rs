@@ -71,12 +71,18 @@ fn transformer_job_trains_from_scratch() {
     let r = run(&job(dir.path(), &data, cfg, "t")).unwrap();
     let meta = r.artifact.read_json("metadata.json").unwrap().unwrap();
     let h = meta["training"]["history"].as_array().unwrap();
+    // The loss falls over the epochs, and the model beats predicting one class (a constant
+    // predictor has balanced accuracy 1/3).
+    assert!(h.len() >= 2, "{h:?}");
     assert!(
-        h[h.len() - 1]["train_loss"].as_f64().unwrap()
-            < h[0]["train_loss"].as_f64().unwrap() + 1e-9
-            || h.len() == 1
+        h[h.len() - 1]["train_loss"].as_f64().unwrap() < h[0]["train_loss"].as_f64().unwrap(),
+        "{h:?}"
     );
-    assert!(r.evaluation.accuracy > 0.4, "{}", r.evaluation.table());
+    assert!(
+        r.evaluation.balanced_accuracy > 0.5,
+        "{}",
+        r.evaluation.table()
+    );
     assert_eq!(r.artifact.config.model.name(), "transformer");
 }
 
