@@ -8,7 +8,7 @@
 #
 # Run on demand (not in CI): bench/loadtest_vs_wrk.sh
 # Knobs (environment): RUNS=5 CONNS=16 DURATION=5s RATE=10000 OPEN_DURATION=10s
-#                      OPEN_CONNS=64 SERVER_CPU=0 GEN_CPU=1
+#                      OPEN_CONNS=64 SERVER_CPU=0 GEN_CPU=1 CLIENT=lean|hyper
 set -euo pipefail
 
 RUNS=${RUNS:-5}
@@ -19,6 +19,7 @@ OPEN_DURATION=${OPEN_DURATION:-10s}
 OPEN_CONNS=${OPEN_CONNS:-64}
 SERVER_CPU=${SERVER_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
+CLIENT=${CLIENT:-lean}
 
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -52,17 +53,27 @@ addr=$(sed -n 's/^listening on //p' "$work/server.out")
 [ -n "$addr" ] || { echo "trivial_server did not start" >&2; exit 1; }
 url="http://$addr/invocations"
 
+# Both generators send the same request: POST, JSON content type, one review.
+review="Love this dress, the fabric is soft and it fits perfectly."
+printf '{"text": "%s"}\n' "$review" >"$work/payload.jsonl"
+cat >"$work/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '{"instances":["$review"]}'
+wrk.headers["Content-Type"] = "application/json"
+EOF
+
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server: trivial_server on CPU $SERVER_CPU; generators on CPU $GEN_CPU, one thread each"
+echo "request: POST, application/json, one review (the same bytes from both); loadtest client: $CLIENT"
 echo "closed loop: $CONNS connections, $DURATION per run, $RUNS runs each, alternating"
 
 : >"$work/wrk.txt"; : >"$work/lt.txt"; : >"$work/lt_p99.txt"
 for i in $(seq "$RUNS"); do
-  taskset -c "$GEN_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" "$url" >"$work/wrk.out"
+  taskset -c "$GEN_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" -s "$work/post.lua" "$url" >"$work/wrk.out"
   awk '/Requests\/sec/ { print $2 }' "$work/wrk.out" >>"$work/wrk.txt"
   taskset -c "$GEN_CPU" "$loadtest" "$url" --mode closed -c "$CONNS" -d "$DURATION" \
-    --threads 1 --json "$work/lt.json" >/dev/null
+    --threads 1 --client "$CLIENT" --payload "$work/payload.jsonl" --json "$work/lt.json" >/dev/null
   json_field "$work/lt.json" achieved_rate >>"$work/lt.txt"
   json_field "$work/lt.json" p99_ms >>"$work/lt_p99.txt"
   echo "  run $i: wrk $(tail -1 "$work/wrk.txt") req/s, loadtest $(tail -1 "$work/lt.txt") req/s"

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::config::{
-    Bounds, Config, ContentType, Mode, Order, PayloadConfig, PayloadSource, RampConfig,
+    Bounds, ClientKind, Config, ContentType, Mode, Order, PayloadConfig, PayloadSource, RampConfig,
     RequestConfig, StickyKeys,
 };
 use crate::duration::parse_duration;
@@ -71,6 +71,10 @@ pub struct LoadtestArgs {
     /// Worker threads of the generator's runtime (default: all CPUs).
     #[arg(long)]
     pub threads: Option<usize>,
+
+    /// HTTP/1.1 client: lean (pre-serialised requests, httparse) or hyper.
+    #[arg(long, value_enum, default_value_t = ClientKind::Lean)]
+    pub client: ClientKind,
 
     /// Review texts from this CSV or jsonlines file (default: built-in reviews).
     #[arg(long)]
@@ -246,6 +250,7 @@ impl LoadtestArgs {
                 seed: self.seed,
                 content_type: self.content_type,
             },
+            client: self.client,
         };
         config.validate()?;
         crate::target::parse_url(&config.url)?;

@@ -30,6 +30,19 @@ pub struct Config {
     pub request: RequestConfig,
     /// Request bodies.
     pub payload: PayloadConfig,
+    /// HTTP/1.1 client implementation.
+    pub client: ClientKind,
+}
+
+/// Which HTTP/1.1 client sends the requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClientKind {
+    /// Pre-serialised requests, one write and (usually) one read per
+    /// request, responses parsed in place with httparse.
+    #[default]
+    Lean,
+    /// hyper's `client::conn::http1` (a cross-check; slower per request).
+    Hyper,
 }
 
 impl Config {
@@ -44,6 +57,7 @@ impl Config {
             timeout: Duration::from_secs(30),
             request: RequestConfig::default(),
             payload: PayloadConfig::default(),
+            client: ClientKind::default(),
         }
     }
 

@@ -1,4 +1,5 @@
-//! One keep-alive HTTP/1.1 connection, owned by one worker.
+//! One keep-alive HTTP/1.1 connection, owned by one worker: the lean client
+//! ([`crate::lean`], the default) or hyper's `client::conn::http1`.
 //!
 //! The workers' connections together are the pool: each worker sends its
 //! requests one after another on its own connection and reopens it when it
@@ -7,7 +8,6 @@
 use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -21,6 +21,9 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 use tracing::debug;
 
+use crate::config::ClientKind;
+use crate::lean::LeanConnection;
+use crate::request::RequestTemplate;
 use crate::target::Target;
 
 /// Response header naming the variant that answered.
@@ -42,8 +45,9 @@ pub(crate) enum Failure {
 pub(crate) struct Answer {
     pub status: u16,
     pub variant: Option<HeaderValue>,
-    /// Status line + headers + body, as received (approximately: the head
-    /// is reconstructed from the parsed headers).
+    /// Status line + headers + body: exactly as received with the lean
+    /// client; with hyper's, the head is reconstructed from the parsed
+    /// headers (approximate).
     pub wire_bytes: u64,
 }
 
@@ -56,9 +60,21 @@ struct Live {
     driver: Option<Driver>,
 }
 
-pub(crate) struct Connection {
-    target: Arc<Target>,
+/// hyper's HTTP/1.1 client connection and the request to send next.
+struct HyperConnection {
+    addr: SocketAddr,
     live: Option<Live>,
+    pending: Option<Request<Full<Bytes>>>,
+}
+
+enum Client {
+    Lean(LeanConnection),
+    Hyper(HyperConnection),
+}
+
+/// One worker's connection: prepare a request, then send it.
+pub(crate) struct Connection {
+    client: Client,
     /// A lazily re-armed timeout: it is only reset when it fires, so a
     /// request costs no timer registration (it fires about once per
     /// timeout period and is then moved to the current request's deadline).
@@ -66,35 +82,66 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    pub(crate) fn new(target: Arc<Target>) -> Self {
+    pub(crate) fn new(target: &Target, kind: ClientKind) -> Self {
+        let client = match kind {
+            ClientKind::Lean => Client::Lean(LeanConnection::new(target.addr)),
+            ClientKind::Hyper => Client::Hyper(HyperConnection {
+                addr: target.addr,
+                live: None,
+                pending: None,
+            }),
+        };
         Self {
-            target,
-            live: None,
+            client,
             timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
         }
     }
 
     /// Opens the connection now (before a run starts), if it can.
     pub(crate) async fn warm_up(&mut self, timeout: Duration) {
-        if let Ok(Ok(live)) = tokio::time::timeout(timeout, connect(self.target.addr)).await {
-            self.live = Some(live);
+        match &mut self.client {
+            Client::Lean(c) => {
+                let _ = tokio::time::timeout(timeout, c.connect()).await;
+            }
+            Client::Hyper(c) => {
+                if let Ok(Ok(live)) = tokio::time::timeout(timeout, connect(c.addr)).await {
+                    c.live = Some(live);
+                }
+            }
         }
     }
 
-    /// Sends one request and reads the whole response within `timeout`.
-    pub(crate) async fn send(
-        &mut self,
-        request: Request<Full<Bytes>>,
-        timeout: Duration,
-    ) -> Result<Answer, Failure> {
+    /// Builds request number `index` for the next [`send`](Self::send);
+    /// returns its size on the wire.
+    pub(crate) fn prepare(&mut self, template: &RequestTemplate, index: u64) -> u64 {
+        match &mut self.client {
+            Client::Lean(c) => {
+                c.head_request = template.is_head();
+                template.write(index, &mut c.request)
+            }
+            Client::Hyper(c) => {
+                let prepared = template.build(index);
+                c.pending = Some(prepared.request);
+                prepared.wire_bytes
+            }
+        }
+    }
+
+    /// Sends the prepared request and reads the whole response within
+    /// `timeout`.
+    pub(crate) async fn send(&mut self, timeout: Duration) -> Result<Answer, Failure> {
         let deadline = Instant::now() + timeout;
-        let Self {
-            target,
-            live,
-            timer,
-        } = self;
+        let Self { client, timer } = self;
         let outcome = {
-            let exchange = exchange(target.addr, live, request);
+            let exchange = async {
+                match client {
+                    Client::Lean(c) => c.exchange().await,
+                    Client::Hyper(c) => match c.pending.take() {
+                        Some(request) => exchange(c.addr, &mut c.live, request).await,
+                        None => Err(Failure::Io),
+                    },
+                }
+            };
             tokio::pin!(exchange);
             loop {
                 tokio::select! {
@@ -111,7 +158,10 @@ impl Connection {
         };
         if outcome.is_err() {
             // The connection is in an unknown state: start afresh.
-            self.live = None;
+            match &mut self.client {
+                Client::Lean(c) => c.reset(),
+                Client::Hyper(c) => c.live = None,
+            }
         }
         outcome
     }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
-use crate::config::Bounds;
+use crate::config::{Bounds, ClientKind};
 use crate::connection::{Connection, Failure};
 use crate::error::Error;
 use crate::recorder::Recorder;
@@ -37,6 +37,7 @@ pub(crate) struct Shared {
     pub target: Arc<Target>,
     pub template: RequestTemplate,
     pub timeout: Duration,
+    pub client: ClientKind,
     pub stop: Stop,
 }
 
@@ -156,7 +157,7 @@ async fn warm_up(shared: &Arc<Shared>, n: usize) -> Result<Vec<Connection>, Erro
     for _ in 0..n {
         let shared = shared.clone();
         tasks.spawn(async move {
-            let mut connection = Connection::new(shared.target.clone());
+            let mut connection = Connection::new(&shared.target, shared.client);
             connection.warm_up(shared.timeout).await;
             connection
         });
@@ -183,10 +184,10 @@ async fn open_worker(
             }
         }
         tokio::time::sleep_until(due.into()).await;
-        let prepared = shared.template.build(i);
+        let wire_bytes = connection.prepare(&shared.template, i);
         let sent_at = Instant::now();
-        let outcome = connection.send(prepared.request, shared.timeout).await;
-        recorder.record(due, sent_at, Instant::now(), prepared.wire_bytes, &outcome);
+        let outcome = connection.send(shared.timeout).await;
+        recorder.record(due, sent_at, Instant::now(), wire_bytes, &outcome);
     }
     recorder.flush_series();
     recorder
@@ -203,16 +204,10 @@ async fn closed_worker(
             break;
         }
         let Some(i) = clock.take() else { break };
-        let prepared = shared.template.build(i);
+        let wire_bytes = connection.prepare(&shared.template, i);
         let sent_at = Instant::now();
-        let outcome = connection.send(prepared.request, shared.timeout).await;
-        recorder.record(
-            sent_at,
-            sent_at,
-            Instant::now(),
-            prepared.wire_bytes,
-            &outcome,
-        );
+        let outcome = connection.send(shared.timeout).await;
+        recorder.record(sent_at, sent_at, Instant::now(), wire_bytes, &outcome);
         if matches!(outcome, Err(Failure::Connect)) {
             tokio::time::sleep(CONNECT_BACKOFF).await;
         }

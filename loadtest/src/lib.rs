@@ -4,7 +4,9 @@
 //! latency measured from each request's *intended* send time (as wrk2
 //! does, so server stalls are not hidden); closed loop at a fixed
 //! concurrency; and a ramp that searches the highest rate holding a p99
-//! objective. HTTP/1.1 over keep-alive connections, `http://` targets only.
+//! objective. HTTP/1.1 over keep-alive connections, `http://` targets only:
+//! a lean client by default (pre-serialised requests, responses parsed in
+//! place with httparse), hyper's `client::conn::http1` with `--client hyper`.
 //!
 //! Use [`run`] from code and tests, [`run_cli`] from a command line.
 
@@ -18,6 +20,7 @@ mod duration;
 mod engine;
 mod error;
 mod histogram;
+mod lean;
 mod output;
 mod payload;
 mod pick;
@@ -37,7 +40,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use cli::{run_cli, LoadtestArgs, ModeArg, PayloadFormat};
 pub use config::{
-    Bounds, Config, ContentType, Mode, Order, PayloadConfig, PayloadSource, RampConfig,
+    Bounds, ClientKind, Config, ContentType, Mode, Order, PayloadConfig, PayloadSource, RampConfig,
     RequestConfig, StickyKeys, DEFAULT_CSV_COLUMN, DEFAULT_JSON_FIELD, DEFAULT_STICKY_HEADER,
 };
 pub use connection::INVOKED_VARIANT_HEADER;
@@ -99,6 +102,7 @@ pub async fn run_with_stop(config: &Config, stop: Stop) -> Result<Report, Error>
         target,
         template,
         timeout: config.timeout,
+        client: config.client,
         stop: stop.clone(),
     });
     let started_at_unix_ms = SystemTime::now()

@@ -1,5 +1,7 @@
 //! Building the n-th request: method, headers, sticky key and body.
 
+use std::io::Write;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
@@ -32,6 +34,8 @@ pub(crate) struct RequestTemplate {
     seed: u64,
     /// Request line + constant headers + blank line, in bytes.
     head_bytes: u64,
+    /// Request line + constant headers, serialised (for the lean client).
+    raw_head: Vec<u8>,
 }
 
 fn header_name(name: &str) -> Result<HeaderName, Error> {
@@ -103,7 +107,12 @@ impl RequestTemplate {
                 .map(|(n, v)| n.as_str().len() + 2 + v.len() + 2)
                 .sum::<usize>()
             + 2) as u64;
+        let mut raw_head = format!("{} {} HTTP/1.1\r\n", method, target.path).into_bytes();
+        for (name, value) in &headers {
+            put_header(&mut raw_head, name.as_str().as_bytes(), value.as_bytes());
+        }
         Ok(Self {
+            raw_head,
             method,
             path: target.path.clone(),
             headers,
@@ -113,6 +122,38 @@ impl RequestTemplate {
             seed,
             head_bytes,
         })
+    }
+
+    /// Whether requests use the HEAD method (their responses have no body).
+    pub(crate) fn is_head(&self) -> bool {
+        self.method == Method::HEAD
+    }
+
+    /// Serialises request number `index` into `out` (cleared first), the
+    /// same request [`build`](Self::build) makes; returns its length.
+    pub(crate) fn write(&self, index: u64, out: &mut Vec<u8>) -> u64 {
+        out.clear();
+        out.extend_from_slice(&self.raw_head);
+        if let Some((name, values)) = &self.sticky {
+            let key = &values[pick(
+                self.order,
+                self.seed,
+                Stream::StickyKey,
+                index,
+                values.len(),
+            )];
+            put_header(out, name.as_str().as_bytes(), key.as_bytes());
+        }
+        match &self.bodies {
+            Some(bodies) => {
+                let body = bodies.body(index);
+                // Writing to a Vec cannot fail.
+                let _ = write!(out, "content-length: {}\r\n\r\n", body.len());
+                out.extend_from_slice(&body);
+            }
+            None => out.extend_from_slice(b"\r\n"),
+        }
+        out.len() as u64
     }
 
     /// The request number `index`.
@@ -147,6 +188,13 @@ impl RequestTemplate {
             wire_bytes,
         }
     }
+}
+
+fn put_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
 }
 
 fn decimal_len(mut n: u64) -> u64 {
