@@ -115,24 +115,38 @@ fn render_run(out: &mut String, run: &RunReport) {
         "from send time"
     };
     let _ = writeln!(out, "\nlatency (ms, {basis})");
-    let _ = writeln!(
-        out,
-        "  {:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "", "count", "p50", "p90", "p99", "p99.9", "max"
-    );
-    row(out, "all", &run.latency_ms);
+    let mut rows = vec![("all".to_string(), &run.latency_ms)];
     for (name, v) in &run.variants {
-        row(out, &format!("variant {name}"), &v.latency_ms);
+        rows.push((format!("variant {name}"), &v.latency_ms));
     }
     if run.intended_rate.is_some() {
-        row(out, "service time", &run.service_time_ms);
+        rows.push(("service time".to_string(), &run.service_time_ms));
+    }
+    latency_rows(out, &rows);
+}
+
+/// The latency table; its label column fits the longest label.
+fn latency_rows(out: &mut String, rows: &[(String, &LatencyStats)]) {
+    let width = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(16);
+    let _ = writeln!(
+        out,
+        "  {:<width$} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "", "count", "p50", "p90", "p99", "p99.9", "max"
+    );
+    for (label, s) in rows {
+        row(out, label, s, width);
     }
 }
 
-fn row(out: &mut String, label: &str, s: &LatencyStats) {
+fn row(out: &mut String, label: &str, s: &LatencyStats, width: usize) {
     let _ = writeln!(
         out,
-        "  {:<16} {:>9} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+        "  {:<width$} {:>9} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
         label, s.count, s.p50_ms, s.p90_ms, s.p99_ms, s.p99_9_ms, s.max_ms
     );
 }
@@ -155,6 +169,26 @@ fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latency_columns_line_up_with_long_variant_names() {
+        let s = LatencyStats {
+            count: 12345,
+            ..LatencyStats::default()
+        };
+        let rows = vec![
+            ("all".to_string(), &s),
+            ("variant AllTraffic-with-a-long-name".to_string(), &s),
+        ];
+        let mut out = String::new();
+        latency_rows(&mut out, &rows);
+        let ends: Vec<usize> = out
+            .lines()
+            .map(|l| l.find("count").or_else(|| l.find("12345")).unwrap() + 5)
+            .collect();
+        assert_eq!(ends.len(), 3);
+        assert!(ends.iter().all(|&e| e == ends[0]), "{out}");
+    }
 
     #[test]
     fn bytes_are_human() {
