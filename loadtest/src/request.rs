@@ -124,6 +124,19 @@ impl RequestTemplate {
         })
     }
 
+    /// The sticky-key header of request number `index`, if keys are used.
+    fn sticky_key(&self, index: u64) -> Option<(&HeaderName, &HeaderValue)> {
+        let (name, values) = self.sticky.as_ref()?;
+        let k = pick(
+            self.order,
+            self.seed,
+            Stream::StickyKey,
+            index,
+            values.len(),
+        );
+        Some((name, &values[k]))
+    }
+
     /// Whether requests use the HEAD method (their responses have no body).
     pub(crate) fn is_head(&self) -> bool {
         self.method == Method::HEAD
@@ -134,14 +147,7 @@ impl RequestTemplate {
     pub(crate) fn write(&self, index: u64, out: &mut Vec<u8>) -> u64 {
         out.clear();
         out.extend_from_slice(&self.raw_head);
-        if let Some((name, values)) = &self.sticky {
-            let key = &values[pick(
-                self.order,
-                self.seed,
-                Stream::StickyKey,
-                index,
-                values.len(),
-            )];
+        if let Some((name, key)) = self.sticky_key(index) {
             put_header(out, name.as_str().as_bytes(), key.as_bytes());
         }
         match &self.bodies {
@@ -172,14 +178,7 @@ impl RequestTemplate {
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = self.path.clone();
         *request.headers_mut() = self.headers.clone();
-        if let Some((name, values)) = &self.sticky {
-            let key = &values[pick(
-                self.order,
-                self.seed,
-                Stream::StickyKey,
-                index,
-                values.len(),
-            )];
+        if let Some((name, key)) = self.sticky_key(index) {
             wire_bytes += (name.as_str().len() + 2 + key.len() + 2) as u64;
             request.headers_mut().insert(name.clone(), key.clone());
         }
