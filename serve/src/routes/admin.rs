@@ -1,5 +1,6 @@
-//! The management API under `/v1/admin`, behind `Authorization: Bearer <token>`. With no
-//! token configured (or in worker mode) it does not exist: 404.
+//! The management API under `/v1/admin`, behind `Authorization: Bearer <token>` (checked
+//! by the router before routing). With no token configured (or in worker mode) it does
+//! not exist: 404.
 //!
 //! | route | does |
 //! |---|---|
@@ -12,67 +13,51 @@ use super::App;
 use crate::config::VariantSource;
 use crate::error::ServeError;
 use crate::http::{header_str, json_response, read_body, Req, Resp};
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
 
-pub async fn handle(app: &App, req: Req) -> Result<Resp, ServeError> {
-    authorize(app, req.headers())?;
-    let path = req.uri().path().trim_end_matches('/').to_string();
-    let method = req.method().clone();
-    let segs: Vec<&str> = path
-        .trim_start_matches("/v1/admin")
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .collect();
-    match (segs.as_slice(), &method) {
-        (["endpoint"], &Method::GET) => Ok(describe(app)),
-        (["weights"], &Method::PUT) => {
-            let body: WeightsBody = json_body(app, req).await?;
-            let variants = app.endpoint.update_weights(&body.weights).await?;
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({ "variants": variants }),
-            ))
-        }
-        (["variants"], &Method::POST) => {
-            let body: AddBody = json_body(app, req).await?;
-            let source = body.source.to_source()?;
-            let v = app
-                .endpoint
-                .add_variant(
-                    &body.name,
-                    &source,
-                    body.weight.unwrap_or(1.0),
-                    body.source.force,
-                )
-                .await?;
-            Ok(json_response(
-                StatusCode::CREATED,
-                &serde_json::to_value(v).unwrap_or_default(),
-            ))
-        }
-        (["variants", name], &Method::DELETE) => {
-            app.endpoint.remove_variant(name).await?;
-            Ok(json_response(StatusCode::OK, &json!({ "removed": name })))
-        }
-        (["variants", name, "deploy"], &Method::POST) => {
-            let name = name.to_string();
-            let body: SourceBody = json_body(app, req).await?;
-            let source = body.to_source()?;
-            let v = app.endpoint.deploy(&name, &source, body.force).await?;
-            Ok(json_response(
-                StatusCode::OK,
-                &serde_json::to_value(v).unwrap_or_default(),
-            ))
-        }
-        (
-            ["endpoint"] | ["weights"] | ["variants"] | ["variants", _] | ["variants", _, "deploy"],
-            _,
-        ) => Err(ServeError::MethodNotAllowed),
-        _ => Err(ServeError::NotFound(format!("no management route {path}"))),
-    }
+pub async fn update_weights(app: &App, req: Req) -> Result<Resp, ServeError> {
+    let body: WeightsBody = json_body(app, req).await?;
+    let variants = app.endpoint.update_weights(&body.weights).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "variants": variants }),
+    ))
+}
+
+pub async fn add_variant(app: &App, req: Req) -> Result<Resp, ServeError> {
+    let body: AddBody = json_body(app, req).await?;
+    let source = body.source.to_source()?;
+    let v = app
+        .endpoint
+        .add_variant(
+            &body.name,
+            &source,
+            body.weight.unwrap_or(1.0),
+            body.source.force,
+        )
+        .await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &serde_json::to_value(v).unwrap_or_default(),
+    ))
+}
+
+pub async fn remove_variant(app: &App, name: &str) -> Result<Resp, ServeError> {
+    app.endpoint.remove_variant(name).await?;
+    Ok(json_response(StatusCode::OK, &json!({ "removed": name })))
+}
+
+pub async fn deploy(app: &App, name: &str, req: Req) -> Result<Resp, ServeError> {
+    let body: SourceBody = json_body(app, req).await?;
+    let source = body.to_source()?;
+    let v = app.endpoint.deploy(name, &source, body.force).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::to_value(v).unwrap_or_default(),
+    ))
 }
 
 pub(super) fn authorize(app: &App, h: &hyper::HeaderMap) -> Result<(), ServeError> {
@@ -94,7 +79,7 @@ pub(super) fn authorize(app: &App, h: &hyper::HeaderMap) -> Result<(), ServeErro
     }
 }
 
-fn describe(app: &App) -> Resp {
+pub fn describe(app: &App) -> Resp {
     json_response(
         StatusCode::OK,
         &json!({

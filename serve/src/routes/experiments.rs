@@ -6,10 +6,7 @@ use crate::experiment::{ExperimentError, ExperimentStore, ReportOptions};
 use crate::http::{json_response, Resp};
 use hyper::StatusCode;
 
-pub async fn get(app: &App, path: &str) -> Result<Resp, ServeError> {
-    let id = path
-        .trim_start_matches("/experiments/")
-        .trim_end_matches('/');
+pub async fn get(app: &App, id: &str) -> Result<Resp, ServeError> {
     let Some(state) = app.observe.config.state_dir.clone() else {
         return Err(ServeError::NotFound(
             "experiments are disabled (start the endpoint with a state directory)".into(),

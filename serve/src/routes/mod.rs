@@ -1,4 +1,6 @@
-//! The routes. `Router` dispatches on method and path; each file holds one group:
+//! The routes. `Router` matches method and path against one table, [`ROUTES`] (also the
+//! list `serve/openapi.yaml` is checked against), and calls the handler; each file holds
+//! one group:
 //!
 //! | route | file |
 //! |---|---|
@@ -53,27 +55,147 @@ impl Router {
     }
 }
 
+/// Which handler answers a route of [`ROUTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handler {
+    Ping,
+    Invocations,
+    Metrics,
+    Models,
+    Predict,
+    AdminEndpoint,
+    AdminWeights,
+    AdminAddVariant,
+    AdminRemoveVariant,
+    AdminDeploy,
+    TransformCreate,
+    TransformDescribe,
+    Feedback,
+    Experiment,
+}
+
+/// One served route: a method and a path template in OpenAPI's notation (`{name}` matches
+/// one non-empty path segment).
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    handler: Handler,
+}
+
+const fn route(method: Method, path: &'static str, handler: Handler) -> Route {
+    Route {
+        method,
+        path,
+        handler,
+    }
+}
+
+/// Every route the server answers. The router dispatches through this table only (a
+/// path it does not match is 404, a matched path with another method 405), and a test
+/// checks that `serve/openapi.yaml` documents exactly these routes.
+pub const ROUTES: &[Route] = &[
+    route(Method::GET, "/ping", Handler::Ping),
+    route(Method::POST, "/invocations", Handler::Invocations),
+    route(Method::GET, "/metrics", Handler::Metrics),
+    route(Method::GET, "/v1/models", Handler::Models),
+    route(Method::POST, "/v1/predict", Handler::Predict),
+    route(Method::GET, "/v1/admin/endpoint", Handler::AdminEndpoint),
+    route(Method::PUT, "/v1/admin/weights", Handler::AdminWeights),
+    route(Method::POST, "/v1/admin/variants", Handler::AdminAddVariant),
+    route(
+        Method::DELETE,
+        "/v1/admin/variants/{name}",
+        Handler::AdminRemoveVariant,
+    ),
+    route(
+        Method::POST,
+        "/v1/admin/variants/{name}/deploy",
+        Handler::AdminDeploy,
+    ),
+    route(Method::POST, "/transform-jobs", Handler::TransformCreate),
+    route(
+        Method::GET,
+        "/transform-jobs/{id}",
+        Handler::TransformDescribe,
+    ),
+    route(Method::POST, "/feedback", Handler::Feedback),
+    route(Method::GET, "/experiments/{id}", Handler::Experiment),
+];
+
+/// Path prefixes behind the management token: checked before routing, so without the
+/// token even an unknown path under them reveals nothing.
+const PROTECTED: &[&str] = &["/v1/admin", "/transform-jobs"];
+
+/// The path parameters of `path` if it matches `template`.
+fn matches<'p>(template: &str, path: &'p str) -> Option<Vec<&'p str>> {
+    let mut params = Vec::new();
+    let (mut t, mut p) = (template.split('/'), path.split('/'));
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) if ts.starts_with('{') && ts.ends_with('}') => {
+                if ps.is_empty() {
+                    return None;
+                }
+                params.push(ps);
+            }
+            (Some(ts), Some(ps)) if ts == ps => {}
+            _ => return None,
+        }
+    }
+}
+
+/// The route of a request and its path parameters; 405 when only the method differs.
+fn find<'p>(method: &Method, path: &'p str) -> Result<(&'static Route, Vec<&'p str>), ServeError> {
+    let mut other_method = false;
+    for r in ROUTES {
+        if let Some(params) = matches(r.path, path) {
+            if r.method == method {
+                return Ok((r, params));
+            }
+            other_method = true;
+        }
+    }
+    if other_method {
+        Err(ServeError::MethodNotAllowed)
+    } else {
+        Err(ServeError::NotFound(format!("no route {path}")))
+    }
+}
+
 async fn dispatch(app: Arc<App>, req: Req) -> Result<Resp, ServeError> {
-    let path = req.uri().path().to_string();
-    let method = req.method().clone();
-    match (path.as_str(), &method) {
-        ("/ping", &Method::GET) => Ok(ping::ping(&app)),
-        ("/invocations", &Method::POST) => invocations::invocations(&app, req).await,
-        ("/metrics", &Method::GET) => Ok(metrics::metrics()),
-        ("/v1/models", &Method::GET) => Ok(native::models(&app)),
-        ("/v1/predict", &Method::POST) => native::predict(&app, req).await,
-        (p, _) if p.starts_with("/v1/admin/") || p == "/v1/admin" => admin::handle(&app, req).await,
-        (p, _) if p == "/transform-jobs" || p.starts_with("/transform-jobs/") => {
-            admin::authorize(&app, req.headers())?;
+    let full = req.uri().path();
+    let path = match full.trim_end_matches('/') {
+        "" => "/",
+        p => p,
+    }
+    .to_string();
+    let protected = PROTECTED
+        .iter()
+        .any(|p| path == *p || path.starts_with(&format!("{p}/")));
+    if protected {
+        admin::authorize(&app, req.headers())?;
+    }
+    let (route, params) = find(req.method(), &path)?;
+    let param = params.first().copied().unwrap_or_default().to_string();
+    match route.handler {
+        Handler::Ping => Ok(ping::ping(&app)),
+        Handler::Invocations => invocations::invocations(&app, req).await,
+        Handler::Metrics => Ok(metrics::metrics()),
+        Handler::Models => Ok(native::models(&app)),
+        Handler::Predict => native::predict(&app, req).await,
+        Handler::AdminEndpoint => Ok(admin::describe(&app)),
+        Handler::AdminWeights => admin::update_weights(&app, req).await,
+        Handler::AdminAddVariant => admin::add_variant(&app, req).await,
+        Handler::AdminRemoveVariant => admin::remove_variant(&app, &param).await,
+        Handler::AdminDeploy => admin::deploy(&app, &param, req).await,
+        Handler::TransformCreate => {
             let limit = app.limits.max_body_bytes;
-            crate::transform::api::handle(&app.transform, &app.endpoint, limit, req).await
+            crate::transform::api::create(&app.transform, &app.endpoint, limit, req).await
         }
-        ("/feedback", &Method::POST) => feedback::feedback(&app, req).await,
-        (p, &Method::GET) if p.starts_with("/experiments/") => experiments::get(&app, p).await,
-        ("/ping" | "/invocations" | "/metrics" | "/v1/models" | "/v1/predict" | "/feedback", _) => {
-            Err(ServeError::MethodNotAllowed)
-        }
-        (p, _) => Err(ServeError::NotFound(format!("no route {p}"))),
+        Handler::TransformDescribe => crate::transform::api::describe(&app.transform, &param),
+        Handler::Feedback => feedback::feedback(&app, req).await,
+        Handler::Experiment => experiments::get(&app, &param).await,
     }
 }
 
@@ -97,5 +219,86 @@ impl tower::Service<Req> for Router {
                 e.into_response(retry)
             }))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// (method, path) of every operation in `serve/openapi.yaml`.
+    fn documented() -> BTreeSet<(String, String)> {
+        let spec: serde_json::Value =
+            serde_yaml::from_str(include_str!("../../openapi.yaml")).unwrap();
+        let mut out = BTreeSet::new();
+        for (path, item) in spec["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("path item").keys() {
+                if ["get", "put", "post", "delete", "patch", "head", "options"]
+                    .contains(&method.as_str())
+                {
+                    out.insert((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn openapi_documents_exactly_the_served_routes() {
+        let served: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_string(), r.path.to_string()))
+            .collect();
+        assert_eq!(served.len(), ROUTES.len(), "a route is listed twice");
+        let documented = documented();
+        let undocumented: Vec<_> = served.difference(&documented).collect();
+        assert!(
+            undocumented.is_empty(),
+            "served but missing from serve/openapi.yaml: {undocumented:?}"
+        );
+        let phantom: Vec<_> = documented.difference(&served).collect();
+        assert!(
+            phantom.is_empty(),
+            "in serve/openapi.yaml but not served: {phantom:?}"
+        );
+    }
+
+    #[test]
+    fn every_route_matches_itself_and_only_its_method() {
+        for r in ROUTES {
+            let path = r.path.replace('{', "x").replace('}', "");
+            let (found, params) = find(&r.method, &path).unwrap();
+            assert_eq!(found.handler, r.handler, "{}", r.path);
+            assert_eq!(params.len(), r.path.matches('{').count(), "{}", r.path);
+        }
+    }
+
+    #[test]
+    fn templates_bind_one_segment() {
+        let (r, p) = find(&Method::POST, "/v1/admin/variants/B/deploy").unwrap();
+        assert_eq!((r.handler, p), (Handler::AdminDeploy, vec!["B"]));
+        let (r, p) = find(&Method::GET, "/experiments/ab-1").unwrap();
+        assert_eq!((r.handler, p), (Handler::Experiment, vec!["ab-1"]));
+        for path in [
+            "/experiments/",
+            "/experiments/a/b",
+            "/v1/admin",
+            "/nope",
+            "/",
+        ] {
+            assert!(
+                matches!(find(&Method::GET, path), Err(ServeError::NotFound(_))),
+                "{path}"
+            );
+        }
+        assert!(matches!(
+            find(&Method::GET, "/invocations"),
+            Err(ServeError::MethodNotAllowed)
+        ));
+        assert!(matches!(
+            find(&Method::POST, "/experiments/x"),
+            Err(ServeError::MethodNotAllowed)
+        ));
     }
 }

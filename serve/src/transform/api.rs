@@ -9,7 +9,7 @@ use crate::endpoint::Endpoint;
 use crate::error::ServeError;
 use crate::http::{json_response, read_body, Req, Resp};
 use crate::variant::Backend;
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -20,42 +20,36 @@ struct CreateBody {
     spec: TransformSpec,
 }
 
-pub async fn handle(
+/// `POST /transform-jobs`: starts a job; 201 with its description.
+pub async fn create(
     jobs: &TransformJobs,
     endpoint: &Endpoint,
     max_body_bytes: usize,
     req: Req,
 ) -> Result<Resp, ServeError> {
-    let path = req.uri().path().trim_end_matches('/').to_string();
-    let method = req.method().clone();
-    let rest = path.trim_start_matches("/transform-jobs");
-    match (rest, &method) {
-        ("", &Method::POST) => {
-            let (_, body) = read_body(req, max_body_bytes).await?;
-            let body: CreateBody = serde_json::from_slice(&body)
-                .map_err(|e| ServeError::Malformed(format!("invalid transform job: {e}")))?;
-            let routed = endpoint.route(body.variant.as_deref())?;
-            let Backend::Local(batcher) = &routed.deployed.backend else {
-                return Err(ServeError::Invalid(format!(
-                    "variant {} is remote; transform jobs run on in-process variants",
-                    routed.variant
-                )));
-            };
-            let id = jobs.start(batcher.clone(), body.spec)?;
-            let d = jobs.describe(&id)?;
-            Ok(json_response(
-                StatusCode::CREATED,
-                &serde_json::to_value(d).unwrap_or_default(),
-            ))
-        }
-        (id, &Method::GET) if id.len() > 1 && !id[1..].contains('/') => {
-            let d = jobs.describe(&id[1..])?;
-            Ok(json_response(
-                StatusCode::OK,
-                &serde_json::to_value(d).unwrap_or_default(),
-            ))
-        }
-        ("", _) => Err(ServeError::MethodNotAllowed),
-        _ => Err(ServeError::NotFound(format!("no route {path}"))),
-    }
+    let (_, body) = read_body(req, max_body_bytes).await?;
+    let body: CreateBody = serde_json::from_slice(&body)
+        .map_err(|e| ServeError::Malformed(format!("invalid transform job: {e}")))?;
+    let routed = endpoint.route(body.variant.as_deref())?;
+    let Backend::Local(batcher) = &routed.deployed.backend else {
+        return Err(ServeError::Invalid(format!(
+            "variant {} is remote; transform jobs run on in-process variants",
+            routed.variant
+        )));
+    };
+    let id = jobs.start(batcher.clone(), body.spec)?;
+    let d = jobs.describe(&id)?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &serde_json::to_value(d).unwrap_or_default(),
+    ))
+}
+
+/// `GET /transform-jobs/{id}`: the job's status, counts and (once done) summary.
+pub fn describe(jobs: &TransformJobs, id: &str) -> Result<Resp, ServeError> {
+    let d = jobs.describe(id)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::to_value(d).unwrap_or_default(),
+    ))
 }
