@@ -4,6 +4,7 @@
 mod cmd;
 
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
 /// Sentio: train, gate, register, serve and monitor a text-classification model.
 #[derive(Parser)]
@@ -59,9 +60,12 @@ fn init_tracing(json: bool) {
     }
 }
 
-fn main() {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_json);
+    // Exit status 0 unless a command asks for another (`monitor run --fail-on-violation`);
+    // 1 for any error.
+    let mut status = ExitCode::SUCCESS;
     let result = match cli.command {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Train(a) => cmd::train::run(a),
@@ -73,12 +77,15 @@ fn main() {
         Command::Lineage(a) => pipeline::cli::run_lineage_cli(a),
         Command::Serve(a) => cmd::serve::run(*a),
         Command::Transform(a) => serve::run_transform_cli(*a),
-        Command::Monitor(a) => serve::run_monitor_cli(*a),
+        Command::Monitor(a) => cmd::monitor::run(*a).map(|s| status = s),
         Command::Experiment(a) => serve::run_experiment_cli(*a),
         Command::Loadtest(a) => loadtest::run_cli(*a),
     };
-    if let Err(e) = result {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+    match result {
+        Ok(()) => status,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -154,3 +154,117 @@ fn train_predict_evaluate_round_trip() {
         "corrupt",
     );
 }
+
+/// Writes `labels` as captured JSON requests and responses under `dir` (one variant).
+fn write_capture(dir: &Path, labels: &[&str]) {
+    let d = dir.join("A/2026/01/01/00");
+    std::fs::create_dir_all(&d).unwrap();
+    let mut lines = String::new();
+    for (i, label) in labels.iter().enumerate() {
+        let input = serde_json::json!({ "text": format!("review {i}") }).to_string();
+        let output = serde_json::json!({ "label": label }).to_string();
+        let r = serve::capture::Exchange {
+            variant: "A",
+            model_version: "v",
+            inference_id: &format!("id-{i}"),
+            input_content_type: "application/json",
+            input: input.as_bytes(),
+            output_content_type: "application/json",
+            output: output.as_bytes(),
+            status: 200,
+            latency: std::time::Duration::from_millis(1),
+            shadow: false,
+            session: None,
+        }
+        .to_record();
+        lines.push_str(&serde_json::to_string(&r).unwrap());
+        lines.push('\n');
+    }
+    std::fs::write(d.join("part.jsonl"), lines).unwrap();
+}
+
+#[test]
+fn monitor_run_exits_2_on_violations_only_with_fail_on_violation() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A baseline of predicted labels only (no tokenizer next to it: no text features).
+    let baseline = d.join("model/baseline");
+    std::fs::create_dir_all(&baseline).unwrap();
+    let buckets: Vec<serde_json::Value> = ["negative", "neutral", "positive"]
+        .iter()
+        .map(|v| serde_json::json!({ "value": v, "count": 100 }))
+        .collect();
+    let stats = serde_json::json!({
+        "dataset": { "item_count": 300 },
+        "features": [{
+            "name": "predicted_label",
+            "inferred_type": "String",
+            "string_statistics": { "distribution": { "categorical": { "buckets": buckets } } }
+        }]
+    });
+    std::fs::write(baseline.join("statistics.json"), stats.to_string()).unwrap();
+    let same: Vec<&str> = ["negative", "neutral", "positive"].repeat(100);
+    let shifted = vec!["negative"; 300];
+    write_capture(&d.join("same"), &same);
+    write_capture(&d.join("shifted"), &shifted);
+    let run = |capture: &str, flag: bool| {
+        let (cap, base, out) = (
+            d.join(capture).display().to_string(),
+            baseline.display().to_string(),
+            d.join(format!("out-{capture}")).display().to_string(),
+        );
+        let mut args = vec![
+            "monitor",
+            "run",
+            "--capture",
+            &cap,
+            "--baseline",
+            &base,
+            "--out",
+            &out,
+        ];
+        if flag {
+            args.push("--fail-on-violation");
+        }
+        let o = sentio(&args, d);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        );
+        (o.status.code(), stdout, stderr)
+    };
+    let (code, stdout, stderr) = run("shifted", true);
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("violation: baseline_drift_check predicted_label"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("violation(s) and --fail-on-violation: exit status 2"),
+        "{stderr}"
+    );
+    assert!(d.join("out-shifted/constraint_violations.json").is_file());
+    let (code, stdout, stderr) = run("shifted", false);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 violation(s)"), "{stdout}");
+    let (code, stdout, stderr) = run("same", true);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("0 violation(s)"), "{stdout}");
+    // An error is still exit status 1.
+    let cap = d.join("shifted").display().to_string();
+    fails_with(
+        &sentio(
+            &[
+                "monitor",
+                "run",
+                "--capture",
+                &cap,
+                "--baseline",
+                &d.join("nowhere").display().to_string(),
+                "--fail-on-violation",
+            ],
+            d,
+        ),
+        "no statistics.json",
+    );
+}

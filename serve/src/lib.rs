@@ -36,7 +36,7 @@ pub use cli::{run_cli, run_cli_with, ServeArgs};
 pub use config::{Limits, Secret, ServeConfig, VariantSource, VariantSpec};
 pub use error::ServeError;
 pub use experiment::{run_experiment_cli, ExperimentArgs};
-pub use monitor::{run_monitor_cli, MonitorArgs};
+pub use monitor::{run_monitor_cli, MonitorArgs, MonitorOutcome};
 pub use observe::{ObserveArgs, ObserveConfig};
 pub use server::run;
 pub use transform::{run_transform_cli, TransformArgs};

@@ -63,8 +63,18 @@ pub enum MonitorCommand {
     },
 }
 
-/// Runs `sentio monitor …`.
-pub fn run_monitor_cli(args: MonitorArgs) -> anyhow::Result<()> {
+/// How `sentio monitor …` ended, for the binary to turn into an exit status (the library
+/// never exits the process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonitorOutcome {
+    /// Done, nothing to signal (exit status 0).
+    Done,
+    /// `monitor run --fail-on-violation` found this many (≥ 1) violations (exit status 2).
+    Violations(usize),
+}
+
+/// Runs `sentio monitor …`: prints the result and, for `run`, writes the reports.
+pub fn run_monitor_cli(args: MonitorArgs) -> anyhow::Result<MonitorOutcome> {
     match args.command {
         MonitorCommand::Run {
             capture,
@@ -135,10 +145,11 @@ pub fn run_monitor_cli(args: MonitorArgs) -> anyhow::Result<()> {
                     v.constraint_check_type, v.feature_name, v.description
                 );
             }
-            if fail_on_violation && !result.violations.is_empty() {
-                std::process::exit(2);
-            }
-            Ok(())
+            Ok(if fail_on_violation && !result.violations.is_empty() {
+                MonitorOutcome::Violations(result.violations.len())
+            } else {
+                MonitorOutcome::Done
+            })
         }
         MonitorCommand::Quality {
             capture,
@@ -155,7 +166,7 @@ pub fn run_monitor_cli(args: MonitorArgs) -> anyhow::Result<()> {
                 std::fs::write(&p, &text).with_context(|| format!("writing {}", p.display()))?;
             }
             println!("{text}");
-            Ok(())
+            Ok(MonitorOutcome::Done)
         }
     }
 }
