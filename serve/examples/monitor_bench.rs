@@ -3,14 +3,26 @@
 //! from review texts, labelled by a real model.
 //!
 //! ```text
-//! monitor_bench capture MODEL_DIR OUT_DIR RECORDS SOURCE [FILES]
+//! monitor_bench capture MODEL_DIR OUT_DIR RECORDS SOURCE [FILES] [--distinct]
 //! ```
 //! SOURCE: `csv:PATH` (every review text of the CSV), `csv1:PATH` (1-star reviews only),
 //! `jsonl:PATH` (a pipeline split's data.jsonl) or `other` (generated electronics and
 //! restaurant reviews). The distinct texts are predicted once, then cycled to RECORDS
 //! records spread over FILES files (default 16) in hourly folders.
+//!
+//! `--distinct` makes every record's text unique instead of cycling the source texts:
+//! record `i` is source review `i mod R` with one of its sentences (the `(i / R) mod k`-th
+//! of its `k`) replaced by a sentence of another review, picked by a seeded hash of `i`
+//! (a one-sentence review gets the other sentence appended). A picked sentence that would
+//! repeat an earlier text is skipped for the next one, so the texts are pairwise distinct
+//! (checked by 64-bit hashes) and deterministic, and their length and vocabulary stay
+//! those of real reviews. The label is the model's prediction of the source review
+//! (predicting a million texts would dominate the generation time; the monitor reads the
+//! labels only as a distribution).
 use anyhow::{bail, Context, Result};
 use serve::capture::Exchange;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -96,7 +108,93 @@ fn other_domain(n: usize) -> Vec<String> {
         .collect()
 }
 
-fn capture(model: &Path, out: &Path, records: usize, source: &str, files: usize) -> Result<()> {
+/// The sentences of a review: split after `.`, `!` or `?` followed by whitespace.
+fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let b = text.as_bytes();
+    for i in 1..b.len() {
+        if matches!(b[i - 1], b'.' | b'!' | b'?') && b[i].is_ascii_whitespace() {
+            let s = text[start..i].trim();
+            if !s.is_empty() {
+                out.push(s);
+            }
+            start = i;
+        }
+    }
+    let s = text[start..].trim();
+    if !s.is_empty() {
+        out.push(s);
+    }
+    out
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Pairwise distinct texts derived from real reviews (see the module comment).
+struct DistinctTexts<'a> {
+    reviews: Vec<Vec<&'a str>>,
+    /// Every distinct sentence of every review, in first-seen order.
+    pool: Vec<&'a str>,
+    seen: HashSet<u64>,
+}
+
+impl<'a> DistinctTexts<'a> {
+    fn new(texts: &'a [String]) -> Self {
+        let reviews: Vec<Vec<&str>> = texts.iter().map(|t| sentences(t)).collect();
+        let mut unique = HashSet::new();
+        let pool = reviews
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|s| unique.insert(*s))
+            .collect();
+        DistinctTexts {
+            reviews,
+            pool,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Record `i`'s text and the index of the review it comes from.
+    fn text(&mut self, i: usize) -> (String, usize) {
+        let r = i % self.reviews.len();
+        let review = &self.reviews[r];
+        let round = i / self.reviews.len();
+        let mut pick = splitmix64(i as u64) as usize % self.pool.len();
+        loop {
+            let other = self.pool[pick];
+            let text = if review.len() < 2 {
+                format!("{} {other}", review.first().copied().unwrap_or(""))
+            } else {
+                let j = round % review.len();
+                let mut parts = review.clone();
+                parts[j] = other;
+                parts.join(" ")
+            };
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            text.hash(&mut h);
+            if self.seen.insert(h.finish()) {
+                return (text, r);
+            }
+            pick = (pick + 1) % self.pool.len();
+        }
+    }
+}
+
+fn capture(
+    model: &Path,
+    out: &Path,
+    records: usize,
+    source: &str,
+    files: usize,
+    distinct: bool,
+) -> Result<()> {
     let texts = match source.split_once(':') {
         Some(("csv", p)) => csv_texts(p, None)?,
         Some(("csv1", p)) => csv_texts(p, Some("1"))?,
@@ -122,6 +220,7 @@ fn capture(model: &Path, out: &Path, records: usize, source: &str, files: usize)
         .iter()
         .map(|l| serde_json::json!({ "label": l }).to_string())
         .collect();
+    let mut derived = distinct.then(|| DistinctTexts::new(&texts));
     let files = files.clamp(1, 24);
     let per_file = records.div_ceil(files);
     for f in 0..files {
@@ -132,14 +231,22 @@ fn capture(model: &Path, out: &Path, records: usize, source: &str, files: usize)
             std::fs::File::create(dir.join(format!("capture-{f:02}.jsonl")))?,
         );
         for i in f * per_file..((f + 1) * per_file).min(records) {
-            let k = i % texts.len();
+            let unique;
+            let (input, k) = match derived.as_mut() {
+                Some(d) => {
+                    let (text, k) = d.text(i);
+                    unique = serde_json::json!({ "text": text }).to_string();
+                    (unique.as_str(), k)
+                }
+                None => (inputs[i % texts.len()].as_str(), i % texts.len()),
+            };
             let id = format!("bench-{i}");
             let r = Exchange {
                 variant: "AllTraffic",
                 model_version: &version,
                 inference_id: &id,
                 input_content_type: "application/json",
-                input: inputs[k].as_bytes(),
+                input: input.as_bytes(),
                 output_content_type: "application/json",
                 output: outputs[k].as_bytes(),
                 status: 200,
@@ -153,8 +260,12 @@ fn capture(model: &Path, out: &Path, records: usize, source: &str, files: usize)
         }
         w.flush()?;
     }
+    let distinct_texts = match &derived {
+        Some(d) => d.seen.len(),
+        None => texts.len().min(records),
+    };
     println!(
-        "{records} records from {} distinct texts ({source}) in {files} files under {}",
+        "{records} records, {distinct_texts} distinct texts (from {} source texts, {source}) in {files} files under {}",
         texts.len(),
         out.display()
     );
@@ -162,18 +273,23 @@ fn capture(model: &Path, out: &Path, records: usize, source: &str, files: usize)
 }
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.get(1).map(String::as_str) {
+    let all: Vec<String> = std::env::args().collect();
+    let distinct = all.iter().any(|a| a == "--distinct");
+    let args: Vec<&String> = all.iter().filter(|a| *a != "--distinct").collect();
+    match args.get(1).map(|s| s.as_str()) {
         Some("capture") if args.len() >= 6 => {
             let files = args.get(6).map(|s| s.parse()).transpose()?.unwrap_or(16);
             capture(
-                Path::new(&args[2]),
-                Path::new(&args[3]),
+                Path::new(args[2]),
+                Path::new(args[3]),
                 args[4].parse()?,
-                &args[5],
+                args[5],
                 files,
+                distinct,
             )
         }
-        _ => bail!("usage: monitor_bench capture MODEL_DIR OUT_DIR RECORDS SOURCE [FILES]"),
+        _ => bail!(
+            "usage: monitor_bench capture MODEL_DIR OUT_DIR RECORDS SOURCE [FILES] [--distinct]"
+        ),
     }
 }
