@@ -4,16 +4,14 @@
 use super::MonitorError;
 use crate::capture::CaptureRecord;
 use models::TextTokenizer;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 /// The model's tokenizer and its id → token table.
 pub struct Profiler {
     tokenizer: TextTokenizer,
     vocab: Vec<String>,
-    /// Profiles of texts already tokenized, shared by the reading threads.
-    cache: Mutex<HashMap<String, Arc<Profiled>>>,
+    unk: Option<u32>,
 }
 
 impl Profiler {
@@ -24,8 +22,8 @@ impl Profiler {
             .map_err(|e| MonitorError::Model(format!("{}: {e}", path.display())))?;
         Ok(Profiler {
             vocab: vocab_of(&path).unwrap_or_default(),
+            unk: tokenizer.unk_id().and_then(|u| u32::try_from(u).ok()),
             tokenizer,
-            cache: Mutex::default(),
         })
     }
 }
@@ -40,6 +38,8 @@ pub struct Current {
     pub failed: u64,
     /// Instances (texts) seen.
     pub instances: u64,
+    /// Texts the tokenizer failed on (left out of the text features).
+    pub unprofiled: u64,
     pub token_length: Vec<f64>,
     pub unknown_token_rate: Vec<f64>,
     pub predicted: HashMap<String, u64>,
@@ -48,21 +48,12 @@ pub struct Current {
     pub tokens: HashMap<String, u64>,
 }
 
-/// Distinct texts whose profile a [`Profiler`] keeps, at most.
-const CACHE_TEXTS: usize = 200_000;
-
-#[derive(Debug)]
-struct Profiled {
-    full_len: usize,
-    unknown: usize,
-    ids: Box<[i64]>,
-}
-
 impl Current {
     pub fn merge(&mut self, o: Current) {
         self.records += o.records;
         self.failed += o.failed;
         self.instances += o.instances;
+        self.unprofiled += o.unprofiled;
         self.token_length.extend(o.token_length);
         self.unknown_token_rate.extend(o.unknown_token_rate);
         self.predicted_present += o.predicted_present;
@@ -74,92 +65,53 @@ impl Current {
         }
     }
 
-    /// Adds records (production only; shadow copies are skipped). Each distinct text is
-    /// tokenized once: its profile is kept in a bounded per-`Current` cache, so repeated
-    /// texts (retries, templated traffic, popular queries) cost a lookup. The cache is the
-    /// profiler's, shared by the threads of one run.
+    /// Adds records (production only; shadow copies are skipped). Every text is tokenized
+    /// (untruncated, on the tokenizer's ids-only path where it has one: see
+    /// [`TextTokenizer::ids_into`]); token ids are counted in a vector and named once per
+    /// call.
     pub fn add(&mut self, records: &[CaptureRecord], profiler: Option<&Profiler>) {
-        let mut texts = Vec::new();
+        let mut ids: Vec<u32> = Vec::new();
+        let mut by_id = vec![0u64; profiler.map_or(0, |p| p.vocab.len())];
         for r in records.iter().filter(|r| !r.shadow) {
             self.records += 1;
-            let t = r.texts();
-            let labels = r.labels();
-            self.instances += t.len() as u64;
             if r.failed {
                 self.failed += 1;
             }
-            for l in labels.into_iter().flatten() {
+            for l in r.labels().into_iter().flatten() {
                 self.predicted_present += 1;
-                *self.predicted.entry(l).or_default() += 1;
+                match self.predicted.get_mut(l.as_str()) {
+                    Some(c) => *c += 1,
+                    None => {
+                        self.predicted.insert(l, 1);
+                    }
+                }
             }
-            texts.extend(t);
-        }
-        let Some(p) = profiler else { return };
-        let mut todo: Vec<&str> = Vec::new();
-        let mut queued: HashSet<&str> = HashSet::new();
-        let mut known: HashMap<&str, Arc<Profiled>> = HashMap::new();
-        {
-            let cache = p.cache.lock().unwrap_or_else(|e| e.into_inner());
+            let texts = r.texts();
+            self.instances += texts.len() as u64;
+            let Some(p) = profiler else { continue };
             for t in &texts {
-                if known.contains_key(t.as_str()) {
+                ids.clear();
+                if p.tokenizer.ids_into(t, &mut ids).is_err() {
+                    self.unprofiled += 1;
                     continue;
                 }
-                match cache.get(t.as_str()) {
-                    Some(e) => {
-                        known.insert(t, e.clone());
+                let n = ids.len();
+                let unknown = p.unk.map_or(0, |u| ids.iter().filter(|&&i| i == u).count());
+                self.token_length.push(n as f64);
+                self.unknown_token_rate.push(if n == 0 {
+                    0.0
+                } else {
+                    unknown as f64 / n as f64
+                });
+                for &id in &ids {
+                    match by_id.get_mut(id as usize) {
+                        Some(c) => *c += 1,
+                        None => *self.tokens.entry(format!("#{id}")).or_default() += 1,
                     }
-                    None => {
-                        if queued.insert(t.as_str()) {
-                            todo.push(t);
-                        }
-                    }
                 }
             }
         }
-        let mut fresh: HashMap<&str, Arc<Profiled>> = HashMap::with_capacity(todo.len());
-        for chunk in todo.chunks(512) {
-            let Ok(enc) = p.tokenizer.encode_batch(chunk, 100_000) else {
-                continue;
-            };
-            for (t, e) in chunk.iter().zip(enc) {
-                fresh.insert(
-                    t,
-                    Arc::new(Profiled {
-                        full_len: e.full_len,
-                        unknown: e.unknown,
-                        ids: e.ids.into_boxed_slice(),
-                    }),
-                );
-            }
-        }
-        let mut by_id = vec![0u64; p.vocab.len()];
-        for t in &texts {
-            let Some(e) = known.get(t.as_str()).or_else(|| fresh.get(t.as_str())) else {
-                continue;
-            };
-            let n = e.full_len;
-            self.token_length.push(n as f64);
-            self.unknown_token_rate.push(if n == 0 {
-                0.0
-            } else {
-                e.unknown as f64 / n as f64
-            });
-            for &id in e.ids.iter() {
-                match usize::try_from(id).ok().filter(|&i| i < by_id.len()) {
-                    Some(i) => by_id[i] += 1,
-                    None => *self.tokens.entry(format!("#{id}")).or_default() += 1,
-                }
-            }
-        }
-        if !fresh.is_empty() {
-            let mut cache = p.cache.lock().unwrap_or_else(|e| e.into_inner());
-            for (t, e) in fresh {
-                if cache.len() >= CACHE_TEXTS {
-                    break;
-                }
-                cache.insert(t.to_string(), e);
-            }
-        }
+        let Some(p) = profiler else { return };
         for (id, c) in by_id.into_iter().enumerate().filter(|x| x.1 > 0) {
             match p.vocab.get(id).filter(|s| !s.is_empty()) {
                 Some(tok) => match self.tokens.get_mut(tok.as_str()) {
