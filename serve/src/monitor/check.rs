@@ -68,6 +68,8 @@ pub struct CheckResult {
     /// `completed`, or `insufficient_data` when the window is below the minimum.
     pub status: &'static str,
     pub records: u64,
+    /// Texts the tokenizer failed on, left out of the text features.
+    pub unprofiled_texts: u64,
     pub min_samples: u64,
     pub bonferroni_alpha: f64,
     pub features: Vec<FeatureDrift>,
@@ -83,6 +85,7 @@ pub fn check(baseline: &Baseline, current: &Current, t: &Thresholds) -> CheckRes
     let mut out = CheckResult {
         status: "completed",
         records: current.records,
+        unprofiled_texts: current.unprofiled,
         min_samples: t.min_samples,
         bonferroni_alpha: t.alpha,
         features: Vec::new(),

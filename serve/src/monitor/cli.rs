@@ -133,6 +133,12 @@ pub fn run_monitor_cli(args: MonitorArgs) -> anyhow::Result<MonitorOutcome> {
                 t.elapsed().as_secs_f64(),
                 out.display()
             );
+            if result.unprofiled_texts > 0 {
+                println!(
+                    "  {} text(s) the tokenizer failed on are left out of the text features",
+                    result.unprofiled_texts
+                );
+            }
             for f in &result.features {
                 println!(
                     "  {:<20} n={:<8} PSI {:>7.4}  JS {:>6.4}  {} p={:.2e}  {}",

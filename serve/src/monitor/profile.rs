@@ -141,3 +141,71 @@ impl Current {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Exchange;
+
+    fn record(input: &str, output: &str, shadow: bool) -> CaptureRecord {
+        Exchange {
+            variant: "A",
+            model_version: "v",
+            inference_id: "id",
+            input_content_type: "application/json",
+            input: input.as_bytes(),
+            output_content_type: "application/json",
+            output: output.as_bytes(),
+            status: 200,
+            latency: std::time::Duration::from_millis(1),
+            shadow,
+            session: None,
+        }
+        .to_record()
+    }
+
+    #[test]
+    fn every_text_is_profiled_as_the_tokenizer_encodes_it() {
+        let corpus = [
+            "I love this dress",
+            "the zipper broke",
+            "fits well, love it",
+        ];
+        let tk = TextTokenizer::train_wordpiece(corpus.iter(), 50, 1).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        tk.save(&dir.path().join("tokenizer.json")).unwrap();
+        let p = Profiler::load(dir.path()).unwrap();
+        let texts = ["I LOVE this dress!", "zipper broke, xylophone caf\u{e9}"];
+        let records = vec![
+            record(
+                &serde_json::json!({ "instances": texts }).to_string(),
+                r#"{"predictions":[{"label":"pos"},{"label":"neg"}]}"#,
+                false,
+            ),
+            record(
+                r#"{"text":"I love this dress"}"#,
+                r#"{"label":"pos"}"#,
+                true,
+            ),
+        ];
+        let mut cur = Current::default();
+        cur.add(&records, Some(&p));
+        assert_eq!((cur.records, cur.instances, cur.unprofiled), (1, 2, 0));
+        assert_eq!(cur.predicted_present, 2);
+        let want = tk.encode_batch(&texts, usize::MAX).unwrap();
+        let lengths: Vec<f64> = want.iter().map(|e| e.full_len as f64).collect();
+        assert_eq!(cur.token_length, lengths);
+        let rates: Vec<f64> = want
+            .iter()
+            .map(|e| e.unknown as f64 / e.full_len as f64)
+            .collect();
+        assert_eq!(cur.unknown_token_rate, rates);
+        assert!(rates[1] > 0.0, "xylophone and café are unknown: {rates:?}");
+        let vocab = vocab_of(&dir.path().join("tokenizer.json")).unwrap();
+        let mut tokens = HashMap::new();
+        for id in want.iter().flat_map(|e| &e.ids) {
+            *tokens.entry(vocab[*id as usize].clone()).or_insert(0u64) += 1;
+        }
+        assert_eq!(cur.tokens, tokens);
+    }
+}
