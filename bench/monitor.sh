@@ -14,7 +14,7 @@
 # and reused on later runs.
 #
 # Usage: bench/monitor.sh      Env: DATA, WORK, RECORDS, RUNS (3), DURATION (10s), ROUNDS (2),
-#                              PORT, ONLY (a: stop after (a)).
+#                              PORT, ONLY (a: only (a); ab: (a) and (b)).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/womens_clothing_ecommerce_reviews.csv}
@@ -90,6 +90,8 @@ for case in "held-out-test-split jsonl:$TEST" "one-star-reviews csv1:$DATA" "ele
     *) echo "-> $1: monitor failed ($rc)"; exit 1 ;;
   esac
 done
+
+[ "${ONLY:-}" = ab ] && exit 0
 
 echo "== (c) capture overhead: closed loop, 64 connections, $DURATION per run"
 wait_http() { for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/ping" >/dev/null && return 0; sleep 0.1; done; echo "no answer"; exit 1; }
