@@ -1,5 +1,5 @@
 //! `TextTokenizer::ids_into` (the ids-only path for BERT-style WordPiece tokenizers) gives
-//! exactly the ids of the `tokenizers` pipeline (`encode_batch` with no length limit): on
+//! exactly the ids of the `tokenizers` pipeline (`encode_batch_pipeline` with no length limit): on
 //! awkward texts, on seeded random texts mixing ASCII, whitespace, control characters,
 //! accents, CJK, emoji and special-token look-alikes, and on every real review (when
 //! ../shared/data is present), for our word-level vocabulary and for the real MiniLM
@@ -164,12 +164,20 @@ fn assert_same_ids(tk: &TextTokenizer, texts: &[String], what: &str) {
     let mut ids = Vec::new();
     for chunk in texts.chunks(256) {
         let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        let want = tk.encode_batch(&refs, usize::MAX).unwrap();
+        let want = tk.encode_batch_pipeline(&refs, usize::MAX).unwrap();
         for (t, w) in chunk.iter().zip(want) {
             ids.clear();
             tk.ids_into(t, &mut ids).unwrap();
             let got: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
             assert_eq!(got, w.ids, "{what}: ids differ for {t:?}");
+        }
+        // encode_batch (which takes the ids-only path) truncates as the pipeline does.
+        for max_len in [2, 16, 128] {
+            assert_eq!(
+                tk.encode_batch(&refs, max_len).unwrap(),
+                tk.encode_batch_pipeline(&refs, max_len).unwrap(),
+                "{what}: encode_batch differs at max_len {max_len}"
+            );
         }
     }
 }

@@ -10,43 +10,11 @@
 //! each ASCII punctuation character (the pre-tokenizer's), then the WordPiece greedy
 //! longest-match (the model's). Any other chunk (non-ASCII, control characters, a possible
 //! added token) is given to the `tokenizers` pipeline as it is.
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use rustc_hash::FxHashMap;
 use tokenizers::{Model, ModelWrapper, NormalizerWrapper, PreTokenizerWrapper, Tokenizer};
 
-/// The multiply-rotate hash of rustc (FxHash): vocabulary lookups of short keys.
-#[derive(Default, Clone, Copy)]
-struct Fx(u64);
-
-impl Fx {
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut b = [0u8; 8];
-            b[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 59));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 pub(super) struct FastPath {
-    vocab: HashMap<String, u32, BuildHasherDefault<Fx>>,
+    vocab: FxHashMap<String, u32>,
     unk: u32,
     prefix: String,
     max_chars: usize,
@@ -79,8 +47,7 @@ impl FastPath {
         let ModelWrapper::WordPiece(wp) = tk.get_model() else {
             return None;
         };
-        let vocab: HashMap<String, u32, BuildHasherDefault<Fx>> =
-            wp.get_vocab().into_iter().collect();
+        let vocab: FxHashMap<String, u32> = wp.get_vocab().into_iter().collect();
         let unk = *vocab.get(&wp.unk_token)?;
         let mut added = Vec::new();
         for t in tk.get_added_tokens_decoder().values() {

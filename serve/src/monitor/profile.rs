@@ -192,7 +192,7 @@ mod tests {
         cur.add(&records, Some(&p));
         assert_eq!((cur.records, cur.instances, cur.unprofiled), (1, 2, 0));
         assert_eq!(cur.predicted_present, 2);
-        let want = tk.encode_batch(&texts, usize::MAX).unwrap();
+        let want = tk.encode_batch_pipeline(&texts, usize::MAX).unwrap();
         let lengths: Vec<f64> = want.iter().map(|e| e.full_len as f64).collect();
         assert_eq!(cur.token_length, lengths);
         let rates: Vec<f64> = want
