@@ -7,6 +7,10 @@
 //! - `trivial PORT` — a trivial hyper endpoint answering a fixed JSON body;
 //! - `serve DIR PORT` — the real endpoint with default settings on DIR.
 #![forbid(unsafe_code)]
+// The allocator `sentio` itself uses (src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
