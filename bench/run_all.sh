@@ -173,7 +173,7 @@ row() { # LABEL PREFIX
     echo "* **the machine was shared** with other work during the run (load average above its"
     echo "  $(nproc) CPUs): figures are noisy and lower bounds"
   fi
-  echo "* git: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "* git: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' 2>/dev/null || echo ' (with uncommitted changes)')"
   echo "* model: \`$MODEL\` (default fastText settings, trained on the reviews data);"
   echo "  data: \`$(basename "$DATA")\` (not copied into the repository)"
   echo "* load generator: \`sentio loadtest\` on the same machine (it shares the CPUs with the"
