@@ -156,3 +156,46 @@ async fn a_full_queue_is_overloaded_at_once() {
         h.await.unwrap().unwrap();
     }
 }
+
+#[tokio::test]
+async fn small_requests_tokenize_inline_and_large_ones_on_the_pool() {
+    let threads = Arc::new(Mutex::new(Vec::new()));
+    let seen_threads = threads.clone();
+    let encoder: Encoder = Arc::new(move |texts: &[&str]| {
+        let name = std::thread::current().name().unwrap_or("").to_string();
+        seen_threads.lock().unwrap().push(name);
+        Ok(texts
+            .iter()
+            .map(|_| Encoded {
+                ids: vec![5, 1, 2],
+                full_len: 3,
+                unknown: 0,
+            })
+            .collect())
+    });
+    let info = ModelInfo {
+        version: "fake-1".into(),
+        labels: vec!["l".into()],
+        max_len: 8,
+        architecture: "fake".into(),
+        load_seconds: 0.0,
+    };
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let b = Batcher::start(
+        Fake { seen },
+        encoder,
+        info,
+        "unit",
+        BatchConfig::default(),
+        TokenizerPool::new(1, 8),
+    )
+    .inline_tokenization(10);
+    b.predict(vec!["short".into()]).await.unwrap();
+    b.predict(vec!["a text longer than ten bytes".into()])
+        .await
+        .unwrap();
+    let threads = threads.lock().unwrap().clone();
+    assert_eq!(threads.len(), 2);
+    assert!(!threads[0].starts_with("tokenizer-"), "{threads:?}");
+    assert!(threads[1].starts_with("tokenizer-"), "{threads:?}");
+}
