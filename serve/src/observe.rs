@@ -169,8 +169,11 @@ impl Observe {
             });
         }
         if let (true, Some(c)) = (sampled, &self.capture) {
-            self.feedback_index
-                .insert(o.inference_id, &o.routed.variant);
+            // Only POST /feedback (which needs the feedback store) reads the index.
+            if self.feedback.is_some() {
+                self.feedback_index
+                    .insert(o.inference_id, &o.routed.variant);
+            }
             c.submit(record);
         }
         hyper::Response::from_parts(parts, Full::new(output))

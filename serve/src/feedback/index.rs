@@ -1,44 +1,62 @@
 //! Where feedback goes while serving: a bounded index of recent captured predictions
 //! (to answer which ids matched) and the append-only feedback file.
 use super::FeedbackRecord;
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-/// Recently captured inference ids → variant, bounded (oldest forgotten first).
+/// Recently captured inference ids → variant, bounded (oldest forgotten first). One
+/// allocation per id (shared by the map and the age queue); variants are interned.
 pub struct FeedbackIndex {
     cap: usize,
-    inner: Mutex<(HashMap<String, String>, VecDeque<String>)>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    ids: FxHashMap<Arc<str>, u32>,
+    order: VecDeque<Arc<str>>,
+    variants: Vec<String>,
 }
 
 impl FeedbackIndex {
     pub fn new(cap: usize) -> Self {
         FeedbackIndex {
             cap: cap.max(1),
-            inner: Mutex::new((HashMap::new(), VecDeque::new())),
+            inner: Mutex::default(),
         }
     }
 
     pub fn insert(&self, inference_id: &str, variant: &str) {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let (map, order) = &mut *g;
-        if map
-            .insert(inference_id.to_string(), variant.to_string())
-            .is_none()
-        {
-            order.push_back(inference_id.to_string());
-            while order.len() > self.cap {
-                if let Some(old) = order.pop_front() {
-                    map.remove(&old);
-                }
+        let inner = &mut *g;
+        let v = match inner.variants.iter().position(|x| x == variant) {
+            Some(i) => i as u32,
+            None => {
+                inner.variants.push(variant.to_string());
+                (inner.variants.len() - 1) as u32
+            }
+        };
+        if let Some(known) = inner.ids.get_mut(inference_id) {
+            *known = v;
+            return;
+        }
+        let id: Arc<str> = Arc::from(inference_id);
+        inner.ids.insert(id.clone(), v);
+        inner.order.push_back(id);
+        while inner.order.len() > self.cap {
+            if let Some(old) = inner.order.pop_front() {
+                inner.ids.remove(&old);
             }
         }
     }
 
     pub fn variant_of(&self, inference_id: &str) -> Option<String> {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        g.0.get(inference_id).cloned()
+        let v = *g.ids.get(inference_id)?;
+        g.variants.get(v as usize).cloned()
     }
 }
 
@@ -77,5 +95,29 @@ impl FeedbackStore {
             .open(&self.path)?;
         f.write_all(&buf)?;
         f.sync_data()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_the_newest_ids_and_their_variants() {
+        let index = FeedbackIndex::new(3);
+        index.insert("a", "A");
+        index.insert("b", "B");
+        index.insert("c", "A");
+        assert_eq!(index.variant_of("a").as_deref(), Some("A"));
+        assert_eq!(index.variant_of("b").as_deref(), Some("B"));
+        // Re-inserting an id updates it without aging anything out.
+        index.insert("b", "A");
+        assert_eq!(index.variant_of("b").as_deref(), Some("A"));
+        assert_eq!(index.variant_of("a").as_deref(), Some("A"));
+        // A fourth id forgets the oldest.
+        index.insert("d", "B");
+        assert_eq!(index.variant_of("a"), None);
+        assert_eq!(index.variant_of("d").as_deref(), Some("B"));
+        assert_eq!(index.variant_of("unknown"), None);
     }
 }
