@@ -163,20 +163,9 @@ fn write_capture(dir: &Path, labels: &[&str]) {
     for (i, label) in labels.iter().enumerate() {
         let input = serde_json::json!({ "text": format!("review {i}") }).to_string();
         let output = serde_json::json!({ "label": label }).to_string();
-        let r = serve::capture::Exchange {
-            variant: "A",
-            model_version: "v",
-            inference_id: &format!("id-{i}"),
-            input_content_type: "application/json",
-            input: input.as_bytes(),
-            output_content_type: "application/json",
-            output: output.as_bytes(),
-            status: 200,
-            latency: std::time::Duration::from_millis(1),
-            shadow: false,
-            session: None,
-        }
-        .to_record();
+        let id = format!("id-{i}");
+        let r = serve::capture::Exchange::json("A", "v", &id, input.as_bytes(), output.as_bytes())
+            .to_record();
         lines.push_str(&serde_json::to_string(&r).unwrap());
         lines.push('\n');
     }

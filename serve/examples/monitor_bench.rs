@@ -25,7 +25,6 @@ use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::time::Duration;
 
 fn csv_texts(path: &str, only_rating: Option<&str>) -> Result<Vec<String>> {
     let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {path}"))?;
@@ -241,19 +240,13 @@ fn capture(
                 None => (inputs[i % texts.len()].as_str(), i % texts.len()),
             };
             let id = format!("bench-{i}");
-            let r = Exchange {
-                variant: "AllTraffic",
-                model_version: &version,
-                inference_id: &id,
-                input_content_type: "application/json",
-                input: input.as_bytes(),
-                output_content_type: "application/json",
-                output: outputs[k].as_bytes(),
-                status: 200,
-                latency: Duration::from_millis(3),
-                shadow: false,
-                session: None,
-            }
+            let r = Exchange::json(
+                "AllTraffic",
+                &version,
+                &id,
+                input.as_bytes(),
+                outputs[k].as_bytes(),
+            )
             .to_record();
             serde_json::to_writer(&mut w, &r)?;
             w.write_all(b"\n")?;

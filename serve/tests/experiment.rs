@@ -60,17 +60,8 @@ async fn sticky_assignment_survives_restarts_and_weights_split_traffic() {
 fn record(variant: &str, id: &str, label: &str) -> serve::capture::CaptureRecord {
     let out = serde_json::json!({ "label": label }).to_string();
     Exchange {
-        variant,
-        model_version: "v",
-        inference_id: id,
         input_content_type: "text/plain",
-        input: b"x",
-        output_content_type: "application/json",
-        output: out.as_bytes(),
-        status: 200,
-        latency: Duration::from_millis(2),
-        shadow: false,
-        session: None,
+        ..Exchange::json(variant, "v", id, b"x", out.as_bytes())
     }
     .to_record()
 }

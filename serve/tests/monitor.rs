@@ -62,20 +62,8 @@ fn write_capture(dir: &Path, texts: impl Iterator<Item = (String, usize)>) {
     for (i, (t, k)) in texts.enumerate() {
         let input = serde_json::json!({ "text": t }).to_string();
         let output = serde_json::json!({ "label": LABELS[k] }).to_string();
-        let r = Exchange {
-            variant: "A",
-            model_version: "v",
-            inference_id: &format!("id-{i}"),
-            input_content_type: "application/json",
-            input: input.as_bytes(),
-            output_content_type: "application/json",
-            output: output.as_bytes(),
-            status: 200,
-            latency: Duration::from_millis(1),
-            shadow: false,
-            session: None,
-        }
-        .to_record();
+        let id = format!("id-{i}");
+        let r = Exchange::json("A", "v", &id, input.as_bytes(), output.as_bytes()).to_record();
         serde_json::to_writer(&mut f, &r).unwrap();
         f.write_all(b"\n").unwrap();
     }

@@ -6,7 +6,6 @@ use serve::capture::Exchange;
 use serve::monitor::{run_once, MonitorConfig, Thresholds};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 fn data() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -70,19 +69,14 @@ fn write_capture(dir: &Path, items: &[(String, usize)]) {
     for (i, (t, k)) in items.iter().enumerate() {
         let input = serde_json::json!({ "text": t }).to_string();
         let output = serde_json::json!({ "label": LABELS[*k] }).to_string();
-        let r = Exchange {
-            variant: "AllTraffic",
-            model_version: "real-data",
-            inference_id: &format!("id-{i}"),
-            input_content_type: "application/json",
-            input: input.as_bytes(),
-            output_content_type: "application/json",
-            output: output.as_bytes(),
-            status: 200,
-            latency: Duration::from_millis(2),
-            shadow: false,
-            session: None,
-        }
+        let id = format!("id-{i}");
+        let r = Exchange::json(
+            "AllTraffic",
+            "real-data",
+            &id,
+            input.as_bytes(),
+            output.as_bytes(),
+        )
         .to_record();
         serde_json::to_writer(&mut f, &r).unwrap();
         f.write_all(b"\n").unwrap();

@@ -152,7 +152,31 @@ pub struct Exchange<'a> {
     pub session: Option<&'a str>,
 }
 
-impl Exchange<'_> {
+impl<'a> Exchange<'a> {
+    /// A successful JSON exchange (`application/json` in and out, status 200, 1 ms): the
+    /// common case, for tools, tests and benchmarks that write capture files.
+    pub fn json(
+        variant: &'a str,
+        model_version: &'a str,
+        inference_id: &'a str,
+        input: &'a [u8],
+        output: &'a [u8],
+    ) -> Self {
+        Exchange {
+            variant,
+            model_version,
+            inference_id,
+            input_content_type: "application/json",
+            input,
+            output_content_type: "application/json",
+            output,
+            status: 200,
+            latency: std::time::Duration::from_millis(1),
+            shadow: false,
+            session: None,
+        }
+    }
+
     pub fn to_record(&self) -> CaptureRecord {
         CaptureRecord {
             capture_data: CaptureData {

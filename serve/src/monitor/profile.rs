@@ -149,17 +149,8 @@ mod tests {
 
     fn record(input: &str, output: &str, shadow: bool) -> CaptureRecord {
         Exchange {
-            variant: "A",
-            model_version: "v",
-            inference_id: "id",
-            input_content_type: "application/json",
-            input: input.as_bytes(),
-            output_content_type: "application/json",
-            output: output.as_bytes(),
-            status: 200,
-            latency: std::time::Duration::from_millis(1),
             shadow,
-            session: None,
+            ..Exchange::json("A", "v", "id", input.as_bytes(), output.as_bytes())
         }
         .to_record()
     }
