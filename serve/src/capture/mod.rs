@@ -17,7 +17,7 @@ pub use writer::{jsonl_files, read_dir as read_capture_dir, visit_dir as visit_c
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 pub const CAPTURED: &str = "sentio_capture_records_total";
 pub const CAPTURE_DROPPED: &str = "sentio_capture_dropped_total";
@@ -68,6 +68,29 @@ pub struct Capture {
     tx: SyncSender<CaptureRecord>,
     config: Arc<CaptureConfig>,
     stats: Arc<CaptureStats>,
+    counters: Arc<VariantCounters>,
+}
+
+/// The captured / dropped counters of each variant, looked up once per variant instead of
+/// once per record (a registry lookup with a freshly built label set).
+#[derive(Default)]
+struct VariantCounters(RwLock<Vec<(String, metrics::Counter, metrics::Counter)>>);
+
+impl VariantCounters {
+    fn get(&self, variant: &str) -> (metrics::Counter, metrics::Counter) {
+        let known = self.0.read().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, c, d)) = known.iter().find(|(v, _, _)| v == variant) {
+            return (c.clone(), d.clone());
+        }
+        drop(known);
+        let captured = metrics::counter!(CAPTURED, "variant" => variant.to_string());
+        let dropped = metrics::counter!(CAPTURE_DROPPED, "variant" => variant.to_string());
+        let mut known = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if !known.iter().any(|(v, _, _)| v == variant) {
+            known.push((variant.to_string(), captured.clone(), dropped.clone()));
+        }
+        (captured, dropped)
+    }
 }
 
 impl std::fmt::Debug for Capture {
@@ -98,6 +121,7 @@ impl Capture {
                 tx,
                 config: Arc::new(config),
                 stats: Arc::default(),
+                counters: Arc::default(),
             },
             rx,
         )
@@ -112,12 +136,12 @@ impl Capture {
     /// Hands a record to the writer without waiting; a full buffer drops it.
     pub fn submit(&self, record: CaptureRecord) {
         self.stats.sampled.fetch_add(1, Ordering::Relaxed);
-        let variant = record.variant.clone();
+        let (captured, dropped) = self.counters.get(&record.variant);
         match self.tx.try_send(record) {
-            Ok(()) => metrics::counter!(CAPTURED, "variant" => variant).increment(1),
+            Ok(()) => captured.increment(1),
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                metrics::counter!(CAPTURE_DROPPED, "variant" => variant).increment(1);
+                dropped.increment(1);
             }
         }
     }
