@@ -63,23 +63,26 @@ fn fasttext_job_learns_and_writes_a_complete_artifact() {
 fn transformer_job_trains_from_scratch() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("reviews.csv");
-    train::demo::write_csv(&data, 600, 4).unwrap();
+    // 900 rows and 4 epochs: balanced accuracy 1.0 for each of seeds 1–6 (600 rows and 3
+    // epochs ranged 0.41–0.93 over those seeds, and the tch RNG is shared with the tests
+    // running beside this one, so the seed alone does not pin it).
+    train::demo::write_csv(&data, 900, 4).unwrap();
     let mut cfg = small_config(Architecture::Transformer);
-    cfg.epochs = 3;
+    cfg.epochs = 4;
     cfg.max_len = 48;
     cfg.learning_rate = 2e-3;
     let r = run(&job(dir.path(), &data, cfg, "t")).unwrap();
     let meta = r.artifact.read_json("metadata.json").unwrap().unwrap();
     let h = meta["training"]["history"].as_array().unwrap();
-    // The loss falls over the epochs, and the model beats predicting one class (a constant
-    // predictor has balanced accuracy 1/3).
+    // The loss falls over the epochs, and the model is far better than predicting one
+    // class (a constant predictor has balanced accuracy 1/3).
     assert!(h.len() >= 2, "{h:?}");
     assert!(
         h[h.len() - 1]["train_loss"].as_f64().unwrap() < h[0]["train_loss"].as_f64().unwrap(),
         "{h:?}"
     );
     assert!(
-        r.evaluation.balanced_accuracy > 0.5,
+        r.evaluation.balanced_accuracy > 0.7,
         "{}",
         r.evaluation.table()
     );
