@@ -53,15 +53,19 @@ fn encoder() -> Encoder {
     })
 }
 
-fn start(config: BatchConfig) -> (Batcher, Arc<Mutex<Vec<Vec<i64>>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let info = ModelInfo {
+fn fake_info() -> ModelInfo {
+    ModelInfo {
         version: "fake-1".into(),
         labels: vec!["l".into()],
         max_len: 8,
         architecture: "fake".into(),
         load_seconds: 0.0,
-    };
+    }
+}
+
+fn start(config: BatchConfig) -> (Batcher, Arc<Mutex<Vec<Vec<i64>>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let info = fake_info();
     let b = Batcher::start(
         Fake { seen: seen.clone() },
         encoder(),
@@ -173,13 +177,7 @@ async fn small_requests_tokenize_inline_and_large_ones_on_the_pool() {
             })
             .collect())
     });
-    let info = ModelInfo {
-        version: "fake-1".into(),
-        labels: vec!["l".into()],
-        max_len: 8,
-        architecture: "fake".into(),
-        load_seconds: 0.0,
-    };
+    let info = fake_info();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let b = Batcher::start(
         Fake { seen },
