@@ -164,20 +164,21 @@ fn find<'p>(method: &Method, path: &'p str) -> Result<(&'static Route, Vec<&'p s
 }
 
 async fn dispatch(app: Arc<App>, req: Req) -> Result<Resp, ServeError> {
-    let full = req.uri().path();
-    let path = match full.trim_end_matches('/') {
+    // The request is moved into its handler, so the path is copied out of it first.
+    let path = match req.uri().path().trim_end_matches('/') {
         "" => "/",
         p => p,
     }
     .to_string();
-    let protected = PROTECTED
-        .iter()
-        .any(|p| path == *p || path.starts_with(&format!("{p}/")));
+    let protected = PROTECTED.iter().any(|p| {
+        path.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    });
     if protected {
         admin::authorize(&app, req.headers())?;
     }
     let (route, params) = find(req.method(), &path)?;
-    let param = params.first().copied().unwrap_or_default().to_string();
+    let param = params.first().copied().unwrap_or_default();
     match route.handler {
         Handler::Ping => Ok(ping::ping(&app)),
         Handler::Invocations => invocations::invocations(&app, req).await,
@@ -187,15 +188,15 @@ async fn dispatch(app: Arc<App>, req: Req) -> Result<Resp, ServeError> {
         Handler::AdminEndpoint => Ok(admin::describe(&app)),
         Handler::AdminWeights => admin::update_weights(&app, req).await,
         Handler::AdminAddVariant => admin::add_variant(&app, req).await,
-        Handler::AdminRemoveVariant => admin::remove_variant(&app, &param).await,
-        Handler::AdminDeploy => admin::deploy(&app, &param, req).await,
+        Handler::AdminRemoveVariant => admin::remove_variant(&app, param).await,
+        Handler::AdminDeploy => admin::deploy(&app, param, req).await,
         Handler::TransformCreate => {
             let limit = app.limits.max_body_bytes;
             crate::transform::api::create(&app.transform, &app.endpoint, limit, req).await
         }
-        Handler::TransformDescribe => crate::transform::api::describe(&app.transform, &param),
+        Handler::TransformDescribe => crate::transform::api::describe(&app.transform, param),
         Handler::Feedback => feedback::feedback(&app, req).await,
-        Handler::Experiment => experiments::get(&app, &param).await,
+        Handler::Experiment => experiments::get(&app, param).await,
     }
 }
 
