@@ -190,6 +190,36 @@ pub fn check(baseline: &Baseline, current: &Current, t: &Thresholds) -> CheckRes
     out
 }
 
+impl FeatureDrift {
+    /// The drift figures of one feature from its bucketed baseline and current counts and
+    /// its significance test `(name, (statistic, p-value))`; severity is judged later.
+    fn new(
+        name: &str,
+        ty: &str,
+        count: u64,
+        (test, (statistic, p_value)): (&'static str, (f64, f64)),
+        buckets: Vec<String>,
+        baseline_counts: Vec<f64>,
+        current_counts: Vec<f64>,
+    ) -> FeatureDrift {
+        FeatureDrift {
+            name: name.into(),
+            inferred_type: ty.into(),
+            count,
+            psi: psi(&baseline_counts, &current_counts),
+            js_distance: js_distance(&baseline_counts, &current_counts),
+            test,
+            statistic,
+            p_value,
+            severity: "none",
+            drift: false,
+            buckets,
+            baseline_counts,
+            current_counts,
+        }
+    }
+}
+
 fn numeric(name: &str, ty: &str, b: &[(f64, f64, f64)], xs: &[f64]) -> FeatureDrift {
     // Baseline buckets plus an under- and an overflow bucket for values outside them.
     let k = b.len();
@@ -217,22 +247,8 @@ fn numeric(name: &str, ty: &str, b: &[(f64, f64, f64)], xs: &[f64]) -> FeatureDr
     let mut labels = vec![format!("< {lo:.3}")];
     labels.extend(b.iter().map(|x| format!("{:.3}–{:.3}", x.0, x.1)));
     labels.push(format!("> {hi:.3}"));
-    let (d, p) = ks_binned(&base, &cur);
-    FeatureDrift {
-        name: name.into(),
-        inferred_type: ty.into(),
-        count: xs.len() as u64,
-        psi: psi(&base, &cur),
-        js_distance: js_distance(&base, &cur),
-        test: "ks",
-        statistic: d,
-        p_value: p,
-        severity: "none",
-        drift: false,
-        buckets: labels,
-        baseline_counts: base,
-        current_counts: cur,
-    }
+    let test = ("ks", ks_binned(&base, &cur));
+    FeatureDrift::new(name, ty, xs.len() as u64, test, labels, base, cur)
 }
 
 fn categorical(
@@ -261,20 +277,6 @@ fn categorical(
     for (k, v) in cur {
         counts[*index.get(k.as_str()).unwrap_or(&other_idx)] += *v as f64;
     }
-    let (chi, p) = chi_square_gof(&base, &counts);
-    FeatureDrift {
-        name: name.into(),
-        inferred_type: ty.into(),
-        count: cur.values().sum(),
-        psi: psi(&base, &counts),
-        js_distance: js_distance(&base, &counts),
-        test: "chi_square",
-        statistic: chi,
-        p_value: p,
-        severity: "none",
-        drift: false,
-        buckets: labels,
-        baseline_counts: base,
-        current_counts: counts,
-    }
+    let test = ("chi_square", chi_square_gof(&base, &counts));
+    FeatureDrift::new(name, ty, cur.values().sum(), test, labels, base, counts)
 }
