@@ -3,15 +3,13 @@
 //! concurrently in one process would draw from it in between.
 mod common;
 
-use common::{job, small_config};
+use common::{demo_data, job, small_config};
 use train::job::run;
 use train::Architecture;
 
 #[test]
 fn training_is_deterministic_for_a_seed_on_cpu() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("reviews.csv");
-    train::demo::write_csv(&data, 800, 3).unwrap();
+    let (dir, data) = demo_data(800, 3);
     let a = run(&job(
         dir.path(),
         &data,

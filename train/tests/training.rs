@@ -2,15 +2,13 @@
 //! and the artifact (with evaluation.json in the reference shape).
 mod common;
 
-use common::{job, small_config};
+use common::{demo_data, job, small_config};
 use train::job::run;
 use train::{Architecture, DataConfig, SplitConfig, TrainConfig, ValidationConfig};
 
 #[test]
 fn fasttext_job_learns_and_writes_a_complete_artifact() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("reviews.csv");
-    train::demo::write_csv(&data, 1500, 3).unwrap();
+    let (dir, data) = demo_data(1500, 3);
     let a = run(&job(
         dir.path(),
         &data,
@@ -61,12 +59,10 @@ fn fasttext_job_learns_and_writes_a_complete_artifact() {
 
 #[test]
 fn transformer_job_trains_from_scratch() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("reviews.csv");
     // 900 rows and 4 epochs: balanced accuracy 1.0 for each of seeds 1–6 (600 rows and 3
     // epochs ranged 0.41–0.93 over those seeds, and the tch RNG is shared with the tests
     // running beside this one, so the seed alone does not pin it).
-    train::demo::write_csv(&data, 900, 4).unwrap();
+    let (dir, data) = demo_data(900, 4);
     let mut cfg = small_config(Architecture::Transformer);
     cfg.epochs = 4;
     cfg.max_len = 48;
@@ -91,9 +87,7 @@ fn transformer_job_trains_from_scratch() {
 
 #[test]
 fn bad_hyperparameters_are_refused_before_training() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("reviews.csv");
-    train::demo::write_csv(&data, 200, 5).unwrap();
+    let (dir, data) = demo_data(200, 5);
     for (field, cfg) in [
         (
             "epochs",

@@ -24,3 +24,11 @@ pub fn job(dir: &std::path::Path, data: &std::path::Path, cfg: TrainConfig, out:
         out: dir.join(out),
     }
 }
+
+/// A temporary folder holding `rows` synthetic reviews (`reviews.csv`, from `seed`).
+pub fn demo_data(rows: usize, seed: u64) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("reviews.csv");
+    train::demo::write_csv(&data, rows, seed).unwrap();
+    (dir, data)
+}
