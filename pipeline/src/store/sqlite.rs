@@ -186,6 +186,30 @@ fn insert_event(conn: &Connection, e: &RegistryEvent) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// How long a writer waits for another connection's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Switches the database to WAL. The switch needs the database to itself, and SQLite
+/// answers SQLITE_BUSY at once, without calling the busy handler, while another connection
+/// is opening or switching it (two `sentio pipeline run`s on a fresh home), so a busy
+/// answer is retried with a growing pause for up to [`BUSY_TIMEOUT`].
+fn wal_mode(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            other => return other.map(|_| ()),
+        }
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating) the store at `path`.
     pub fn open(path: &Path) -> Result<Self> {
@@ -193,8 +217,8 @@ impl SqliteStore {
             std::fs::create_dir_all(parent).map_err(|e| PipelineError::io(parent, e))?;
         }
         let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(30))?;
-        let _: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        wal_mode(&conn)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let store = SqliteStore { conn };
@@ -518,5 +542,35 @@ impl MetadataStore for SqliteStore {
             .query_map(params![group, until], event_row)?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Processes and threads open one fresh store at once (two `pipeline run`s on a new
+    /// home): every open succeeds, though only one of them can switch it to WAL.
+    #[test]
+    fn many_open_a_fresh_store_at_once() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("sentio.db");
+            let barrier = std::sync::Barrier::new(8);
+            std::thread::scope(|s| {
+                let opened: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            SqliteStore::open(&path).map(|_| ())
+                        })
+                    })
+                    .collect();
+                for h in opened {
+                    let r = h.join().unwrap();
+                    assert!(r.is_ok(), "round {round}: {r:?}");
+                }
+            });
+        }
     }
 }
