@@ -240,16 +240,14 @@ fn capture(
                 None => (inputs[i % texts.len()].as_str(), i % texts.len()),
             };
             let id = format!("bench-{i}");
-            let r = Exchange::json(
+            Exchange::json(
                 "AllTraffic",
                 &version,
                 &id,
                 input.as_bytes(),
                 outputs[k].as_bytes(),
             )
-            .to_record();
-            serde_json::to_writer(&mut w, &r)?;
-            w.write_all(b"\n")?;
+            .write_line(&mut w)?;
         }
         w.flush()?;
     }

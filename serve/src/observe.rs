@@ -10,7 +10,7 @@ use crate::http::Resp;
 use crate::monitor::ScheduleConfig;
 use crate::shadow::{Shadow, ShadowConfig, ShadowJob};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -112,59 +112,45 @@ impl Observe {
             return resp;
         }
         let (parts, body) = resp.into_parts();
-        let output = body
-            .collect()
-            .await
-            .map(|c| c.to_bytes())
-            .unwrap_or_default();
-        let out_ct = parts
-            .headers
-            .get(hyper::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/json")
-            .to_string();
-        let input = o.input.clone().unwrap_or_default();
-        let exchange = Exchange {
+        let output = full_bytes(body);
+        let input = o.input.unwrap_or_default();
+        let record = Exchange {
             variant: &o.routed.variant,
             model_version: &o.routed.deployed.model_version,
             inference_id: o.inference_id,
             input_content_type: o.input_content_type,
             input: &input,
-            output_content_type: &out_ct,
+            output_content_type: parts
+                .headers
+                .get(hyper::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json"),
             output: &output,
             status: parts.status.as_u16(),
             latency: o.started.elapsed(),
             shadow: false,
             session: o.session.as_deref(),
-        };
-        let record = exchange.to_record();
+        }
+        .to_pending();
+        drop(input);
         if let (Some(job), Some(shadow)) = (o.shadow, &self.shadow) {
             let production = record.labels();
             let shadow = shadow.clone();
             let capture = self.capture.clone().filter(|_| sampled);
-            let (id, ict, session) = (
-                o.inference_id.to_string(),
-                o.input_content_type.to_string(),
-                o.session.clone(),
-            );
+            let copy = capture.as_ref().map(|_| record.clone());
             tokio::spawn(async move {
                 let out = shadow.run(job, &production).await;
-                if let Some(c) = capture {
-                    let rec = Exchange {
+                if let (Some(c), Some(production)) = (capture, copy) {
+                    c.submit(production.answered_by(&Exchange {
                         variant: &shadow.config.name,
                         model_version: &out.model_version,
-                        inference_id: &id,
-                        input_content_type: &ict,
-                        input: &input,
                         output_content_type: "application/json",
                         output: &out.body,
                         status: out.status,
                         latency: out.latency,
                         shadow: true,
-                        session: session.as_deref(),
-                    }
-                    .to_record();
-                    c.submit(rec);
+                        ..Exchange::json("", "", "", b"", b"")
+                    }));
                 }
             });
         }
@@ -172,11 +158,22 @@ impl Observe {
             // Only POST /feedback (which needs the feedback store) reads the index.
             if self.feedback.is_some() {
                 self.feedback_index
-                    .insert(o.inference_id, &o.routed.variant);
+                    .insert(record.inference_id(), record.variant());
             }
             c.submit(record);
         }
         hyper::Response::from_parts(parts, Full::new(output))
+    }
+}
+
+/// The bytes of a [`Full`] body without buffering them again: it yields them at once, as
+/// its only frame.
+fn full_bytes(mut body: Full<Bytes>) -> Bytes {
+    use hyper::body::Body;
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::Pin::new(&mut body).poll_frame(&mut cx) {
+        std::task::Poll::Ready(Some(Ok(frame))) => frame.into_data().unwrap_or_default(),
+        _ => Bytes::new(),
     }
 }
 

@@ -63,9 +63,9 @@ fn write_capture(dir: &Path, texts: impl Iterator<Item = (String, usize)>) {
         let input = serde_json::json!({ "text": t }).to_string();
         let output = serde_json::json!({ "label": LABELS[k] }).to_string();
         let id = format!("id-{i}");
-        let r = Exchange::json("A", "v", &id, input.as_bytes(), output.as_bytes()).to_record();
-        serde_json::to_writer(&mut f, &r).unwrap();
-        f.write_all(b"\n").unwrap();
+        Exchange::json("A", "v", &id, input.as_bytes(), output.as_bytes())
+            .write_line(&mut f)
+            .unwrap();
     }
 }
 

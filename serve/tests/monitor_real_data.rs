@@ -70,16 +70,15 @@ fn write_capture(dir: &Path, items: &[(String, usize)]) {
         let input = serde_json::json!({ "text": t }).to_string();
         let output = serde_json::json!({ "label": LABELS[*k] }).to_string();
         let id = format!("id-{i}");
-        let r = Exchange::json(
+        Exchange::json(
             "AllTraffic",
             "real-data",
             &id,
             input.as_bytes(),
             output.as_bytes(),
         )
-        .to_record();
-        serde_json::to_writer(&mut f, &r).unwrap();
-        f.write_all(b"\n").unwrap();
+        .write_line(&mut f)
+        .unwrap();
     }
 }
 

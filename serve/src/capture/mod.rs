@@ -2,22 +2,23 @@
 //! hourly-rotated JSON-lines files, `<dir>/<endpoint>/<variant>/YYYY/MM/DD/HH/*.jsonl`, in
 //! SageMaker Model Monitor's record shape ([`CaptureRecord`]).
 //!
-//! Serving never waits for capture: records go into a bounded channel with `try_send`;
-//! a full buffer drops the record and counts it (`sentio_capture_dropped_total`). One
-//! writer thread owns the files and flushes whenever the buffer runs empty.
+//! Serving never waits for capture: a sampled exchange is copied into one buffer (a
+//! [`Pending`]: one allocation, nothing formatted) and goes into a bounded channel with
+//! `try_send`; a full buffer drops it and counts it (`sentio_capture_dropped_total`). One
+//! writer thread makes the event ids and lines, owns the files and flushes them.
 mod record;
 mod writer;
 
 pub use record::{
     base64_decode, base64_encode, labels_of_json, CaptureData, CaptureRecord, EventMetadata,
-    Payload,
+    Payload, Pending,
 };
 pub use writer::{jsonl_files, read_dir as read_capture_dir, visit_dir as visit_capture_dir};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 pub const CAPTURED: &str = "sentio_capture_records_total";
 pub const CAPTURE_DROPPED: &str = "sentio_capture_dropped_total";
@@ -65,32 +66,9 @@ pub struct CaptureCounts {
 /// The cloneable capture handle used by the routes.
 #[derive(Clone)]
 pub struct Capture {
-    tx: SyncSender<CaptureRecord>,
+    tx: SyncSender<Pending>,
     config: Arc<CaptureConfig>,
     stats: Arc<CaptureStats>,
-    counters: Arc<VariantCounters>,
-}
-
-/// The captured / dropped counters of each variant, looked up once per variant instead of
-/// once per record (a registry lookup with a freshly built label set).
-#[derive(Default)]
-struct VariantCounters(RwLock<Vec<(String, metrics::Counter, metrics::Counter)>>);
-
-impl VariantCounters {
-    fn get(&self, variant: &str) -> (metrics::Counter, metrics::Counter) {
-        let known = self.0.read().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, c, d)) = known.iter().find(|(v, _, _)| v == variant) {
-            return (c.clone(), d.clone());
-        }
-        drop(known);
-        let captured = metrics::counter!(CAPTURED, "variant" => variant.to_string());
-        let dropped = metrics::counter!(CAPTURE_DROPPED, "variant" => variant.to_string());
-        let mut known = self.0.write().unwrap_or_else(|p| p.into_inner());
-        if !known.iter().any(|(v, _, _)| v == variant) {
-            known.push((variant.to_string(), captured.clone(), dropped.clone()));
-        }
-        (captured, dropped)
-    }
 }
 
 impl std::fmt::Debug for Capture {
@@ -114,14 +92,13 @@ impl Capture {
     }
 
     /// A handle whose records go to the returned receiver (tests, custom sinks).
-    pub fn unstarted(config: CaptureConfig) -> (Capture, Receiver<CaptureRecord>) {
+    pub fn unstarted(config: CaptureConfig) -> (Capture, Receiver<Pending>) {
         let (tx, rx) = sync_channel(config.buffer.max(1));
         (
             Capture {
                 tx,
                 config: Arc::new(config),
                 stats: Arc::default(),
-                counters: Arc::default(),
             },
             rx,
         )
@@ -133,15 +110,16 @@ impl Capture {
         p >= 100.0 || (p > 0.0 && rand::random::<f64>() * 100.0 < p)
     }
 
-    /// Hands a record to the writer without waiting; a full buffer drops it.
-    pub fn submit(&self, record: CaptureRecord) {
+    /// Hands a record to the writer without waiting; a full buffer drops it. (The writer
+    /// counts `sentio_capture_records_total` as it takes records; drops are counted here.)
+    pub fn submit(&self, record: Pending) {
         self.stats.sampled.fetch_add(1, Ordering::Relaxed);
-        let (captured, dropped) = self.counters.get(&record.variant);
         match self.tx.try_send(record) {
-            Ok(()) => captured.increment(1),
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+            Ok(()) => {}
+            Err(TrySendError::Full(r)) | Err(TrySendError::Disconnected(r)) => {
                 self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                dropped.increment(1);
+                metrics::counter!(CAPTURE_DROPPED, "variant" => r.variant().to_string())
+                    .increment(1);
             }
         }
     }
@@ -162,6 +140,7 @@ impl Capture {
 }
 
 /// What the routes know about one answered request.
+#[derive(Clone, Copy)]
 pub struct Exchange<'a> {
     pub variant: &'a str,
     pub model_version: &'a str,
@@ -201,27 +180,22 @@ impl<'a> Exchange<'a> {
         }
     }
 
+    /// The exchange on its way to the writer (copied), timed now.
+    pub fn to_pending(&self) -> Pending {
+        Pending::new(self)
+    }
+
+    /// Writes the exchange as one capture line, exactly as the writer thread would.
+    pub fn write_line<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        self.to_pending().write_line(out)
+    }
+
+    /// The record exactly as the writer writes it (its line, read back).
     pub fn to_record(&self) -> CaptureRecord {
-        CaptureRecord {
-            capture_data: CaptureData {
-                endpoint_input: Payload::new("INPUT", self.input_content_type, self.input),
-                endpoint_output: Payload::new("OUTPUT", self.output_content_type, self.output),
-            },
-            event_metadata: EventMetadata {
-                event_id: uuid::Uuid::new_v4().to_string(),
-                inference_id: self.inference_id.to_string(),
-                inference_time: chrono::Utc::now()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            },
-            event_version: "0".into(),
-            variant: self.variant.to_string(),
-            model_version: self.model_version.to_string(),
-            status: self.status,
-            failed: !(200..300).contains(&self.status),
-            latency_ms: self.latency.as_secs_f64() * 1000.0,
-            shadow: self.shadow,
-            session: self.session.map(String::from),
-        }
+        let mut line = Vec::with_capacity(1024);
+        self.write_line(&mut line)
+            .expect("writing to memory cannot fail");
+        serde_json::from_slice(&line).expect("a written capture line reads back")
     }
 }
 
@@ -229,7 +203,7 @@ impl<'a> Exchange<'a> {
 mod tests {
     use super::*;
 
-    fn exchange() -> CaptureRecord {
+    fn exchange() -> Exchange<'static> {
         Exchange {
             variant: "A",
             model_version: "v1",
@@ -243,7 +217,6 @@ mod tests {
             shadow: false,
             session: None,
         }
-        .to_record()
     }
 
     #[test]
@@ -252,7 +225,7 @@ mod tests {
         cfg.buffer = 2;
         let (c, rx) = Capture::unstarted(cfg);
         for _ in 0..5 {
-            c.submit(exchange());
+            c.submit(exchange().to_pending());
         }
         let n = c.counts();
         assert_eq!((n.sampled, n.dropped), (5, 3));
@@ -273,7 +246,7 @@ mod tests {
 
     #[test]
     fn the_record_has_sagemaker_shape() {
-        let v = serde_json::to_value(exchange()).unwrap();
+        let v = serde_json::to_value(exchange().to_record()).unwrap();
         let input = &v["captureData"]["endpointInput"];
         assert_eq!(input["mode"], "INPUT");
         assert_eq!(input["encoding"], "JSON");

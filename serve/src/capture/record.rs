@@ -3,6 +3,7 @@
 //! labels back out of captured payloads.
 use crate::codec::{decode, input_format, InputFormat};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// One line of a capture file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,26 +59,40 @@ pub struct EventMetadata {
     pub inference_time: String,
 }
 
+/// A body the way SageMaker stores it: JSON and CSV as text, anything else (or anything
+/// that is not UTF-8) as base64. Returns the encoding and the data.
+fn encode_body<'a>(content_type: &str, body: &'a [u8]) -> (&'static str, Cow<'a, str>) {
+    match (text_encoding(content_type), std::str::from_utf8(body)) {
+        (Some(e), Ok(s)) => (e, Cow::Borrowed(s)),
+        _ => ("BASE64", Cow::Owned(base64_encode(body))),
+    }
+}
+
+/// `JSON` or `CSV` for content types SageMaker stores as text, else `None` (base64).
+fn text_encoding(content_type: &str) -> Option<&'static str> {
+    let has = |needle: &[u8]| {
+        content_type
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    if has(b"json") {
+        Some("JSON")
+    } else if has(b"csv") {
+        Some("CSV")
+    } else {
+        None
+    }
+}
+
 impl Payload {
-    /// Stores a body the way SageMaker does: JSON and CSV as text, anything else (or
-    /// anything that is not UTF-8) as base64.
+    /// Stores a body the way SageMaker does (see [`encode_body`]).
     pub fn new(mode: &str, content_type: &str, body: &[u8]) -> Payload {
-        let ct = content_type.to_ascii_lowercase();
-        let encoding = if ct.contains("json") {
-            "JSON"
-        } else if ct.contains("csv") {
-            "CSV"
-        } else {
-            "BASE64"
-        };
-        let (encoding, data) = match (encoding, std::str::from_utf8(body)) {
-            ("BASE64", _) | (_, Err(_)) => ("BASE64", base64_encode(body)),
-            (e, Ok(s)) => (e, s.to_string()),
-        };
+        let (encoding, data) = encode_body(content_type, body);
         Payload {
             observed_content_type: content_type.to_string(),
             mode: mode.to_string(),
-            data,
+            data: data.into_owned(),
             encoding: encoding.to_string(),
         }
     }
@@ -89,6 +104,305 @@ impl Payload {
         } else {
             Some(self.data.as_bytes().to_vec())
         }
+    }
+}
+
+/// One exchange on its way to the writer thread, flat: every text and body of it copied
+/// into one buffer. The serving thread makes one allocation and reads the clock; the
+/// writer makes the event id and the line ([`Pending::encode_line`]) and frees the buffer.
+/// (Handing over reference-counted bodies and shared names instead costs more: their
+/// counts and the connection's read buffer then bounce between the serving threads and
+/// the writer.)
+#[derive(Debug, Clone)]
+pub struct Pending {
+    text: Vec<u8>,
+    /// End of each [`Field`] in `text`.
+    ends: [u32; FIELDS],
+    pub status: u16,
+    pub latency: std::time::Duration,
+    pub shadow: bool,
+    has_session: bool,
+    pub time: chrono::DateTime<chrono::Utc>,
+}
+
+/// The texts of a [`Pending`], in their order in its buffer.
+#[derive(Clone, Copy)]
+enum Field {
+    Variant,
+    ModelVersion,
+    InferenceId,
+    InputType,
+    Input,
+    OutputType,
+    Output,
+    Session,
+}
+const FIELDS: usize = 8;
+
+impl Pending {
+    /// Copies an exchange, timed now.
+    pub fn new(e: &super::Exchange<'_>) -> Pending {
+        let fields: [&[u8]; FIELDS] = [
+            e.variant.as_bytes(),
+            e.model_version.as_bytes(),
+            e.inference_id.as_bytes(),
+            e.input_content_type.as_bytes(),
+            e.input,
+            e.output_content_type.as_bytes(),
+            e.output,
+            e.session.unwrap_or_default().as_bytes(),
+        ];
+        let mut text = Vec::with_capacity(fields.iter().map(|f| f.len()).sum());
+        let mut ends = [0u32; FIELDS];
+        for (end, f) in ends.iter_mut().zip(fields) {
+            text.extend_from_slice(f);
+            // Bodies are bounded by the request limit, far below 4 GiB.
+            *end = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        }
+        Pending {
+            text,
+            ends,
+            status: e.status,
+            latency: e.latency,
+            shadow: e.shadow,
+            has_session: e.session.is_some(),
+            time: chrono::Utc::now(),
+        }
+    }
+
+    fn bytes(&self, f: Field) -> &[u8] {
+        let i = f as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.text
+            .get(start..self.ends[i] as usize)
+            .unwrap_or_default()
+    }
+
+    /// A field that came in as `&str`, so is UTF-8.
+    fn str(&self, f: Field) -> &str {
+        std::str::from_utf8(self.bytes(f)).unwrap_or_default()
+    }
+
+    pub fn variant(&self) -> &str {
+        self.str(Field::Variant)
+    }
+    pub fn model_version(&self) -> &str {
+        self.str(Field::ModelVersion)
+    }
+    pub fn inference_id(&self) -> &str {
+        self.str(Field::InferenceId)
+    }
+    pub fn input_content_type(&self) -> &str {
+        self.str(Field::InputType)
+    }
+    pub fn input(&self) -> &[u8] {
+        self.bytes(Field::Input)
+    }
+    pub fn output_content_type(&self) -> &str {
+        self.str(Field::OutputType)
+    }
+    pub fn output(&self) -> &[u8] {
+        self.bytes(Field::Output)
+    }
+    pub fn session(&self) -> Option<&str> {
+        self.has_session.then(|| self.str(Field::Session))
+    }
+
+    /// The same request answered by another model (a shadow's copy).
+    pub fn answered_by(&self, answer: &super::Exchange<'_>) -> Pending {
+        super::Exchange {
+            inference_id: self.inference_id(),
+            input_content_type: self.input_content_type(),
+            input: self.input(),
+            session: self.session(),
+            ..*answer
+        }
+        .to_pending()
+    }
+}
+
+impl Pending {
+    /// Writes the record as one JSON line (with its newline), with a fresh event id.
+    pub fn write_line<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        let mut line = Vec::with_capacity(2 * self.text.len() + 512);
+        self.encode_line(&mut line);
+        out.write_all(&line)
+    }
+
+    /// Appends the record's JSON line (with its newline) to `out`, with a fresh event id:
+    /// [`CaptureRecord`]'s fields in its order, written directly rather than through serde
+    /// (a capture line is written for every sampled request, and serde_json's per-field and
+    /// per-escape calls were most of capture's cost on the serving machine).
+    pub fn encode_line(&self, out: &mut Vec<u8>) {
+        // Room for the fixed fields and some escapes, so the line is written without growing.
+        out.reserve(self.text.len() + self.text.len() / 4 + 512);
+        let mut id = uuid::Uuid::encode_buffer();
+        let event_id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id);
+        out.extend_from_slice(br#"{"captureData":{"endpointInput":"#);
+        payload(out, "INPUT", self.input_content_type(), self.input());
+        out.extend_from_slice(br#","endpointOutput":"#);
+        payload(out, "OUTPUT", self.output_content_type(), self.output());
+        out.extend_from_slice(br#"},"eventMetadata":{"eventId":""#);
+        out.extend_from_slice(event_id.as_bytes());
+        out.extend_from_slice(br#"","inferenceId":""#);
+        json_escape(out, self.inference_id().as_bytes());
+        out.extend_from_slice(br#"","inferenceTime":""#);
+        rfc3339_millis(out, &self.time);
+        out.extend_from_slice(br#""},"eventVersion":"0","variant":""#);
+        json_escape(out, self.variant().as_bytes());
+        out.extend_from_slice(br#"","modelVersion":""#);
+        json_escape(out, self.model_version().as_bytes());
+        out.extend_from_slice(br#"","status":"#);
+        out.extend_from_slice(itoa::Buffer::new().format(self.status).as_bytes());
+        out.extend_from_slice(if (200..300).contains(&self.status) {
+            br#","failed":false,"latencyMs":"#
+        } else {
+            br#","failed":true,"latencyMs":"#
+        });
+        // Milliseconds, to the whole microsecond: `1.234`.
+        let micros = self.latency.as_micros();
+        out.extend_from_slice(itoa::Buffer::new().format(micros / 1000).as_bytes());
+        let frac = (micros % 1000) as u16;
+        out.extend_from_slice(&[
+            b'.',
+            b'0' + (frac / 100) as u8,
+            b'0' + (frac / 10 % 10) as u8,
+            b'0' + (frac % 10) as u8,
+        ]);
+        if self.shadow {
+            out.extend_from_slice(br#","shadow":true"#);
+        }
+        if let Some(session) = self.session() {
+            out.extend_from_slice(br#","session":""#);
+            json_escape(out, session.as_bytes());
+            out.push(b'"');
+        }
+        out.extend_from_slice(b"}\n");
+    }
+}
+
+/// `{"observedContentType":…,"mode":…,"data":…,"encoding":…}`, the body encoded as
+/// SageMaker does ([`encode_body`]); the UTF-8 check comes free with the escaping for an
+/// ASCII body.
+fn payload(out: &mut Vec<u8>, mode: &str, content_type: &str, body: &[u8]) {
+    out.extend_from_slice(br#"{"observedContentType":""#);
+    json_escape(out, content_type.as_bytes());
+    out.extend_from_slice(br#"","mode":""#);
+    out.extend_from_slice(mode.as_bytes());
+    out.extend_from_slice(br#"","data":""#);
+    let data = out.len();
+    let text = text_encoding(content_type)
+        .filter(|_| json_escape(out, body) || std::str::from_utf8(body).is_ok());
+    let encoding = text.unwrap_or_else(|| {
+        out.truncate(data);
+        out.extend_from_slice(base64_encode(body).as_bytes());
+        "BASE64"
+    });
+    out.extend_from_slice(br#"","encoding":""#);
+    out.extend_from_slice(encoding.as_bytes());
+    out.extend_from_slice(br#""}"#);
+}
+
+/// `2026-11-25T10:59:59.999Z`, as chrono's `to_rfc3339_opts(Millis, true)` writes it.
+fn rfc3339_millis(out: &mut Vec<u8>, utc: &chrono::DateTime<chrono::Utc>) {
+    use chrono::{Datelike, Timelike};
+    // Each accessor of a `DateTime` converts it again; its naive form once.
+    let t = &utc.naive_utc();
+    let two = |out: &mut Vec<u8>, n: u32| {
+        out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8])
+    };
+    let year = t.year();
+    if (0..=9999).contains(&year) {
+        let y = year as u32;
+        two(out, y / 100);
+        two(out, y % 100);
+    } else {
+        // Outside RFC 3339's years: whatever chrono writes.
+        out.extend_from_slice(
+            utc.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .as_bytes(),
+        );
+        return;
+    }
+    out.push(b'-');
+    two(out, t.month());
+    out.push(b'-');
+    two(out, t.day());
+    out.push(b'T');
+    two(out, t.hour());
+    out.push(b':');
+    two(out, t.minute());
+    out.push(b':');
+    // A leap second shows as :60, as chrono writes it.
+    let nanos = t.nanosecond();
+    two(out, t.second() + nanos / 1_000_000_000);
+    let ms = nanos % 1_000_000_000 / 1_000_000;
+    out.extend_from_slice(&[
+        b'.',
+        b'0' + (ms / 100) as u8,
+        b'0' + (ms / 10 % 10) as u8,
+        b'0' + (ms % 10) as u8,
+        b'Z',
+    ]);
+}
+
+/// Appends the contents of a JSON string (RFC 8259 §7) holding `s`: `"`, `\` and control
+/// characters escaped the way serde_json escapes them, everything else (non-ASCII included)
+/// copied. Eight bytes are checked at a time; runs without anything to escape are copied
+/// whole. Returns whether `s` was all ASCII (and so certainly UTF-8).
+pub fn json_escape(out: &mut Vec<u8>, s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte that is zero in `x`; the lowest set bit is always exact
+    // (borrows only make false hits above a real one).
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let (mut i, mut run, mut high) = (0, 0, 0);
+    while i + 8 <= s.len() {
+        let w = u64::from_le_bytes(s[i..i + 8].try_into().expect("eight bytes"));
+        high |= w;
+        let hits = zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+        if hits == 0 {
+            i += 8;
+            continue;
+        }
+        let at = i + (hits.trailing_zeros() / 8) as usize;
+        out.extend_from_slice(&s[run..at]);
+        escape_byte(out, s[at]);
+        (i, run) = (at + 1, at + 1);
+    }
+    for (at, &b) in s.iter().enumerate().skip(i) {
+        high |= u64::from(b);
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            out.extend_from_slice(&s[run..at]);
+            escape_byte(out, b);
+            run = at + 1;
+        }
+    }
+    out.extend_from_slice(&s[run..]);
+    high & HIGH == 0
+}
+
+#[inline]
+fn escape_byte(out: &mut Vec<u8>, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match b {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        _ => out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[usize::from(b >> 4)],
+            HEX[usize::from(b & 15)],
+        ]),
     }
 }
 
@@ -109,20 +423,31 @@ impl CaptureRecord {
     /// that failed).
     pub fn labels(&self) -> Vec<Option<String>> {
         let out = &self.capture_data.endpoint_output;
-        if self.failed {
-            return Vec::new();
-        }
-        match out.encoding.as_str() {
-            "CSV" => out
-                .data
-                .lines()
-                .map(|l| {
-                    let first = l.split(',').next().unwrap_or("").trim_matches('"');
-                    (first != "ERROR" && !first.is_empty()).then(|| first.to_string())
-                })
-                .collect(),
-            _ => labels_of_json(&out.data),
-        }
+        output_labels(self.failed, &out.encoding, &out.data)
+    }
+}
+
+impl Pending {
+    /// The predicted labels of the response, as [`CaptureRecord::labels`] reads them.
+    pub fn labels(&self) -> Vec<Option<String>> {
+        let (encoding, data) = encode_body(self.output_content_type(), self.output());
+        output_labels(!(200..300).contains(&self.status), encoding, &data)
+    }
+}
+
+fn output_labels(failed: bool, encoding: &str, data: &str) -> Vec<Option<String>> {
+    if failed {
+        return Vec::new();
+    }
+    match encoding {
+        "CSV" => data
+            .lines()
+            .map(|l| {
+                let first = l.split(',').next().unwrap_or("").trim_matches('"');
+                (first != "ERROR" && !first.is_empty()).then(|| first.to_string())
+            })
+            .collect(),
+        _ => labels_of_json(data),
     }
 }
 
@@ -193,6 +518,184 @@ mod tests {
         }
         assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
         assert_eq!(base64_encode(b"fo"), "Zm8=");
+    }
+
+    fn exchange<'a>(
+        ct_in: &'a str,
+        input: &'a [u8],
+        ct_out: &'a str,
+        output: &'a [u8],
+        status: u16,
+    ) -> super::super::Exchange<'a> {
+        super::super::Exchange {
+            variant: "B",
+            model_version: "sha256-abc",
+            inference_id: "id-\"7\"",
+            input_content_type: ct_in,
+            input,
+            output_content_type: ct_out,
+            output,
+            status,
+            latency: std::time::Duration::from_nanos(1_234_567),
+            shadow: true,
+            session: Some("user-9"),
+        }
+    }
+
+    fn pending(ct_in: &str, input: &[u8], ct_out: &str, output: &[u8], status: u16) -> Pending {
+        let mut p = exchange(ct_in, input, ct_out, output, status).to_pending();
+        p.time = "2026-11-25T10:59:59.999Z".parse().unwrap();
+        p
+    }
+
+    fn line_of(p: &Pending) -> (String, CaptureRecord) {
+        let mut line = Vec::new();
+        p.write_line(&mut line).unwrap();
+        let text = String::from_utf8(line).unwrap();
+        let rec = serde_json::from_str(&text).unwrap();
+        (text, rec)
+    }
+
+    #[test]
+    fn a_pending_record_writes_one_sagemaker_line() {
+        let p = pending(
+            "Application/JSON; charset=utf-8",
+            br#"{"text":"a \"quoted\"\nreview"}"#,
+            "text/csv",
+            b"negative,0.9\nERROR,bad\n",
+            200,
+        );
+        let (text, r) = line_of(&p);
+        assert!(
+            text.ends_with("}\n") && text.matches('\n').count() == 1,
+            "{text}"
+        );
+        let input = &r.capture_data.endpoint_input;
+        assert_eq!(
+            (input.mode.as_str(), input.encoding.as_str()),
+            ("INPUT", "JSON")
+        );
+        assert_eq!(
+            input.observed_content_type,
+            "Application/JSON; charset=utf-8"
+        );
+        assert_eq!(input.data.as_bytes(), p.input());
+        let output = &r.capture_data.endpoint_output;
+        assert_eq!(
+            (output.mode.as_str(), output.encoding.as_str()),
+            ("OUTPUT", "CSV")
+        );
+        assert_eq!(r.event_metadata.inference_id, "id-\"7\"");
+        assert_eq!(r.event_metadata.inference_time, "2026-11-25T10:59:59.999Z");
+        assert_eq!(r.event_metadata.event_id.len(), 36);
+        assert_eq!(
+            (
+                r.event_version.as_str(),
+                r.variant.as_str(),
+                r.model_version.as_str()
+            ),
+            ("0", "B", "sha256-abc")
+        );
+        assert_eq!((r.status, r.failed, r.shadow), (200, false, true));
+        assert_eq!(r.latency_ms, 1.234, "whole microseconds");
+        assert_eq!(r.session.as_deref(), Some("user-9"));
+        assert_eq!(r.labels(), vec![Some("negative".into()), None]);
+        assert_eq!(p.labels(), r.labels());
+        // Two lines of one exchange differ in their event ids only.
+        let (_, again) = line_of(&p);
+        assert_ne!(again.event_metadata.event_id, r.event_metadata.event_id);
+    }
+
+    #[test]
+    fn escaping_writes_what_serde_json_writes() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let alphabet: Vec<char> = ('\0'..='\u{7f}')
+            .chain(['é', '✓', '😀', '\u{2028}', '\u{ffff}'])
+            .collect();
+        let mut cases: Vec<String> = vec![
+            String::new(),
+            "\"".into(),
+            "plain text longer than eight bytes, nothing to escape".into(),
+            "\"\"\"\"\"\"\"\"\"\\\\".into(),
+            "1234567\"".into(),
+            "12345678\u{1f}".into(),
+        ];
+        for _ in 0..2000 {
+            let n = rng.gen_range(0..40);
+            cases.push(
+                (0..n)
+                    .map(|_| alphabet[rng.gen_range(0..alphabet.len())])
+                    .collect(),
+            );
+        }
+        for s in cases {
+            let mut out = vec![b'"'];
+            json_escape(&mut out, s.as_bytes());
+            out.push(b'"');
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&s).unwrap(),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn times_are_written_as_chrono_writes_them() {
+        for t in [
+            "2026-11-25T10:59:59.999Z",
+            "2026-01-01T00:00:00Z",
+            "1999-12-31T23:59:59.000999Z",
+            "0042-02-03T04:05:06.7Z",
+        ] {
+            let t: chrono::DateTime<chrono::Utc> = t.parse().unwrap();
+            let mut out = Vec::new();
+            rfc3339_millis(&mut out, &t);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            );
+        }
+    }
+
+    #[test]
+    fn binary_bodies_are_base64_and_failures_are_flagged() {
+        let p = Pending::new(&super::super::Exchange {
+            shadow: false,
+            session: None,
+            ..exchange(
+                "application/json",
+                &[0xff, 0xfe],
+                "image/png",
+                b"\x89PNG",
+                503,
+            )
+        });
+        let (text, r) = line_of(&p);
+        assert!(
+            !text.contains("\"shadow\"") && !text.contains("\"session\""),
+            "{text}"
+        );
+        let input = &r.capture_data.endpoint_input;
+        assert_eq!(
+            input.encoding, "BASE64",
+            "not UTF-8, so base64 whatever the type"
+        );
+        assert_eq!(input.bytes().unwrap(), vec![0xff, 0xfe]);
+        let output = &r.capture_data.endpoint_output;
+        assert_eq!(output.encoding, "BASE64");
+        assert_eq!(output.bytes().unwrap(), b"\x89PNG");
+        assert_eq!((r.status, r.failed), (503, true));
+        assert_eq!(
+            (p.variant(), p.session(), p.inference_id()),
+            ("B", None, "id-\"7\"")
+        );
+        assert_eq!(
+            (p.output_content_type(), p.output()),
+            ("image/png", &b"\x89PNG"[..])
+        );
+        assert!(r.labels().is_empty() && p.labels().is_empty());
     }
 
     #[test]

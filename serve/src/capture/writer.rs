@@ -1,7 +1,7 @@
 //! The capture writer thread (one file per variant and hour) and reading capture trees.
-use super::{CaptureRecord, CaptureStats, CAPTURE_WRITE_ERRORS};
+use super::{CaptureRecord, CaptureStats, Pending, CAPTURED, CAPTURE_WRITE_ERRORS};
 use chrono::{Datelike, Timelike};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -15,10 +15,18 @@ struct Open {
     file: BufWriter<File>,
 }
 
+/// The writer's state of one variant: its open file (if any) and its counters.
+struct Variant {
+    open: Option<Open>,
+    captured: metrics::Counter,
+    write_errors: metrics::Counter,
+}
+
 /// While records keep arriving, the writer naps this long between drains instead of
 /// blocking on the channel: a blocked receiver is woken (a futex call on the serving
-/// thread, a context switch here) by every single record.
-const NAP: Duration = Duration::from_millis(2);
+/// thread, a context switch here) by every single record. The default buffer (4,096
+/// records) holds ~90 ms of traffic at 45,000 requests/s, many naps' worth.
+const NAP: Duration = Duration::from_millis(5);
 /// During a busy period files are flushed at least this often; when it ends, at once.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
@@ -26,23 +34,34 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// idle wake it; then it drains the buffer every [`NAP`] until a nap brings nothing, and
 /// flushes every [`FLUSH_EVERY`] and when the burst ends, so a record reaches its file
 /// within about 100 ms under load and within a few ms otherwise.
-pub(super) fn run(root: PathBuf, rx: Receiver<CaptureRecord>, stats: Arc<CaptureStats>) {
-    let mut open: HashMap<String, Open> = HashMap::new();
-    let put = |record: CaptureRecord, open: &mut HashMap<String, Open>| match write(
-        &root, open, &record,
-    ) {
-        Ok(()) => {
-            stats.written.fetch_add(1, Ordering::Relaxed);
+pub(super) fn run(root: PathBuf, rx: Receiver<Pending>, stats: Arc<CaptureStats>) {
+    let mut open: FxHashMap<String, Variant> = FxHashMap::default();
+    let mut line = Vec::with_capacity(8 * 1024);
+    let mut put = |record: Pending, open: &mut FxHashMap<String, Variant>| {
+        if !open.contains_key(record.variant()) {
+            let v = record.variant().to_string();
+            let variant = Variant {
+                open: None,
+                captured: metrics::counter!(CAPTURED, "variant" => v.clone()),
+                write_errors: metrics::counter!(CAPTURE_WRITE_ERRORS, "variant" => v.clone()),
+            };
+            open.insert(v, variant);
         }
-        Err(e) => {
-            stats.write_errors.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!(CAPTURE_WRITE_ERRORS, "variant" => record.variant.clone())
-                .increment(1);
-            tracing::warn!(error = %e, variant = %record.variant, "cannot write a capture record");
+        let v = open.get_mut(record.variant()).expect("inserted above");
+        v.captured.increment(1);
+        match write(&root, v, &record, &mut line) {
+            Ok(()) => {
+                stats.written.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                stats.write_errors.fetch_add(1, Ordering::Relaxed);
+                v.write_errors.increment(1);
+                tracing::warn!(error = %e, variant = record.variant(), "cannot write a capture record");
+            }
         }
     };
-    let flush = |open: &mut HashMap<String, Open>| {
-        for o in open.values_mut() {
+    let flush = |open: &mut FxHashMap<String, Variant>| {
+        for o in open.values_mut().filter_map(|v| v.open.as_mut()) {
             if let Err(e) = o.file.flush() {
                 tracing::warn!(error = %e, "cannot flush a capture file");
             }
@@ -80,19 +99,23 @@ pub(super) fn run(root: PathBuf, rx: Receiver<CaptureRecord>, stats: Arc<Capture
     flush(&mut open);
 }
 
+/// Appends the record to its variant's file of the current hour: the first record of a
+/// later hour (by its inference time) starts that hour's file. Records reach the writer
+/// almost in order, so one of the past hour that comes late goes to the newer file rather
+/// than reopening the old hour (its `inferenceTime` still says when it happened).
 fn write(
     root: &Path,
-    open: &mut HashMap<String, Open>,
-    record: &CaptureRecord,
+    variant: &mut Variant,
+    record: &Pending,
+    line: &mut Vec<u8>,
 ) -> std::io::Result<()> {
-    let now = chrono::Utc::now();
+    let now = record.time.naive_utc();
     let hour = (now.year(), now.month(), now.day(), now.hour());
-    let stale = open.get(&record.variant).is_none_or(|o| o.hour != hour);
-    if stale {
-        if let Some(mut old) = open.remove(&record.variant) {
+    if variant.open.as_ref().is_none_or(|o| o.hour < hour) {
+        if let Some(mut old) = variant.open.take() {
             old.file.flush()?;
         }
-        let dir = root.join(&record.variant).join(format!(
+        let dir = root.join(record.variant()).join(format!(
             "{:04}/{:02}/{:02}/{:02}",
             hour.0, hour.1, hour.2, hour.3
         ));
@@ -106,17 +129,15 @@ fn write(
             .create(true)
             .append(true)
             .open(dir.join(name))?;
-        open.insert(
-            record.variant.clone(),
-            Open {
-                hour,
-                file: BufWriter::with_capacity(64 * 1024, file),
-            },
-        );
+        variant.open = Some(Open {
+            hour,
+            file: BufWriter::with_capacity(64 * 1024, file),
+        });
     }
-    let o = open.get_mut(&record.variant).expect("opened above");
-    serde_json::to_writer(&mut o.file, record)?;
-    o.file.write_all(b"\n")
+    let o = variant.open.as_mut().expect("opened above");
+    line.clear();
+    record.encode_line(line);
+    o.file.write_all(line)
 }
 
 /// Every `.jsonl` file under `dir`, sorted by path (so by variant, then time).
@@ -161,4 +182,51 @@ pub fn read_dir(dir: &Path) -> std::io::Result<Vec<CaptureRecord>> {
     let mut v = Vec::new();
     visit_dir(dir, |r| v.push(r))?;
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Exchange;
+
+    fn at(time: &str, id: &str) -> Pending {
+        let mut p =
+            Exchange::json("A", "v1", id, br#"{"text":"x"}"#, br#"{"label":"y"}"#).to_pending();
+        p.time = time.parse().unwrap();
+        p
+    }
+
+    #[test]
+    fn files_rotate_on_the_hour_of_the_records_and_never_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = std::sync::mpsc::sync_channel(8);
+        for (time, id) in [
+            ("2026-11-25T10:59:59.998Z", "a"),
+            ("2026-11-25T11:00:00.001Z", "b"),
+            ("2026-11-25T10:59:59.999Z", "late"),
+            ("2026-11-25T12:30:00Z", "c"),
+        ] {
+            tx.send(at(time, id)).unwrap();
+        }
+        drop(tx);
+        let stats = Arc::new(CaptureStats::default());
+        run(dir.path().to_path_buf(), rx, stats.clone());
+        assert_eq!(stats.written.load(Ordering::Relaxed), 4);
+        let ids = |hour: &str| -> Vec<String> {
+            let files = jsonl_files(&dir.path().join("A/2026/11/25").join(hour)).unwrap();
+            assert_eq!(files.len(), 1, "{hour}: {files:?}");
+            read_dir(files[0].parent().unwrap())
+                .unwrap()
+                .into_iter()
+                .map(|r| r.event_metadata.inference_id)
+                .collect()
+        };
+        assert_eq!(ids("10"), ["a"]);
+        assert_eq!(
+            ids("11"),
+            ["b", "late"],
+            "a late record joins the open file"
+        );
+        assert_eq!(ids("12"), ["c"]);
+    }
 }
