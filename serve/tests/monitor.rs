@@ -10,7 +10,6 @@ use serve::capture::Exchange;
 use serve::monitor::{
     run_once, Action, Baseline, Monitor, MonitorConfig, ScheduleConfig, Thresholds,
 };
-use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

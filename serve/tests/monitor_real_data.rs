@@ -4,7 +4,6 @@
 //! generated electronics / restaurant reviews of the same size are.
 use serve::capture::Exchange;
 use serve::monitor::{run_once, MonitorConfig, Thresholds};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 fn data() -> Option<PathBuf> {

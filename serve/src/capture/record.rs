@@ -622,10 +622,10 @@ mod tests {
             "12345678\u{1f}".into(),
         ];
         for _ in 0..2000 {
-            let n = rng.gen_range(0..40);
+            let n = rng.random_range(0..40);
             cases.push(
                 (0..n)
-                    .map(|_| alphabet[rng.gen_range(0..alphabet.len())])
+                    .map(|_| alphabet[rng.random_range(0..alphabet.len())])
                     .collect(),
             );
         }
