@@ -219,9 +219,13 @@ impl Pending {
         }
         .to_pending()
     }
-}
 
-impl Pending {
+    /// The predicted labels of the response, as [`CaptureRecord::labels`] reads them.
+    pub fn labels(&self) -> Vec<Option<String>> {
+        let (encoding, data) = encode_body(self.output_content_type(), self.output());
+        output_labels(!(200..300).contains(&self.status), encoding, &data)
+    }
+
     /// Writes the record as one JSON line (with its newline), with a fresh event id.
     pub fn write_line<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
         let mut line = Vec::with_capacity(2 * self.text.len() + 512);
@@ -350,7 +354,7 @@ fn rfc3339_millis(out: &mut Vec<u8>, utc: &chrono::DateTime<chrono::Utc>) {
 /// characters escaped the way serde_json escapes them, everything else (non-ASCII included)
 /// copied. Eight bytes are checked at a time; runs without anything to escape are copied
 /// whole. Returns whether `s` was all ASCII (and so certainly UTF-8).
-pub fn json_escape(out: &mut Vec<u8>, s: &[u8]) -> bool {
+fn json_escape(out: &mut Vec<u8>, s: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // The high bit of each byte that is zero in `x`; the lowest set bit is always exact
@@ -424,14 +428,6 @@ impl CaptureRecord {
     pub fn labels(&self) -> Vec<Option<String>> {
         let out = &self.capture_data.endpoint_output;
         output_labels(self.failed, &out.encoding, &out.data)
-    }
-}
-
-impl Pending {
-    /// The predicted labels of the response, as [`CaptureRecord::labels`] reads them.
-    pub fn labels(&self) -> Vec<Option<String>> {
-        let (encoding, data) = encode_body(self.output_content_type(), self.output());
-        output_labels(!(200..300).contains(&self.status), encoding, &data)
     }
 }
 
