@@ -266,13 +266,7 @@ impl Pending {
         // Milliseconds, to the whole microsecond: `1.234`.
         let micros = self.latency.as_micros();
         out.extend_from_slice(itoa::Buffer::new().format(micros / 1000).as_bytes());
-        let frac = (micros % 1000) as u16;
-        out.extend_from_slice(&[
-            b'.',
-            b'0' + (frac / 100) as u8,
-            b'0' + (frac / 10 % 10) as u8,
-            b'0' + (frac % 10) as u8,
-        ]);
+        fraction_millis(out, (micros % 1000) as u32);
         if self.shadow {
             out.extend_from_slice(br#","shadow":true"#);
         }
@@ -340,13 +334,17 @@ fn rfc3339_millis(out: &mut Vec<u8>, utc: &chrono::DateTime<chrono::Utc>) {
     // A leap second shows as :60, as chrono writes it.
     let nanos = t.nanosecond();
     two(out, t.second() + nanos / 1_000_000_000);
-    let ms = nanos % 1_000_000_000 / 1_000_000;
+    fraction_millis(out, nanos % 1_000_000_000 / 1_000_000);
+    out.push(b'Z');
+}
+
+/// `.ddd`: a fraction in thousandths (`n` < 1000), three digits.
+fn fraction_millis(out: &mut Vec<u8>, n: u32) {
     out.extend_from_slice(&[
         b'.',
-        b'0' + (ms / 100) as u8,
-        b'0' + (ms / 10 % 10) as u8,
-        b'0' + (ms % 10) as u8,
-        b'Z',
+        b'0' + (n / 100) as u8,
+        b'0' + (n / 10 % 10) as u8,
+        b'0' + (n % 10) as u8,
     ]);
 }
 
@@ -653,6 +651,19 @@ mod tests {
                 t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
             );
         }
+        // A leap second: `:60`, as chrono writes it.
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_milli_opt(23, 59, 59, 1_250))
+            .unwrap()
+            .and_utc();
+        let mut out = Vec::new();
+        rfc3339_millis(&mut out, &leap);
+        let written = String::from_utf8(out).unwrap();
+        assert_eq!(written, "2016-12-31T23:59:60.250Z");
+        assert_eq!(
+            written,
+            leap.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        );
     }
 
     #[test]
