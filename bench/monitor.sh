@@ -8,7 +8,8 @@
 #       flagged; 1-star reviews only and generated electronics/restaurant reviews (same
 #       size) must be;
 #   (c) capture overhead: endpoint throughput with capture at 100 % vs off, closed loop,
-#       64 connections, ROUNDS alternating runs of DURATION each, target <= 5 % cost.
+#       64 connections, ROUNDS alternating runs of DURATION each, target <= 5 % cost; also
+#       the server process's CPU time per request (writer thread included).
 # Everything is written under WORK (default /tmp/sentio-monitor-bench); the data stays
 # where it is. The model is trained once by `sentio pipeline run` (SENTIO_HOME=WORK/home)
 # and reused on later runs.
@@ -102,19 +103,25 @@ run() { # name, extra serve args...
   rm -rf "$WORK/serve-capture"
   "$BIN" serve --model "$ART" --host 127.0.0.1 --port "$PORT" "$@" >"$WORK/serve-$name.log" 2>&1 & SRV=$!
   wait_http
+  # The server's CPU time (user + system clock ticks, writer thread included) over the run.
+  local t0; t0=$(awk '{print $14 + $15}' "/proc/$SRV/stat")
   "$BIN" loadtest "http://127.0.0.1:$PORT/invocations" --mode closed -c 64 -d "$DURATION" \
     --payload "$DATA" --json "$WORK/lt-$name.json" >/dev/null
+  echo "$(( $(awk '{print $14 + $15}' "/proc/$SRV/stat") - t0 )) $(getconf CLK_TCK)" >"$WORK/cpu-$name"
   kill -INT "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=
-  python3 - "$WORK/lt-$name.json" "$name" "$WORK/serve-capture" <<'EOF'
+  python3 - "$WORK/lt-$name.json" "$name" "$WORK/serve-capture" "$WORK/cpu-$name" <<'EOF'
 import json, sys, os
 r = json.load(open(sys.argv[1]))["run"]
+ticks, hz = map(int, open(sys.argv[4]).read().split())
+cpu_us = ticks / hz * 1e6 / max(r['requests']['ok'], 1)
 cap = 0
 for root, _, files in os.walk(sys.argv[3]):
     for f in files:
         if f.endswith(".jsonl"):
             cap += sum(1 for _ in open(os.path.join(root, f)))
 print(f"{sys.argv[2]:<12} {r['achieved_rate']:9.1f} req/s  ok {r['requests']['ok']:>7}  "
-      f"p50 {r['latency_ms']['p50_ms']:.2f} ms  p99 {r['latency_ms']['p99_ms']:.2f} ms  captured {cap}")
+      f"p50 {r['latency_ms']['p50_ms']:.2f} ms  p99 {r['latency_ms']['p99_ms']:.2f} ms  "
+      f"server CPU {cpu_us:.2f} us/req  captured {cap}")
 EOF
 }
 for i in $(seq 1 "$ROUNDS"); do
@@ -129,4 +136,13 @@ rate = lambda k: median(json.load(open(f"{w}/lt-{k}-{i}.json"))["run"]["achieved
 off, on = rate("off"), rate("capture")
 print(f"-> median off {off:.1f} req/s, capture 100% {on:.1f} req/s: ratio {on / off:.3f} "
       f"(cost {100 * (1 - on / off):.1f}%, target <= 5%)")
+def cpu(k):
+    per = []
+    for i in range(1, n + 1):
+        ticks, hz = map(int, open(f"{w}/cpu-{k}-{i}").read().split())
+        ok = json.load(open(f"{w}/lt-{k}-{i}.json"))["run"]["requests"]["ok"]
+        per.append(ticks / hz * 1e6 / max(ok, 1))
+    return median(per)
+print(f"-> median server CPU per request: off {cpu('off'):.2f} us, capture {cpu('capture'):.2f} us "
+      f"(+{cpu('capture') - cpu('off'):.2f} us)")
 EOF
