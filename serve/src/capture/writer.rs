@@ -3,7 +3,7 @@ use super::{CaptureRecord, CaptureStats, Pending, CAPTURED, CAPTURE_WRITE_ERRORS
 use chrono::{Datelike, Timelike};
 use rustc_hash::FxHashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
@@ -12,7 +12,80 @@ use std::time::{Duration, Instant};
 
 struct Open {
     hour: (i32, u32, u32, u32),
-    file: BufWriter<File>,
+    file: Sink,
+}
+
+/// Writes to the file in whole, aligned blocks of [`BLOCK`] bytes: the page cache then
+/// takes each write as one large folio, where writes at odd offsets cost ~25 % more
+/// kernel time (measured on ext4: ~0.22 vs ~0.28 µs per 1.1 kB line). Lines are encoded
+/// straight into the buffer. A flush writes whatever is buffered; the next write then
+/// first fills up to the next block boundary.
+struct Sink<W: Write = File> {
+    file: W,
+    buf: Vec<u8>,
+    /// Bytes written to the file (its length: the file is new and only appended to).
+    pos: u64,
+}
+
+const BLOCK: usize = 256 * 1024;
+
+impl<W: Write> Sink<W> {
+    fn new(file: W) -> Sink<W> {
+        Sink {
+            file,
+            buf: Vec::with_capacity(BLOCK + 16 * 1024),
+            pos: 0,
+        }
+    }
+
+    /// Appends what `encode` writes, then writes every whole block. What a failed write
+    /// leaves stays buffered for the next try (logged); once a whole block is waiting and
+    /// still cannot be written, further lines are refused: the error, for the caller to
+    /// count.
+    fn append(&mut self, encode: impl FnOnce(&mut Vec<u8>)) -> std::io::Result<()> {
+        if self.buf.len() >= BLOCK {
+            self.write_blocks()?;
+        }
+        encode(&mut self.buf);
+        if let Err(e) = self.write_blocks() {
+            tracing::warn!(error = %e, buffered = self.buf.len(), "cannot write to a capture file; retrying with the next record");
+        }
+        Ok(())
+    }
+
+    fn write_blocks(&mut self) -> std::io::Result<()> {
+        loop {
+            let room = BLOCK - (self.pos % BLOCK as u64) as usize;
+            if self.buf.len() < room {
+                return Ok(());
+            }
+            self.write_front(room)?;
+        }
+    }
+
+    /// Writes the first `n` buffered bytes; on an error, what was written is gone from the
+    /// buffer and the rest stays.
+    fn write_front(&mut self, n: usize) -> std::io::Result<()> {
+        let mut done = 0;
+        let result = loop {
+            if done == n {
+                break Ok(());
+            }
+            match self.file.write(&self.buf[done..n]) {
+                Ok(0) => break Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(k) => done += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.pos += done as u64;
+        self.buf.drain(..done);
+        result
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.write_front(self.buf.len())
+    }
 }
 
 /// The writer's state of one variant: its open file (if any) and its counters.
@@ -36,8 +109,7 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// within about 100 ms under load and within a few ms otherwise.
 pub(super) fn run(root: PathBuf, rx: Receiver<Pending>, stats: Arc<CaptureStats>) {
     let mut open: FxHashMap<String, Variant> = FxHashMap::default();
-    let mut line = Vec::with_capacity(8 * 1024);
-    let mut put = |record: Pending, open: &mut FxHashMap<String, Variant>| {
+    let put = |record: Pending, open: &mut FxHashMap<String, Variant>| {
         if !open.contains_key(record.variant()) {
             let v = record.variant().to_string();
             let variant = Variant {
@@ -49,7 +121,7 @@ pub(super) fn run(root: PathBuf, rx: Receiver<Pending>, stats: Arc<CaptureStats>
         }
         let v = open.get_mut(record.variant()).expect("inserted above");
         v.captured.increment(1);
-        match write(&root, v, &record, &mut line) {
+        match write(&root, v, &record) {
             Ok(()) => {
                 stats.written.fetch_add(1, Ordering::Relaxed);
             }
@@ -103,17 +175,14 @@ pub(super) fn run(root: PathBuf, rx: Receiver<Pending>, stats: Arc<CaptureStats>
 /// later hour (by its inference time) starts that hour's file. Records reach the writer
 /// almost in order, so one of the past hour that comes late goes to the newer file rather
 /// than reopening the old hour (its `inferenceTime` still says when it happened).
-fn write(
-    root: &Path,
-    variant: &mut Variant,
-    record: &Pending,
-    line: &mut Vec<u8>,
-) -> std::io::Result<()> {
+fn write(root: &Path, variant: &mut Variant, record: &Pending) -> std::io::Result<()> {
     let now = record.time.naive_utc();
     let hour = (now.year(), now.month(), now.day(), now.hour());
     if variant.open.as_ref().is_none_or(|o| o.hour < hour) {
         if let Some(mut old) = variant.open.take() {
-            old.file.flush()?;
+            if let Err(e) = old.file.flush() {
+                tracing::warn!(error = %e, lost_bytes = old.file.buf.len(), "cannot finish the capture file of the past hour");
+            }
         }
         let dir = root.join(record.variant()).join(format!(
             "{:04}/{:02}/{:02}/{:02}",
@@ -131,13 +200,11 @@ fn write(
             .open(dir.join(name))?;
         variant.open = Some(Open {
             hour,
-            file: BufWriter::with_capacity(64 * 1024, file),
+            file: Sink::new(file),
         });
     }
     let o = variant.open.as_mut().expect("opened above");
-    line.clear();
-    record.encode_line(line);
-    o.file.write_all(line)
+    o.file.append(|buf| record.encode_line(buf))
 }
 
 /// Every `.jsonl` file under `dir`, sorted by path (so by variant, then time).
@@ -194,6 +261,80 @@ mod tests {
             Exchange::json("A", "v1", id, br#"{"text":"x"}"#, br#"{"label":"y"}"#).to_pending();
         p.time = time.parse().unwrap();
         p
+    }
+
+    /// Records each write's offset and length; fails while `broken`; takes at most
+    /// `most` bytes a call (short writes) when it is set.
+    #[derive(Default)]
+    struct Disk {
+        data: Vec<u8>,
+        writes: Vec<(usize, usize)>,
+        broken: bool,
+        most: Option<usize>,
+    }
+
+    impl Write for Disk {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.broken {
+                return Err(std::io::Error::other("disk full"));
+            }
+            let n = buf.len().min(self.most.unwrap_or(usize::MAX));
+            self.writes.push((self.data.len(), n));
+            self.data.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_sink_writes_whole_aligned_blocks_and_keeps_every_byte() {
+        let mut sink = Sink::new(Disk::default());
+        let mut expected = Vec::new();
+        for i in 0..2_000u32 {
+            let line = format!("{}\n", "x".repeat(i as usize % 1_500));
+            sink.append(|b| b.extend_from_slice(line.as_bytes()))
+                .unwrap();
+            expected.extend_from_slice(line.as_bytes());
+            if i == 700 {
+                sink.flush().unwrap(); // a partial block mid-way
+            }
+        }
+        sink.flush().unwrap();
+        assert_eq!(sink.file.data, expected);
+        assert_eq!(sink.pos as usize, expected.len());
+        // Every write ends on a block boundary except the two flushes'.
+        let odd: Vec<_> = sink
+            .file
+            .writes
+            .iter()
+            .filter(|(at, n)| (at + n) % BLOCK != 0)
+            .collect();
+        assert_eq!(odd.len(), 2, "{odd:?}");
+        assert!(sink.file.writes.len() > 4);
+    }
+
+    #[test]
+    fn a_failing_sink_keeps_lines_then_refuses_them() {
+        let mut sink = Sink::new(Disk {
+            broken: true,
+            most: Some(100_000),
+            ..Disk::default()
+        });
+        let line = vec![b'y'; 1_000];
+        let mut kept = 0;
+        while sink.append(|b| b.extend_from_slice(&line)).is_ok() {
+            kept += 1;
+        }
+        // Lines are kept until a whole block waits; then refused, nothing else lost.
+        assert_eq!(kept, BLOCK.div_ceil(1_000));
+        assert!(sink.append(|b| b.extend_from_slice(&line)).is_err());
+        assert!(sink.flush().is_err());
+        sink.file.broken = false;
+        sink.append(|b| b.extend_from_slice(&line)).unwrap();
+        sink.flush().unwrap();
+        assert_eq!(sink.file.data.len(), (kept + 1) * 1_000);
     }
 
     #[test]
