@@ -13,7 +13,9 @@ pub use record::{
     base64_decode, base64_encode, labels_of_json, CaptureData, CaptureRecord, EventMetadata,
     Payload, Pending,
 };
-pub use writer::{jsonl_files, read_dir as read_capture_dir, visit_dir as visit_capture_dir};
+pub use writer::{
+    for_each_line, jsonl_files, read_dir as read_capture_dir, visit_dir as visit_capture_dir,
+};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

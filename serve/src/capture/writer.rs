@@ -225,21 +225,35 @@ pub fn jsonl_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Calls `f` with each finished line of a capture file, without its newline. The file may
+/// be one the writer is still appending to, whose writes end anywhere (even inside a
+/// multi-byte character): a last line without its newline is not finished and is left out.
+pub fn for_each_line(path: &Path, mut f: impl FnMut(&[u8])) -> std::io::Result<()> {
+    let mut reader = BufReader::with_capacity(256 * 1024, File::open(path)?);
+    let mut line = Vec::with_capacity(4096);
+    loop {
+        line.clear();
+        reader.read_until(b'\n', &mut line)?;
+        if line.pop() != Some(b'\n') {
+            return Ok(());
+        }
+        f(&line);
+    }
+}
+
 /// Calls `f` on every record under `dir`; returns how many lines could not be parsed.
 pub fn visit_dir(dir: &Path, mut f: impl FnMut(CaptureRecord)) -> std::io::Result<u64> {
     let mut bad = 0;
     for path in jsonl_files(dir)? {
-        let reader = BufReader::with_capacity(256 * 1024, File::open(&path)?);
-        for line in reader.lines() {
-            let line = line?;
-            if line.trim().is_empty() {
-                continue;
+        for_each_line(&path, |line| {
+            if line.trim_ascii().is_empty() {
+                return;
             }
-            match serde_json::from_str::<CaptureRecord>(&line) {
+            match serde_json::from_slice::<CaptureRecord>(line) {
                 Ok(r) => f(r),
                 Err(_) => bad += 1,
             }
-        }
+        })?;
     }
     Ok(bad)
 }

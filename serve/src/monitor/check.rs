@@ -70,6 +70,8 @@ pub struct CheckResult {
     pub records: u64,
     /// Texts the tokenizer failed on, left out of the text features.
     pub unprofiled_texts: u64,
+    /// Lines of the capture files that are not capture records (left out).
+    pub unreadable_lines: u64,
     pub min_samples: u64,
     pub bonferroni_alpha: f64,
     pub features: Vec<FeatureDrift>,
@@ -86,6 +88,7 @@ pub fn check(baseline: &Baseline, current: &Current, t: &Thresholds) -> CheckRes
         status: "completed",
         records: current.records,
         unprofiled_texts: current.unprofiled,
+        unreadable_lines: current.unreadable,
         min_samples: t.min_samples,
         bonferroni_alpha: t.alpha,
         features: Vec::new(),

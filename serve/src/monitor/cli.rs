@@ -133,6 +133,12 @@ pub fn run_monitor_cli(args: MonitorArgs) -> anyhow::Result<MonitorOutcome> {
                 t.elapsed().as_secs_f64(),
                 out.display()
             );
+            if result.unreadable_lines > 0 {
+                println!(
+                    "  {} line(s) of the capture files are not capture records and are left out",
+                    result.unreadable_lines
+                );
+            }
             if result.unprofiled_texts > 0 {
                 println!(
                     "  {} text(s) the tokenizer failed on are left out of the text features",

@@ -20,8 +20,7 @@ pub use cli::{run_monitor_cli, MonitorArgs, MonitorCommand, MonitorOutcome};
 pub use profile::{vocab_of, Current, Profiler};
 pub use report::{html, write_outputs};
 
-use crate::capture::{jsonl_files, CaptureRecord};
-use std::io::BufRead;
+use crate::capture::{for_each_line, jsonl_files, CaptureRecord};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -120,24 +119,23 @@ pub fn collect(
                     let mut cur = Current::default();
                     let mut batch: Vec<CaptureRecord> = Vec::with_capacity(4096);
                     for path in mine {
-                        let reader = std::io::BufReader::with_capacity(
-                            256 * 1024,
-                            std::fs::File::open(path)?,
-                        );
-                        for line in reader.lines() {
-                            let line = line?;
-                            let Ok(r) = serde_json::from_str::<CaptureRecord>(&line) else {
-                                continue;
+                        for_each_line(path, |line| {
+                            if line.trim_ascii().is_empty() {
+                                return;
+                            }
+                            let Ok(r) = serde_json::from_slice::<CaptureRecord>(line) else {
+                                cur.unreadable += 1;
+                                return;
                             };
                             if since.is_some_and(|s| r.event_metadata.inference_time.as_str() < s) {
-                                continue;
+                                return;
                             }
                             batch.push(r);
                             if batch.len() == batch.capacity() {
                                 cur.add(&batch, profiler);
                                 batch.clear();
                             }
-                        }
+                        })?;
                     }
                     cur.add(&batch, profiler);
                     Ok(cur)
@@ -231,4 +229,47 @@ pub fn spawn_schedule(
             }
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Exchange;
+    use std::io::Write;
+
+    #[test]
+    fn a_file_being_written_and_stray_lines_do_not_break_a_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("A/2026/11/26/03");
+        std::fs::create_dir_all(&d).unwrap();
+        let mut f = std::fs::File::create(d.join("part.jsonl")).unwrap();
+        for id in ["a", "b", "c"] {
+            Exchange::json(
+                "A",
+                "v1",
+                id,
+                r#"{"text":"très bien"}"#.as_bytes(),
+                br#"{"label":"positive"}"#,
+            )
+            .write_line(&mut f)
+            .unwrap();
+        }
+        f.write_all(b"not a record\n\n").unwrap();
+        // The writer is mid-way through a line, even mid-way through the "é" of a text.
+        let mut line = Vec::new();
+        Exchange::json("A", "v1", "d", "é".as_bytes(), b"{}")
+            .write_line(&mut line)
+            .unwrap();
+        let cut = line.iter().position(|&b| b >= 0x80).unwrap() + 1;
+        f.write_all(&line[..cut]).unwrap();
+        drop(f);
+        let cur = collect(dir.path(), None, None, 2).unwrap();
+        assert_eq!((cur.records, cur.unreadable), (3, 1));
+        let mut ids = Vec::new();
+        let bad = crate::capture::visit_capture_dir(dir.path(), |r| {
+            ids.push(r.event_metadata.inference_id)
+        })
+        .unwrap();
+        assert_eq!((ids, bad), (vec!["a".into(), "b".into(), "c".into()], 1));
+    }
 }

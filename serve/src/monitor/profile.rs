@@ -40,6 +40,8 @@ pub struct Current {
     pub instances: u64,
     /// Texts the tokenizer failed on (left out of the text features).
     pub unprofiled: u64,
+    /// Finished lines of the capture files that are not capture records.
+    pub unreadable: u64,
     pub token_length: Vec<f64>,
     pub unknown_token_rate: Vec<f64>,
     pub predicted: HashMap<String, u64>,
@@ -54,6 +56,7 @@ impl Current {
         self.failed += o.failed;
         self.instances += o.instances;
         self.unprofiled += o.unprofiled;
+        self.unreadable += o.unreadable;
         self.token_length.extend(o.token_length);
         self.unknown_token_rate.extend(o.unknown_token_rate);
         self.predicted_present += o.predicted_present;
