@@ -5,9 +5,11 @@
 #   (a) the in-process batched Predictor over the same texts (in memory, chunks of 256),
 #   (b) the transform (`sentio transform` arguments) under /usr/bin/time -v for peak RSS.
 # Target: (b) ≥ 80 % of (a) in records/s, peak RSS ≤ 1 GiB. RUNS runs each; medians.
+# With BIG=1, also (c): one transform of a ~2 GiB file (BIG_BYTES) with its resident memory
+# sampled every 0.5 s, to show it stays flat while the file streams through.
 #
 # Usage: bench/transform.sh [MODEL_DIR]   (default /tmp/sentio-bench-model, trained if absent)
-# Env: RECORDS (200000), RUNS (3), DATA (../shared/data/womens_clothing_ecommerce_reviews.csv)
+# Env: RECORDS (200000), RUNS (3), BIG (0), BIG_BYTES (2147483648), DATA (../shared/data/womens_clothing_ecommerce_reviews.csv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -42,3 +44,27 @@ A=$(median < "$WORK/a"); B=$(median < "$WORK/b"); RSS=$(median < "$WORK/rss")
 echo "records in output: $(wc -l < "$WORK/out/reviews.jsonl.out"), failed: $(grep -o '"failed": [0-9]*' "$WORK/summary.json" | head -1)"
 awk -v a="$A" -v b="$B" -v rss="$RSS" 'BEGIN {
   printf "median in-process predictor: %.0f records/s\nmedian transform: %.0f records/s (%.1f%% of the predictor; target >= 80%%)\nmedian peak RSS: %.0f MiB (target <= 1024 MiB)\n", a, b, 100*b/a, rss/1024 }'
+
+[ "${BIG:-0}" = 1 ] || exit 0
+BIG_BYTES=${BIG_BYTES:-2147483648}
+PER=$(( $(stat -c %s "$WORK/reviews.jsonl") / RECORDS ))
+N=$(( BIG_BYTES / PER + 1 ))
+rm -rf "$WORK/out" "$WORK/reviews.jsonl"
+"$BIN" make-input "$DATA" "$WORK/big.jsonl" "$N"
+echo "(c) input: $N records, $(du -h "$WORK/big.jsonl" | cut -f1)"
+/usr/bin/time -v -o "$WORK/time" "$BIN" transform --model "$MODEL" --input "$WORK/big.jsonl" \
+    --output "$WORK/out" --input-filter '$.review_body' --quiet > "$WORK/summary.json" &
+sleep 0.2
+PID=$(pgrep -n -f "transform_bench transform --model") # the transform itself, not time
+: > "$WORK/rss-trace"
+while kill -0 "$PID" 2>/dev/null; do
+  r=$(awk '/^VmRSS/ {print $2}' "/proc/$PID/status" 2>/dev/null || true)
+  [ -n "$r" ] && echo "$EPOCHREALTIME $r" >> "$WORK/rss-trace"
+  sleep 0.5
+done
+wait
+sed -n 's/.*"records_per_second": \([0-9.]*\).*/(c) transform: \1 records\/s/p' "$WORK/summary.json"
+echo "(c) records in output: $(wc -l < "$WORK/out/big.jsonl.out"), output $(du -h "$WORK/out/big.jsonl.out" | cut -f1), peak RSS $(( $(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time") / 1024 )) MiB"
+awk 'NR == 1 { t0 = $1 } { t[NR] = $1 - t0; r[NR] = $2; if ($2 > peak) peak = $2 } END {
+  printf "(c) resident memory (MiB) at 10/25/50/75/95 %% of the run: %.0f / %.0f / %.0f / %.0f / %.0f; peak %.0f over %.0f s (%d samples)\n",
+    r[int(NR*0.10)+1]/1024, r[int(NR*0.25)+1]/1024, r[int(NR*0.5)+1]/1024, r[int(NR*0.75)+1]/1024, r[int(NR*0.95)+1]/1024, peak/1024, t[NR], NR }' "$WORK/rss-trace"

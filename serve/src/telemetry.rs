@@ -46,9 +46,25 @@ pub fn prometheus() -> &'static PrometheusHandle {
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("another metrics recorder is installed; /metrics shows only its own");
         }
+        // The recorder keeps every histogram observation until an upkeep folds them into
+        // the buckets; /metrics runs one, but nobody may scrape (a transform job, a server
+        // without Prometheus): without this thread memory grows with every request.
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sentio-metrics".into())
+            .spawn(move || loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start the metrics upkeep thread; histograms grow until /metrics is read");
+        }
         handle
     })
 }
+
+/// How often histogram observations are folded into their buckets without a scrape.
+pub const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Renders the exposition text, refreshing the process gauges first.
 pub fn render() -> String {
