@@ -32,7 +32,11 @@ fn histograms_are_folded_without_a_scrape() {
     }
     std::thread::sleep(serve::telemetry::UPKEEP_EVERY * 2);
     let grown = rss_bytes().saturating_sub(before);
-    eprintln!("resident memory grew by {} MiB in {:?}", grown >> 20, started.elapsed());
+    eprintln!(
+        "resident memory grew by {} MiB in {:?}",
+        grown >> 20,
+        started.elapsed()
+    );
     assert!(
         grown < 48 << 20,
         "resident memory grew by {} MiB for observations nobody scraped",

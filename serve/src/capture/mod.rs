@@ -14,7 +14,8 @@ pub use record::{
     Payload, Pending,
 };
 pub use writer::{
-    for_each_line, jsonl_files, read_dir as read_capture_dir, visit_dir as visit_capture_dir,
+    for_each_line, hour_end, jsonl_files, read_dir as read_capture_dir,
+    visit_dir as visit_capture_dir,
 };
 
 use std::path::PathBuf;

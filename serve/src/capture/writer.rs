@@ -207,6 +207,27 @@ fn write(root: &Path, variant: &mut Variant, record: &Pending) -> std::io::Resul
     o.file.append(|buf| record.encode_line(buf))
 }
 
+/// The end of the hour a capture file belongs to, from its folders
+/// (`…/YYYY/MM/DD/HH/<file>.jsonl`); `None` for a file laid out otherwise. Every record of
+/// the file is older than this: the first record of a later hour starts a new file.
+pub fn hour_end(file: &Path) -> Option<chrono::DateTime<chrono::Utc>> {
+    let mut parts = file
+        .parent()?
+        .iter()
+        .rev()
+        .map(|c| c.to_str()?.parse::<u32>().ok());
+    let (h, d, m, y) = (
+        parts.next()??,
+        parts.next()??,
+        parts.next()??,
+        parts.next()??,
+    );
+    let start = chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)?
+        .and_hms_opt(h, 0, 0)?
+        .and_utc();
+    Some(start + chrono::Duration::hours(1))
+}
+
 /// Every `.jsonl` file under `dir`, sorted by path (so by variant, then time).
 pub fn jsonl_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();

@@ -20,7 +20,7 @@ pub use cli::{run_monitor_cli, MonitorArgs, MonitorCommand, MonitorOutcome};
 pub use profile::{vocab_of, Current, Profiler};
 pub use report::{html, write_outputs};
 
-use crate::capture::{for_each_line, jsonl_files, CaptureRecord};
+use crate::capture::{for_each_line, hour_end, jsonl_files, CaptureRecord};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -105,11 +105,16 @@ pub fn collect(
     profiler: Option<&Profiler>,
     threads: usize,
 ) -> Result<Current, MonitorError> {
-    let files = if dir.exists() {
+    let mut files = if dir.exists() {
         jsonl_files(dir)?
     } else {
         Vec::new()
     };
+    // Files of hours that ended before the window are not opened at all: a capture tree
+    // holds months of traffic, a scheduled run looks at the last minutes of it.
+    if let Some(start) = since.and_then(|s| s.parse::<chrono::DateTime<chrono::Utc>>().ok()) {
+        files.retain(|f| hour_end(f).is_none_or(|end| end > start));
+    }
     let threads = threads.clamp(1, 64);
     let parts: Vec<Result<Current, MonitorError>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -236,6 +241,53 @@ mod tests {
     use super::*;
     use crate::capture::Exchange;
     use std::io::Write;
+
+    #[test]
+    fn a_window_skips_the_files_of_hours_that_ended_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |hour: &str, lines: &[&[u8]]| {
+            let d = dir.path().join("A").join(hour);
+            std::fs::create_dir_all(&d).unwrap();
+            let mut f = std::fs::File::create(d.join("part.jsonl")).unwrap();
+            for l in lines {
+                f.write_all(l).unwrap();
+                f.write_all(b"\n").unwrap();
+            }
+        };
+        let line = |id: &str, time: &str| {
+            let mut p = Exchange::json("A", "v1", id, br#"{"text":"x"}"#, b"{}").to_pending();
+            p.time = time.parse().unwrap();
+            let mut out = Vec::new();
+            p.write_line(&mut out).unwrap();
+            out.pop();
+            out
+        };
+        // Hour 09 ended before the window: never opened (its garbage line is not seen).
+        write(
+            "2026/11/26/09",
+            &[b"garbage", &line("old", "2026-11-26T09:30:00Z")],
+        );
+        // Hour 10 overlaps the window: read, and its records filtered by time.
+        write(
+            "2026/11/26/10",
+            &[
+                &line("early", "2026-11-26T10:10:00Z"),
+                &line("in", "2026-11-26T10:50:00Z"),
+            ],
+        );
+        write("2026/11/26/11", &[&line("late", "2026-11-26T11:05:00Z")]);
+        let since = "2026-11-26T10:30:00.000Z";
+        let cur = collect(dir.path(), Some(since), None, 1).unwrap();
+        assert_eq!((cur.records, cur.unreadable), (2, 0));
+        // Without a window everything is read.
+        let all = collect(dir.path(), None, None, 1).unwrap();
+        assert_eq!((all.records, all.unreadable), (4, 1));
+        assert_eq!(
+            hour_end(&dir.path().join("A/2026/11/26/09/part.jsonl")),
+            Some("2026-11-26T10:00:00Z".parse().unwrap())
+        );
+        assert_eq!(hour_end(Path::new("elsewhere/part.jsonl")), None);
+    }
 
     #[test]
     fn a_file_being_written_and_stray_lines_do_not_break_a_run() {
