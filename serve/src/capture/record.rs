@@ -351,7 +351,7 @@ fn fraction_millis(out: &mut Vec<u8>, n: u32) {
     ]);
 }
 
-/// Appends `s` as a JSON string, quotes included: `"`, `\\` and control characters
+/// Appends `s` as a JSON string, quotes included: `"`, `\` and control characters
 /// escaped the way serde_json escapes them (json-escape-simd, SIMD where the CPU has it).
 fn json_str(out: &mut Vec<u8>, s: &str) {
     json_escape_simd::escape_into(s, out);

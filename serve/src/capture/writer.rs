@@ -246,19 +246,24 @@ pub fn jsonl_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Calls `f` with each finished line of a capture file, without its newline. The file may
-/// be one the writer is still appending to, whose writes end anywhere (even inside a
-/// multi-byte character): a last line without its newline is not finished and is left out.
-pub fn for_each_line(path: &Path, mut f: impl FnMut(&[u8])) -> std::io::Result<()> {
+/// Calls `f` with each line of a capture file as bytes, without its newline, and whether
+/// the line is finished. The file may be one the writer is still appending to, whose
+/// writes end anywhere (even inside a multi-byte character), so a last line without a
+/// newline may be half a record (leave it out if it does not parse) or a whole one in a
+/// file made by hand (keep it).
+pub fn for_each_line(path: &Path, mut f: impl FnMut(&[u8], bool)) -> std::io::Result<()> {
     let mut reader = BufReader::with_capacity(256 * 1024, File::open(path)?);
     let mut line = Vec::with_capacity(4096);
     loop {
         line.clear();
-        reader.read_until(b'\n', &mut line)?;
-        if line.pop() != Some(b'\n') {
+        if reader.read_until(b'\n', &mut line)? == 0 {
             return Ok(());
         }
-        f(&line);
+        let finished = line.last() == Some(&b'\n');
+        if finished {
+            line.pop();
+        }
+        f(&line, finished);
     }
 }
 
@@ -266,13 +271,14 @@ pub fn for_each_line(path: &Path, mut f: impl FnMut(&[u8])) -> std::io::Result<(
 pub fn visit_dir(dir: &Path, mut f: impl FnMut(CaptureRecord)) -> std::io::Result<u64> {
     let mut bad = 0;
     for path in jsonl_files(dir)? {
-        for_each_line(&path, |line| {
+        for_each_line(&path, |line, finished| {
             if line.trim_ascii().is_empty() {
                 return;
             }
             match serde_json::from_slice::<CaptureRecord>(line) {
                 Ok(r) => f(r),
-                Err(_) => bad += 1,
+                Err(_) if finished => bad += 1,
+                Err(_) => {} // still being written
             }
         })?;
     }

@@ -124,12 +124,13 @@ pub fn collect(
                     let mut cur = Current::default();
                     let mut batch: Vec<CaptureRecord> = Vec::with_capacity(4096);
                     for path in mine {
-                        for_each_line(path, |line| {
+                        for_each_line(path, |line, finished| {
                             if line.trim_ascii().is_empty() {
                                 return;
                             }
                             let Ok(r) = serde_json::from_slice::<CaptureRecord>(line) else {
-                                cur.unreadable += 1;
+                                // An unfinished last line is still being written.
+                                cur.unreadable += u64::from(finished);
                                 return;
                             };
                             if since.is_some_and(|s| r.event_metadata.inference_time.as_str() < s) {
@@ -315,13 +316,24 @@ mod tests {
         let cut = line.iter().position(|&b| b >= 0x80).unwrap() + 1;
         f.write_all(&line[..cut]).unwrap();
         drop(f);
+        // A file made by hand whose last record has no newline: that record counts.
+        let mut hand = std::fs::File::create(d.join("by-hand.jsonl")).unwrap();
+        let mut last = Vec::new();
+        Exchange::json("A", "v1", "e", b"{}", b"{}")
+            .write_line(&mut last)
+            .unwrap();
+        hand.write_all(&last[..last.len() - 1]).unwrap();
+        drop(hand);
         let cur = collect(dir.path(), None, None, 2).unwrap();
-        assert_eq!((cur.records, cur.unreadable), (3, 1));
+        assert_eq!((cur.records, cur.unreadable), (4, 1));
         let mut ids = Vec::new();
         let bad = crate::capture::visit_capture_dir(dir.path(), |r| {
             ids.push(r.event_metadata.inference_id)
         })
         .unwrap();
-        assert_eq!((ids, bad), (vec!["a".into(), "b".into(), "c".into()], 1));
+        assert_eq!(
+            (ids, bad),
+            (vec!["e".into(), "a".into(), "b".into(), "c".into()], 1)
+        );
     }
 }
