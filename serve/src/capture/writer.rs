@@ -211,11 +211,16 @@ fn write(root: &Path, variant: &mut Variant, record: &Pending) -> std::io::Resul
 /// (`…/YYYY/MM/DD/HH/<file>.jsonl`); `None` for a file laid out otherwise. Every record of
 /// the file is older than this: the first record of a later hour starts a new file.
 pub fn hour_end(file: &Path) -> Option<chrono::DateTime<chrono::Utc>> {
+    // Folder names of exactly the writer's widths (HH, DD, MM, YYYY, from the file up).
     let mut parts = file
         .parent()?
         .iter()
         .rev()
-        .map(|c| c.to_str()?.parse::<u32>().ok());
+        .zip([2, 2, 2, 4])
+        .map(|(c, width)| {
+            let c = c.to_str().filter(|c| c.len() == width)?;
+            c.parse::<u32>().ok()
+        });
     let (h, d, m, y) = (
         parts.next()??,
         parts.next()??,

@@ -288,6 +288,7 @@ mod tests {
             Some("2026-11-26T10:00:00Z".parse().unwrap())
         );
         assert_eq!(hour_end(Path::new("elsewhere/part.jsonl")), None);
+        assert_eq!(hour_end(Path::new("runs/1/2/3/4/part.jsonl")), None);
     }
 
     #[test]
