@@ -353,6 +353,8 @@ fn fraction_millis(out: &mut Vec<u8>, n: u32) {
 
 /// Appends `s` as a JSON string, quotes included: `"`, `\` and control characters
 /// escaped the way serde_json escapes them (json-escape-simd, SIMD where the CPU has it).
+/// In release builds its vector loads may read up to 31 bytes past the end of `s`, never
+/// across a 4 KiB page (sonic-rs's technique); debug builds copy the tail instead.
 fn json_str(out: &mut Vec<u8>, s: &str) {
     json_escape_simd::escape_into(s, out);
 }
