@@ -9,7 +9,9 @@
 #       size) must be;
 #   (c) capture overhead: endpoint throughput with capture at 100 % vs off, closed loop,
 #       64 connections, ROUNDS alternating runs of DURATION each, target <= 5 % cost; also
-#       the server process's CPU time per request (writer thread included).
+#       the server process's CPU time per request (writer thread included), in total and
+#       by thread name (serving threads, model thread, capture writer): steadier than the
+#       throughput on a 2-core machine shared with the load generator.
 # Everything is written under WORK (default /tmp/sentio-monitor-bench); the data stays
 # where it is. The model is trained once by `sentio pipeline run` (SENTIO_HOME=WORK/home)
 # and reused on later runs.
@@ -98,22 +100,37 @@ fi
 
 echo "== (c) capture overhead: closed loop, 64 connections, $DURATION per run"
 wait_http() { for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/ping" >/dev/null && return 0; sleep 0.1; done; echo "no answer"; exit 1; }
+threads_cpu() { # PID: "name ticks" for each thread
+  for t in /proc/"$1"/task/*; do echo "$(tr ' ' _ < "$t/comm") $(awk '{print $14 + $15}' "$t/stat")"; done
+}
 run() { # name, extra serve args...
   local name=$1; shift
   rm -rf "$WORK/serve-capture"
   "$BIN" serve --model "$ART" --host 127.0.0.1 --port "$PORT" "$@" >"$WORK/serve-$name.log" 2>&1 & SRV=$!
   wait_http
-  # The server's CPU time (user + system clock ticks, writer thread included) over the run.
+  # The server's CPU time (user + system clock ticks, writer thread included) over the run,
+  # and each thread's (by name: serving threads, model thread, capture writer).
   local t0; t0=$(awk '{print $14 + $15}' "/proc/$SRV/stat")
+  threads_cpu "$SRV" >"$WORK/threads0-$name"
   "$BIN" loadtest "http://127.0.0.1:$PORT/invocations" --mode closed -c 64 -d "$DURATION" \
     --payload "$DATA" --json "$WORK/lt-$name.json" >/dev/null
   echo "$(( $(awk '{print $14 + $15}' "/proc/$SRV/stat") - t0 )) $(getconf CLK_TCK)" >"$WORK/cpu-$name"
+  threads_cpu "$SRV" >"$WORK/threads1-$name"
   kill -INT "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=
-  python3 - "$WORK/lt-$name.json" "$name" "$WORK/serve-capture" "$WORK/cpu-$name" <<'EOF'
-import json, sys, os
+  python3 - "$WORK/lt-$name.json" "$name" "$WORK/serve-capture" "$WORK/cpu-$name" "$WORK/threads0-$name" "$WORK/threads1-$name" <<'EOF'
+import json, sys, os, collections
 r = json.load(open(sys.argv[1]))["run"]
 ticks, hz = map(int, open(sys.argv[4]).read().split())
 cpu_us = ticks / hz * 1e6 / max(r['requests']['ok'], 1)
+def load(f):
+    d = collections.Counter()
+    for line in open(f):
+        k, v = line.split()
+        d[k] += int(v)
+    return d
+a, b = load(sys.argv[5]), load(sys.argv[6])
+per = {k: (b[k] - a.get(k, 0)) / hz * 1e6 / max(r['requests']['ok'], 1) for k in b}
+threads = "  ".join(f"{k} {v:.2f}" for k, v in sorted(per.items()) if v >= 0.01)
 cap = 0
 for root, _, files in os.walk(sys.argv[3]):
     for f in files:
@@ -122,6 +139,7 @@ for root, _, files in os.walk(sys.argv[3]):
 print(f"{sys.argv[2]:<12} {r['achieved_rate']:9.1f} req/s  ok {r['requests']['ok']:>7}  "
       f"p50 {r['latency_ms']['p50_ms']:.2f} ms  p99 {r['latency_ms']['p99_ms']:.2f} ms  "
       f"server CPU {cpu_us:.2f} us/req  captured {cap}")
+print(f"{'':<12} per thread, us/req: {threads}")
 EOF
 }
 for i in $(seq 1 "$ROUNDS"); do
@@ -145,4 +163,22 @@ def cpu(k):
     return median(per)
 print(f"-> median server CPU per request: off {cpu('off'):.2f} us, capture {cpu('capture'):.2f} us "
       f"(+{cpu('capture') - cpu('off'):.2f} us)")
+import collections
+def threads(k):
+    per = collections.defaultdict(list)
+    for i in range(1, n + 1):
+        ok = json.load(open(f"{w}/lt-{k}-{i}.json"))["run"]["requests"]["ok"]
+        hz = int(open(f"{w}/cpu-{k}-{i}").read().split()[1])
+        a, b = collections.Counter(), collections.Counter()
+        for d, f in ((a, f"{w}/threads0-{k}-{i}"), (b, f"{w}/threads1-{k}-{i}")):
+            for line in open(f):
+                name, v = line.split()
+                d[name] += int(v)
+        for name in b:
+            per[name].append((b[name] - a.get(name, 0)) / hz * 1e6 / max(ok, 1))
+    return {name: median(v) for name, v in per.items()}
+t_off, t_on = threads("off"), threads("capture")
+print("-> median CPU per request by thread (off -> capture): " + ", ".join(
+    f"{name} {t_off.get(name, 0):.2f} -> {t_on.get(name, 0):.2f} us"
+    for name in sorted(set(t_off) | set(t_on)) if max(t_off.get(name, 0), t_on.get(name, 0)) >= 0.01))
 EOF
