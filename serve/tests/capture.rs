@@ -96,8 +96,8 @@ async fn sampling_captures_the_configured_share() {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let got = read_capture_dir(dir.path()).unwrap().len();
-    // 25% of 400 = 100, sd ≈ 8.7: ±4 sd
-    assert!((65..=135).contains(&got), "{got}");
+    // 25% of 400 = 100, sd ≈ 8.7: ±5 sd (a fair sampler fails about once in 2 million runs)
+    assert!((57..=143).contains(&got), "{got}");
     s.stop().await.unwrap();
 }
 

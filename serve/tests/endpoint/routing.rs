@@ -48,8 +48,10 @@ async fn traffic_splits_by_weight() {
     let b = N - a;
     let (ea, eb) = (N as f64 * 0.25, N as f64 * 0.75);
     let chi2 = (a as f64 - ea).powi(2) / ea + (b as f64 - eb).powi(2) / eb;
-    // df = 1, p = 0.001.
-    assert!(chi2 < 10.83, "A={a} B={b} chi2={chi2}");
+    // df = 1, p = 1e-6: a fair 1:3 split fails once in a million runs (at p = 0.001 it
+    // failed a local run with A=71); an even split (chi2 ≈ 133) or weights read the wrong
+    // way round (≈ 533) still fail.
+    assert!(chi2 < 23.93, "A={a} B={b} chi2={chi2}");
 }
 
 #[tokio::test]
