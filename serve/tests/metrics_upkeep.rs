@@ -20,7 +20,7 @@ fn histograms_are_folded_without_a_scrape() {
     }
     std::thread::sleep(serve::telemetry::UPKEEP_EVERY * 2);
     let before = rss_bytes();
-    // 10 million observations over ~5 upkeeps: ~85 MB if they were all kept.
+    // 10 million observations over ~5 upkeeps: ~150 MiB if they were all kept.
     let started = Instant::now();
     for round in 0..10 {
         for i in 0..1_000_000 {
