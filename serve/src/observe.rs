@@ -114,7 +114,7 @@ impl Observe {
         let (parts, body) = resp.into_parts();
         let output = full_bytes(body);
         let input = o.input.unwrap_or_default();
-        let record = Exchange {
+        let exchange = Exchange {
             variant: &o.routed.variant,
             model_version: &o.routed.deployed.model_version,
             inference_id: o.inference_id,
@@ -130,14 +130,15 @@ impl Observe {
             latency: o.started.elapsed(),
             shadow: false,
             session: o.session.as_deref(),
-        }
-        .to_pending();
+        };
+        // Copied only when captured; a shadow alone needs just the labels.
+        let record = sampled.then(|| exchange.to_pending());
+        let production = o.shadow.as_ref().map(|_| exchange.labels());
         drop(input);
-        if let (Some(job), Some(shadow)) = (o.shadow, &self.shadow) {
-            let production = record.labels();
+        if let (Some(job), Some(shadow), Some(production)) = (o.shadow, &self.shadow, production) {
             let shadow = shadow.clone();
             let capture = self.capture.clone().filter(|_| sampled);
-            let copy = capture.as_ref().map(|_| record.clone());
+            let copy = record.clone();
             tokio::spawn(async move {
                 let out = shadow.run(job, &production).await;
                 if let (Some(c), Some(production)) = (capture, copy) {
@@ -154,7 +155,7 @@ impl Observe {
                 }
             });
         }
-        if let (true, Some(c)) = (sampled, &self.capture) {
+        if let (Some(record), Some(c)) = (record, &self.capture) {
             // Only POST /feedback (which needs the feedback store) reads the index.
             if self.feedback.is_some() {
                 self.feedback_index

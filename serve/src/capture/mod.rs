@@ -183,6 +183,11 @@ impl<'a> Exchange<'a> {
         }
     }
 
+    /// The predicted labels of the response, as [`CaptureRecord::labels`] reads them.
+    pub fn labels(&self) -> Vec<Option<String>> {
+        record::response_labels(self.output_content_type, self.output, self.status)
+    }
+
     /// The exchange on its way to the writer (copied), timed now.
     pub fn to_pending(&self) -> Pending {
         Pending::new(self)

@@ -222,8 +222,7 @@ impl Pending {
 
     /// The predicted labels of the response, as [`CaptureRecord::labels`] reads them.
     pub fn labels(&self) -> Vec<Option<String>> {
-        let (encoding, data) = encode_body(self.output_content_type(), self.output());
-        output_labels(!(200..300).contains(&self.status), encoding, &data)
+        response_labels(self.output_content_type(), self.output(), self.status)
     }
 
     /// Writes the record as one JSON line (with its newline), with a fresh event id.
@@ -286,19 +285,9 @@ fn payload(out: &mut Vec<u8>, mode: &str, content_type: &str, body: &[u8]) {
     out.extend_from_slice(br#","mode":""#);
     out.extend_from_slice(mode.as_bytes());
     out.extend_from_slice(br#"","data":"#);
-    let text = text_encoding(content_type).and_then(|e| Some((e, std::str::from_utf8(body).ok()?)));
-    let encoding = match text {
-        Some((encoding, text)) => {
-            json_str(out, text);
-            encoding
-        }
-        None => {
-            out.push(b'"');
-            out.extend_from_slice(base64_encode(body).as_bytes());
-            out.push(b'"');
-            "BASE64"
-        }
-    };
+    // Base64 needs no escaping; escaping it anyway keeps one path.
+    let (encoding, data) = encode_body(content_type, body);
+    json_str(out, &data);
     out.extend_from_slice(br#","encoding":""#);
     out.extend_from_slice(encoding.as_bytes());
     out.extend_from_slice(br#""}"#);
@@ -378,6 +367,13 @@ impl CaptureRecord {
         let out = &self.capture_data.endpoint_output;
         output_labels(self.failed, &out.encoding, &out.data)
     }
+}
+
+/// The predicted labels of a response body, as [`CaptureRecord::labels`] reads them once
+/// it is captured.
+pub(super) fn response_labels(content_type: &str, body: &[u8], status: u16) -> Vec<Option<String>> {
+    let (encoding, data) = encode_body(content_type, body);
+    output_labels(!(200..300).contains(&status), encoding, &data)
 }
 
 fn output_labels(failed: bool, encoding: &str, data: &str) -> Vec<Option<String>> {
