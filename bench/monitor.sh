@@ -130,6 +130,7 @@ def load(f):
     return d
 a, b = load(sys.argv[5]), load(sys.argv[6])
 per = {k: (b[k] - a.get(k, 0)) / hz * 1e6 / max(r['requests']['ok'], 1) for k in b}
+json.dump(per, open(sys.argv[5].replace("threads0-", "threads-") + ".json", "w"))
 threads = "  ".join(f"{k} {v:.2f}" for k, v in sorted(per.items()) if v >= 0.01)
 cap = 0
 for root, _, files in os.walk(sys.argv[3]):
@@ -167,15 +168,8 @@ import collections
 def threads(k):
     per = collections.defaultdict(list)
     for i in range(1, n + 1):
-        ok = json.load(open(f"{w}/lt-{k}-{i}.json"))["run"]["requests"]["ok"]
-        hz = int(open(f"{w}/cpu-{k}-{i}").read().split()[1])
-        a, b = collections.Counter(), collections.Counter()
-        for d, f in ((a, f"{w}/threads0-{k}-{i}"), (b, f"{w}/threads1-{k}-{i}")):
-            for line in open(f):
-                name, v = line.split()
-                d[name] += int(v)
-        for name in b:
-            per[name].append((b[name] - a.get(name, 0)) / hz * 1e6 / max(ok, 1))
+        for name, v in json.load(open(f"{w}/threads-{k}-{i}.json")).items():
+            per[name].append(v)
     return {name: median(v) for name, v in per.items()}
 t_off, t_on = threads("off"), threads("capture")
 print("-> median CPU per request by thread (off -> capture): " + ", ".join(
