@@ -70,6 +70,9 @@ fn encode_body<'a>(content_type: &str, body: &'a [u8]) -> (&'static str, Cow<'a,
 
 /// `JSON` or `CSV` for content types SageMaker stores as text, else `None` (base64).
 fn text_encoding(content_type: &str) -> Option<&'static str> {
+    if content_type == "application/json" {
+        return Some("JSON"); // nearly every request and response
+    }
     let has = |needle: &[u8]| {
         content_type
             .as_bytes()
