@@ -131,40 +131,37 @@ impl Observe {
             shadow: false,
             session: o.session.as_deref(),
         };
-        if let (true, Some(c)) = (sampled, &self.capture) {
-            // Only POST /feedback (which needs the feedback store) reads the index.
-            if self.feedback.is_some() {
-                self.feedback_index
-                    .insert(exchange.inference_id, exchange.variant);
-            }
-            c.submit(&exchange);
-        }
-        // A shadow needs the production labels, and a copy of the exchange when captured.
+        // Copied only when captured; a shadow alone needs just the labels.
+        let record = sampled.then(|| exchange.to_pending());
         let production = o.shadow.as_ref().map(|_| exchange.labels());
-        let copy = (sampled && o.shadow.is_some()).then(|| exchange.to_pending());
         drop(input);
         if let (Some(job), Some(shadow), Some(production)) = (o.shadow, &self.shadow, production) {
             let shadow = shadow.clone();
             let capture = self.capture.clone().filter(|_| sampled);
+            let copy = record.clone();
             tokio::spawn(async move {
                 let out = shadow.run(job, &production).await;
                 if let (Some(c), Some(production)) = (capture, copy) {
-                    c.submit(
-                        &production
-                            .answered_by(&Exchange {
-                                variant: &shadow.config.name,
-                                model_version: &out.model_version,
-                                output_content_type: "application/json",
-                                output: &out.body,
-                                status: out.status,
-                                latency: out.latency,
-                                shadow: true,
-                                ..Exchange::json("", "", "", b"", b"")
-                            })
-                            .exchange(),
-                    );
+                    c.submit(production.answered_by(&Exchange {
+                        variant: &shadow.config.name,
+                        model_version: &out.model_version,
+                        output_content_type: "application/json",
+                        output: &out.body,
+                        status: out.status,
+                        latency: out.latency,
+                        shadow: true,
+                        ..Exchange::json("", "", "", b"", b"")
+                    }));
                 }
             });
+        }
+        if let (Some(record), Some(c)) = (record, &self.capture) {
+            // Only POST /feedback (which needs the feedback store) reads the index.
+            if self.feedback.is_some() {
+                self.feedback_index
+                    .insert(record.inference_id(), record.variant());
+            }
+            c.submit(record);
         }
         hyper::Response::from_parts(parts, Full::new(output))
     }

@@ -110,10 +110,12 @@ impl Payload {
     }
 }
 
-/// One exchange copied (every text and body of it in one buffer) and timed: the
-/// production request a shadow answers later, and single capture lines written by tools
-/// and tests ([`Pending::write_line`]). Serving hands exchanges to the writer in
-/// [`Block`](super::Block)s instead.
+/// One exchange on its way to the writer thread, flat: every text and body of it copied
+/// into one buffer. The serving thread makes one allocation and reads the clock; the
+/// writer makes the event id and the line ([`Pending::encode_line`]) and frees the buffer.
+/// (Handing over reference-counted bodies and shared names instead costs more: their
+/// counts and the connection's read buffer then bounce between the serving threads and
+/// the writer.)
 #[derive(Debug, Clone)]
 pub struct Pending {
     text: Vec<u8>,
@@ -233,56 +235,29 @@ impl Pending {
         out.write_all(&line)
     }
 
-    /// Appends the record's JSON line (with its newline) to `out`, with a fresh event id
-    /// (see [`Exchange::encode_line`](super::Exchange::encode_line)).
-    pub fn encode_line(&self, out: &mut Vec<u8>) {
-        self.exchange().encode_line(&self.time, out)
-    }
-
-    /// The copied exchange.
-    pub fn exchange(&self) -> super::Exchange<'_> {
-        super::Exchange {
-            variant: self.variant(),
-            model_version: self.model_version(),
-            inference_id: self.inference_id(),
-            input_content_type: self.input_content_type(),
-            input: self.input(),
-            output_content_type: self.output_content_type(),
-            output: self.output(),
-            status: self.status,
-            latency: self.latency,
-            shadow: self.shadow,
-            session: self.session(),
-        }
-    }
-}
-
-impl super::Exchange<'_> {
-    /// Appends the exchange's capture line (with its newline) to `out`, timed `time`, with a
-    /// fresh event id:
+    /// Appends the record's JSON line (with its newline) to `out`, with a fresh event id:
     /// [`CaptureRecord`]'s fields in its order, written directly rather than through serde
     /// (a line is written for every sampled request; this takes ~0.30 µs for a typical
     /// 1.1 kB line, two thirds of it escaping the bodies, and needs no intermediate strings).
-    pub fn encode_line(&self, time: &chrono::DateTime<chrono::Utc>, out: &mut Vec<u8>) {
+    pub fn encode_line(&self, out: &mut Vec<u8>) {
         // Room for the fixed fields and some escapes, so the line is written without growing.
-        let text = self.input.len() + self.output.len();
-        out.reserve(text + text / 4 + 512);
+        out.reserve(self.text.len() + self.text.len() / 4 + 512);
         let mut id = uuid::Uuid::encode_buffer();
         let event_id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id);
         out.extend_from_slice(br#"{"captureData":{"endpointInput":"#);
-        payload(out, "INPUT", self.input_content_type, self.input);
+        payload(out, "INPUT", self.input_content_type(), self.input());
         out.extend_from_slice(br#","endpointOutput":"#);
-        payload(out, "OUTPUT", self.output_content_type, self.output);
+        payload(out, "OUTPUT", self.output_content_type(), self.output());
         out.extend_from_slice(br#"},"eventMetadata":{"eventId":""#);
         out.extend_from_slice(event_id.as_bytes());
         out.extend_from_slice(br#"","inferenceId":"#);
-        json_str(out, self.inference_id);
+        json_str(out, self.inference_id());
         out.extend_from_slice(br#","inferenceTime":""#);
-        rfc3339_millis(out, time);
+        rfc3339_millis(out, &self.time);
         out.extend_from_slice(br#""},"eventVersion":"0","variant":"#);
-        json_str(out, self.variant);
+        json_str(out, self.variant());
         out.extend_from_slice(br#","modelVersion":"#);
-        json_str(out, self.model_version);
+        json_str(out, self.model_version());
         out.extend_from_slice(br#","status":"#);
         out.extend_from_slice(itoa::Buffer::new().format(self.status).as_bytes());
         out.extend_from_slice(if (200..300).contains(&self.status) {
@@ -297,7 +272,7 @@ impl super::Exchange<'_> {
         if self.shadow {
             out.extend_from_slice(br#","shadow":true"#);
         }
-        if let Some(session) = self.session {
+        if let Some(session) = self.session() {
             out.extend_from_slice(br#","session":"#);
             json_str(out, session);
         }
