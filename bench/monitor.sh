@@ -148,7 +148,7 @@ for i in $(seq 1 "$ROUNDS"); do
   run "capture-$i" --capture-dir "$WORK/serve-capture" --capture-sampling 100
 done
 python3 - "$WORK" "$ROUNDS" <<'EOF'
-import json, sys
+import collections, json, sys
 w, n = sys.argv[1], int(sys.argv[2])
 from statistics import median
 rate = lambda k: median(json.load(open(f"{w}/lt-{k}-{i}.json"))["run"]["achieved_rate"] for i in range(1, n + 1))
@@ -164,7 +164,6 @@ def cpu(k):
     return median(per)
 print(f"-> median server CPU per request: off {cpu('off'):.2f} us, capture {cpu('capture'):.2f} us "
       f"(+{cpu('capture') - cpu('off'):.2f} us)")
-import collections
 def threads(k):
     per = collections.defaultdict(list)
     for i in range(1, n + 1):
