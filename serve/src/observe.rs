@@ -245,9 +245,8 @@ fn parse_shadow(s: &str) -> Result<(String, String), String> {
 
 impl ObserveArgs {
     pub fn to_config(&self, endpoint: &str) -> Result<ObserveConfig, String> {
-        if !(0.0..=100.0).contains(&self.capture_sampling) {
-            return Err("--capture-sampling is a percentage, 0–100".into());
-        }
+        crate::capture::validate_sampling_percent(self.capture_sampling)
+            .map_err(|e| format!("--capture-sampling: {e}"))?;
         if !(0.0..=1.0).contains(&self.shadow_fraction) {
             return Err("--shadow-fraction is a share, 0–1".into());
         }

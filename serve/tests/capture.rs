@@ -102,6 +102,136 @@ async fn sampling_captures_the_configured_share() {
 }
 
 #[tokio::test]
+async fn the_sampling_percentage_changes_live_through_the_management_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(vec![local("Live", &models().a, 1.0)]);
+    c.observe.capture = Some(CaptureConfig::new(dir.path()));
+    let s = TestServer::start(c).await;
+    let calls = |from: usize, n: usize| async move {
+        for i in from..from + n {
+            let r = invoke(
+                s.addr,
+                &[("content-type", "text/plain")],
+                &format!("nice {i}"),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK);
+        }
+    };
+    let root = dir.path().join("sentio");
+    calls(0, 5).await;
+    assert_eq!(wait_for_records(&root, 5).await.len(), 5);
+
+    let r = admin(
+        s.addr,
+        Method::PUT,
+        "/v1/admin/capture",
+        serde_json::json!({"sampling_percent": 0}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["sampling_percent"], 0.0);
+    calls(5, 20).await;
+    let r = admin(
+        s.addr,
+        Method::PUT,
+        "/v1/admin/capture",
+        serde_json::json!({"sampling_percent": 100.0}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    calls(25, 3).await;
+    let recs = wait_for_records(&root, 8).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut texts: Vec<String> = read_capture_dir(&root)
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.texts())
+        .collect();
+    texts.sort();
+    assert_eq!(recs.len(), 8, "paused for the 20 calls in between");
+    let mut expected: Vec<String> = (0..5).chain(25..28).map(|i| format!("nice {i}")).collect();
+    expected.sort();
+    assert_eq!(texts, expected);
+
+    let d = admin(
+        s.addr,
+        Method::GET,
+        "/v1/admin/capture",
+        serde_json::json!({}),
+    )
+    .await;
+    let d = d.json();
+    assert_eq!(d["configured"], true);
+    assert_eq!(d["sampling_percent"], 100.0);
+    assert_eq!(d["counts"]["sampled"], 8);
+    assert_eq!(d["counts"]["dropped"], 0);
+    assert_eq!(d["destination"], root.to_str().unwrap());
+
+    // Bad values are refused and change nothing.
+    for (body, status) in [
+        (
+            serde_json::json!({"sampling_percent": 101}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            serde_json::json!({"sampling_percent": -1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            serde_json::json!({"sampling_percent": "50"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            serde_json::json!({"samplingPercent": 50}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let r = admin(s.addr, Method::PUT, "/v1/admin/capture", body.clone()).await;
+        assert_eq!(r.status, status, "{body}: {}", r.text());
+    }
+    let no_token = send(
+        s.addr,
+        Method::PUT,
+        "/v1/admin/capture",
+        &[("content-type", "application/json")],
+        r#"{"sampling_percent": 0}"#,
+    )
+    .await;
+    assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
+    let d = admin(
+        s.addr,
+        Method::GET,
+        "/v1/admin/capture",
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(d.json()["sampling_percent"], 100.0);
+    s.stop().await.unwrap();
+
+    // Without --capture-dir there is nothing to change: 409, and GET says so.
+    let s = TestServer::start(config(vec![local("None", &models().a, 1.0)])).await;
+    let r = admin(
+        s.addr,
+        Method::PUT,
+        "/v1/admin/capture",
+        serde_json::json!({"sampling_percent": 5}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("--capture-dir"), "{}", r.text());
+    let d = admin(
+        s.addr,
+        Method::GET,
+        "/v1/admin/capture",
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(d.json(), serde_json::json!({"configured": false}));
+    s.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_full_capture_buffer_drops_and_counts_without_hurting_serving() {
     // An unwritable capture root (a file) and a buffer of one: records fail or drop.
     let file = tempfile::NamedTempFile::new().unwrap();

@@ -6,6 +6,9 @@
 //! [`Pending`]: one allocation, nothing formatted) and goes into a bounded channel with
 //! `try_send`; a full buffer drops it and counts it (`sentio_capture_dropped_total`). One
 //! writer thread makes the event ids and lines, owns the files and flushes them.
+//!
+//! The sampling percentage can be changed while serving (`PUT /v1/admin/capture`, as
+//! SageMaker's `UpdateEndpoint` changes a data capture config); 0 pauses capture.
 mod record;
 mod writer;
 
@@ -72,13 +75,28 @@ pub struct Capture {
     tx: SyncSender<Pending>,
     config: Arc<CaptureConfig>,
     stats: Arc<CaptureStats>,
+    /// The sampling percentage in force (an `f64`'s bits): the config's at the start, then
+    /// whatever [`Capture::set_sampling_percent`] last set.
+    sampling: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Capture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Capture")
             .field("config", &self.config)
+            .field("sampling_percent", &self.sampling_percent())
             .finish_non_exhaustive()
+    }
+}
+
+/// Checks a sampling percentage: a number from 0 to 100.
+pub fn validate_sampling_percent(p: f64) -> Result<f64, String> {
+    if (0.0..=100.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!(
+            "the capture sampling percentage is a number from 0 to 100, got {p}"
+        ))
     }
 }
 
@@ -100,6 +118,7 @@ impl Capture {
         (
             Capture {
                 tx,
+                sampling: Arc::new(AtomicU64::new(config.sampling_percent.to_bits())),
                 config: Arc::new(config),
                 stats: Arc::default(),
             },
@@ -109,8 +128,23 @@ impl Capture {
 
     /// Whether this request is to be captured (the sampling decision).
     pub fn sample(&self) -> bool {
-        let p = self.config.sampling_percent;
+        let p = self.sampling_percent();
         p >= 100.0 || (p > 0.0 && rand::random::<f64>() * 100.0 < p)
+    }
+
+    /// The sampling percentage in force.
+    pub fn sampling_percent(&self) -> f64 {
+        f64::from_bits(self.sampling.load(Ordering::Relaxed))
+    }
+
+    /// Changes the sampling percentage of every clone of this handle from the next
+    /// request on (0 pauses capture); returns the previous one. Refuses anything but a
+    /// number from 0 to 100.
+    pub fn set_sampling_percent(&self, p: f64) -> Result<f64, String> {
+        let p = validate_sampling_percent(p)?;
+        Ok(f64::from_bits(
+            self.sampling.swap(p.to_bits(), Ordering::Relaxed),
+        ))
     }
 
     /// Hands a record to the writer without waiting; a full buffer drops it. (The writer
@@ -250,6 +284,30 @@ mod tests {
         let mut cfg = CaptureConfig::new("/unused");
         cfg.sampling_percent = 0.0;
         assert!(!(Capture::unstarted(cfg).0.sample()));
+    }
+
+    #[test]
+    fn the_sampling_percentage_changes_live_and_refuses_bad_values() {
+        let (c, _rx) = Capture::unstarted(CaptureConfig::new("/unused"));
+        let clone = c.clone();
+        assert_eq!(c.set_sampling_percent(0.0), Ok(100.0));
+        assert!((0..1_000).all(|_| !clone.sample()), "0 pauses every clone");
+        for bad in [-1.0, 100.5, f64::NAN, f64::INFINITY] {
+            let e = c.set_sampling_percent(bad).unwrap_err();
+            assert!(e.contains("0 to 100"), "{e}");
+        }
+        assert_eq!(
+            clone.sampling_percent(),
+            0.0,
+            "a refused value changes nothing"
+        );
+        assert_eq!(clone.set_sampling_percent(100.0), Ok(0.0));
+        assert!((0..1_000).all(|_| c.sample()));
+        assert_eq!(
+            c.config().sampling_percent,
+            100.0,
+            "the start-up config is kept"
+        );
     }
 
     #[test]

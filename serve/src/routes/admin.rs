@@ -9,6 +9,8 @@
 //! | `POST /v1/admin/variants` | `{"name", "model" \| "upstream", "weight"?, "force"?}` |
 //! | `DELETE /v1/admin/variants/{name}` | remove a variant |
 //! | `POST /v1/admin/variants/{name}/deploy` | `{"model" \| "upstream", "force"?}`: atomic swap |
+//! | `GET /v1/admin/capture` | data capture: destination, sampling percentage, counts |
+//! | `PUT /v1/admin/capture` | `{"sampling_percent": 0–100}`, live (0 pauses capture) |
 use super::App;
 use crate::config::VariantSource;
 use crate::error::ServeError;
@@ -60,6 +62,41 @@ pub async fn deploy(app: &App, name: &str, req: Req) -> Result<Resp, ServeError>
     ))
 }
 
+pub fn capture(app: &App) -> Resp {
+    json_response(StatusCode::OK, &capture_json(app))
+}
+
+pub async fn update_capture(app: &App, req: Req) -> Result<Resp, ServeError> {
+    let body: CaptureBody = json_body(app, req).await?;
+    let Some(c) = &app.observe.capture else {
+        return Err(ServeError::Conflict(
+            "data capture is not configured on this endpoint (start it with --capture-dir)".into(),
+        ));
+    };
+    let before = c
+        .set_sampling_percent(body.sampling_percent)
+        .map_err(ServeError::Invalid)?;
+    tracing::info!(
+        before,
+        after = body.sampling_percent,
+        "capture sampling percentage changed"
+    );
+    Ok(json_response(StatusCode::OK, &capture_json(app)))
+}
+
+fn capture_json(app: &App) -> serde_json::Value {
+    match &app.observe.capture {
+        None => json!({ "configured": false }),
+        Some(c) => json!({
+            "configured": true,
+            "destination": c.config().dir.join(&app.observe.endpoint),
+            "sampling_percent": c.sampling_percent(),
+            "buffer": c.config().buffer,
+            "counts": c.counts(),
+        }),
+    }
+}
+
 pub(super) fn authorize(app: &App, h: &hyper::HeaderMap) -> Result<(), ServeError> {
     let Some(token) = app.admin_token.as_ref().filter(|_| !app.worker) else {
         return Err(ServeError::NotFound(
@@ -94,6 +131,11 @@ pub fn describe(app: &App) -> Resp {
 async fn json_body<T: serde::de::DeserializeOwned>(app: &App, req: Req) -> Result<T, ServeError> {
     let (_, body) = read_body(req, app.limits.max_body_bytes).await?;
     serde_json::from_slice(&body).map_err(|e| ServeError::Malformed(format!("invalid body: {e}")))
+}
+
+#[derive(Deserialize)]
+struct CaptureBody {
+    sampling_percent: f64,
 }
 
 #[derive(Deserialize)]

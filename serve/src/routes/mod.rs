@@ -68,6 +68,8 @@ enum Handler {
     AdminAddVariant,
     AdminRemoveVariant,
     AdminDeploy,
+    AdminCapture,
+    AdminUpdateCapture,
     TransformCreate,
     TransformDescribe,
     Feedback,
@@ -111,6 +113,12 @@ pub const ROUTES: &[Route] = &[
         Method::POST,
         "/v1/admin/variants/{name}/deploy",
         Handler::AdminDeploy,
+    ),
+    route(Method::GET, "/v1/admin/capture", Handler::AdminCapture),
+    route(
+        Method::PUT,
+        "/v1/admin/capture",
+        Handler::AdminUpdateCapture,
     ),
     route(Method::POST, "/transform-jobs", Handler::TransformCreate),
     route(
@@ -190,6 +198,8 @@ async fn dispatch(app: Arc<App>, req: Req) -> Result<Resp, ServeError> {
         Handler::AdminAddVariant => admin::add_variant(&app, req).await,
         Handler::AdminRemoveVariant => admin::remove_variant(&app, param).await,
         Handler::AdminDeploy => admin::deploy(&app, param, req).await,
+        Handler::AdminCapture => Ok(admin::capture(&app)),
+        Handler::AdminUpdateCapture => admin::update_capture(&app, req).await,
         Handler::TransformCreate => {
             let limit = app.limits.max_body_bytes;
             crate::transform::api::create(&app.transform, &app.endpoint, limit, req).await
