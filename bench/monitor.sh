@@ -11,13 +11,22 @@
 #       64 connections, ROUNDS alternating runs of DURATION each, target <= 5 % cost; also
 #       the server process's CPU time per request (writer thread included), in total and
 #       by thread name (serving threads, model thread, capture writer): steadier than the
-#       throughput on a 2-core machine shared with the load generator.
+#       throughput on a 2-core machine shared with the load generator;
+#   (t) the same cost measured inside one server process: a closed-loop load test of
+#       TOGGLE_DURATION (120) seconds runs while capture is switched between 0 and 100 %
+#       every PHASE (5) seconds through the management API (PUT /v1/admin/capture); the
+#       seconds of the load test's time series wholly inside a phase (0.5 s after its
+#       switch) give its throughput, and each capture phase is compared with the mean of
+#       the two capture-off phases around it. Same binary, process and memory layout;
+#       host noise slower than a few seconds cancels in the pairs. TOGGLE_RUNS (3) server
+#       processes, pairs pooled.
 # Everything is written under WORK (default /tmp/sentio-monitor-bench); the data stays
 # where it is. The model is trained once by `sentio pipeline run` (SENTIO_HOME=WORK/home)
 # and reused on later runs.
 #
 # Usage: bench/monitor.sh      Env: DATA, WORK, RECORDS, RUNS (3), DURATION (10s), ROUNDS (2),
-#                              PORT, ONLY (a: only (a); ab: (a) and (b); c: only (c)).
+#                              PORT, ONLY (a: only (a); ab: (a) and (b); c: only (c);
+#                              t: only (t)), TOGGLE_DURATION (120), PHASE (5), TOGGLE_RUNS (3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/womens_clothing_ecommerce_reviews.csv}
@@ -71,7 +80,7 @@ monitor_case() {
   done
   echo "-> $name: median wall $(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') s over $RUNS runs (target <= 10 s)"
 }
-if [ "${ONLY:-}" != c ]; then
+if [ "${ONLY:-}" != c ] && [ "${ONLY:-}" != t ]; then
 # Texts repeat: the 18,112 reviews of the CSV cycled.
 monitor_case repeated "$WORK/cap-$RECORDS"
 # Every text distinct: reviews with one sentence swapped for another review's.
@@ -98,8 +107,101 @@ done
 [ "${ONLY:-}" = ab ] && exit 0
 fi
 
-echo "== (c) capture overhead: closed loop, 64 connections, $DURATION per run"
 wait_http() { for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/ping" >/dev/null && return 0; sleep 0.1; done; echo "no answer"; exit 1; }
+if [ "${ONLY:-}" = t ]; then
+  TOGGLE_DURATION=${TOGGLE_DURATION:-120}
+  PHASE=${PHASE:-5}
+  echo "== (t) capture switched 0 <-> 100 % every $PHASE s inside one server, closed loop, 64 connections, ${TOGGLE_DURATION} s per run"
+  TOKEN=bench-token
+  for r in $(seq 1 "${TOGGLE_RUNS:-3}"); do
+    rm -rf "$WORK/serve-capture"
+    "$BIN" serve --model "$ART" --host 127.0.0.1 --port "$PORT" --admin-token "$TOKEN" \
+      --capture-dir "$WORK/serve-capture" --capture-sampling 0 >"$WORK/serve-toggle-$r.log" 2>&1 & SRV=$!
+    wait_http
+    # The switcher: phases of PHASE seconds, off first; at each switch it logs the time,
+    # the new percentage, the server's CPU ticks and the requests it has answered so far.
+    python3 - "$PORT" "$TOKEN" "$PHASE" "$TOGGLE_DURATION" "$SRV" "$WORK/toggle-$r.json" <<'EOF' &
+import json, sys, time, urllib.request
+port, token, pid, out = sys.argv[1], sys.argv[2], sys.argv[5], sys.argv[6]
+phase, total = float(sys.argv[3]), float(sys.argv[4])
+base = f"http://127.0.0.1:{port}"
+def put(p):
+    req = urllib.request.Request(f"{base}/v1/admin/capture", method="PUT",
+        data=json.dumps({"sampling_percent": p}).encode(),
+        headers={"authorization": f"Bearer {token}", "content-type": "application/json"})
+    urllib.request.urlopen(req).read()
+def ticks():
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+def answered():
+    text = urllib.request.urlopen(f"{base}/metrics").read().decode()
+    return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
+               if l.startswith("sentio_http_requests_total{") and 'route="invocations"' in l)
+log, start, k = [], time.time(), 0
+while True:
+    at = start + k * phase
+    time.sleep(max(0.0, at - time.time()))
+    p = 100 if k % 2 else 0
+    put(p)
+    log.append({"t": time.time(), "percent": p, "ticks": ticks(), "answered": answered()})
+    if k * phase >= total + 1:
+        break
+    k += 1
+json.dump(log, open(out, "w"))
+EOF
+    TOG=$!
+    sleep 0.2
+    "$BIN" loadtest "http://127.0.0.1:$PORT/invocations" --mode closed -c 64 -d "${TOGGLE_DURATION}s" \
+      --payload "$DATA" --json "$WORK/lt-toggle-$r.json" >/dev/null
+    wait "$TOG"
+    echo "run $r: $(curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^sentio_capture_(records|dropped)_total' | tr '\n' ' ')"
+    kill -INT "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=
+  done
+  python3 - "$WORK" "${TOGGLE_RUNS:-3}" "$(getconf CLK_TCK)" <<'EOF'
+import json, random, statistics, sys
+w, runs, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+MARGIN = 0.5 # seconds after a switch before a second of the series counts
+costs, cpu_deltas, on_all, off_all = [], [], [], []
+for r in range(1, runs + 1):
+    lt = json.load(open(f"{w}/lt-toggle-{r}.json"))
+    log = json.load(open(f"{w}/toggle-{r}.json"))
+    t0 = lt["started_at_unix_ms"] / 1000
+    # Phase k runs from switch k to switch k+1; its throughput is the mean of the series'
+    # seconds wholly inside it (the first two seconds of the load test warm up).
+    phases = []
+    for a, b in zip(log, log[1:]):
+        secs = [s["completed"] for s in lt["timeseries"]
+                if s["second"] >= 2 and t0 + s["second"] >= a["t"] + MARGIN
+                and t0 + s["second"] + 1 <= b["t"]]
+        cpu = (b["ticks"] - a["ticks"]) / hz * 1e6 / max(b["answered"] - a["answered"], 1)
+        phases.append((a["percent"], statistics.mean(secs) if secs else None, cpu))
+    n = 0
+    for (p0, r0, c0), (p1, r1, c1), (p2, r2, c2) in zip(phases, phases[1:], phases[2:]):
+        if p1 == 100 and p0 == p2 == 0 and None not in (r0, r1, r2):
+            off = (r0 + r2) / 2
+            costs.append(1 - r1 / off)
+            cpu_deltas.append(c1 - (c0 + c2) / 2)
+            on_all.append(r1)
+            off_all.append(off)
+            n += 1
+    print(f"run {r}: {n} capture phases between two off phases")
+if not costs:
+    sys.exit("no capture phase between two off phases: lengthen TOGGLE_DURATION or PHASE")
+med = statistics.median(costs)
+random.seed(1)
+boot = sorted(statistics.median(random.choices(costs, k=len(costs))) for _ in range(2000))
+print(f"-> {len(costs)} capture phases, each against the mean of the off phases around it: "
+      f"median cost {100 * med:.1f}% (bootstrap 95% interval of the median "
+      f"{100 * boot[50]:.1f}-{100 * boot[1949]:.1f}%), mean {100 * statistics.mean(costs):.1f}%, "
+      f"{sum(c > 0.05 for c in costs)} of {len(costs)} above 5% (target <= 5%)")
+print(f"-> throughput (medians of phases): off {statistics.median(off_all):.0f} req/s, "
+      f"capture 100% {statistics.median(on_all):.0f} req/s")
+print(f"-> server CPU per request, capture over off: median {statistics.median(cpu_deltas):+.2f} us")
+EOF
+  exit 0
+fi
+
+echo "== (c) capture overhead: closed loop, 64 connections, $DURATION per run"
 threads_cpu() { # PID: "name ticks" for each thread
   for t in /proc/"$1"/task/*; do echo "$(tr ' ' _ < "$t/comm") $(awk '{print $14 + $15}' "$t/stat")"; done
 }
