@@ -121,7 +121,7 @@ if [ "${ONLY:-}" = t ]; then
     # The switcher: phases of PHASE seconds, off first; at each switch it logs the time,
     # the new percentage, the server's CPU ticks and the requests it has answered so far.
     python3 - "$PORT" "$TOKEN" "$PHASE" "$TOGGLE_DURATION" "$SRV" "$WORK/toggle-$r.json" <<'EOF' &
-import json, sys, time, urllib.request
+import json, os, sys, time, urllib.request
 port, token, pid, out = sys.argv[1], sys.argv[2], sys.argv[5], sys.argv[6]
 phase, total = float(sys.argv[3]), float(sys.argv[4])
 base = f"http://127.0.0.1:{port}"
@@ -130,9 +130,15 @@ def put(p):
         data=json.dumps({"sampling_percent": p}).encode(),
         headers={"authorization": f"Bearer {token}", "content-type": "application/json"})
     urllib.request.urlopen(req).read()
-def ticks():
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+def ticks(stat=f"/proc/{pid}/stat"):
+    fields = open(stat).read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
+def threads(): # CPU ticks by thread name (serving threads, model thread, capture writer)
+    out = {}
+    for t in os.listdir(f"/proc/{pid}/task"):
+        name = open(f"/proc/{pid}/task/{t}/comm").read().strip()
+        out[name] = out.get(name, 0) + ticks(f"/proc/{pid}/task/{t}/stat")
+    return out
 def answered():
     text = urllib.request.urlopen(f"{base}/metrics").read().decode()
     return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
@@ -143,7 +149,8 @@ while True:
     time.sleep(max(0.0, at - time.time()))
     p = 100 if k % 2 else 0
     put(p)
-    log.append({"t": time.time(), "percent": p, "ticks": ticks(), "answered": answered()})
+    log.append({"t": time.time(), "percent": p, "ticks": ticks(), "answered": answered(),
+                "threads": threads()})
     if k * phase >= total + 1:
         break
     k += 1
@@ -160,33 +167,36 @@ EOF
   python3 - "$WORK" "${TOGGLE_RUNS:-3}" "$(getconf CLK_TCK)" <<'EOF'
 import json, random, statistics, sys
 w, runs, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-MARGIN = 0.5 # seconds after a switch before a second of the series counts
-costs, cpu_deltas, on_all, off_all = [], [], [], []
+costs, cpu_deltas, on_all, off_all, thread_deltas = [], [], [], [], {}
 for r in range(1, runs + 1):
-    lt = json.load(open(f"{w}/lt-toggle-{r}.json"))
     log = json.load(open(f"{w}/toggle-{r}.json"))
-    t0 = lt["started_at_unix_ms"] / 1000
-    # Phase k runs from switch k to switch k+1; its throughput is the mean of the series'
-    # seconds wholly inside it (the first two seconds of the load test warm up).
-    phases = []
-    for a, b in zip(log, log[1:]):
-        secs = [s["completed"] for s in lt["timeseries"]
-                if s["second"] >= 2 and t0 + s["second"] >= a["t"] + MARGIN
-                and t0 + s["second"] + 1 <= b["t"]]
-        cpu = (b["ticks"] - a["ticks"]) / hz * 1e6 / max(b["answered"] - a["answered"], 1)
-        phases.append((a["percent"], statistics.mean(secs) if secs else None, cpu))
+    lt = json.load(open(f"{w}/lt-toggle-{r}.json"))
+    # Phase k runs from switch k to switch k+1: the requests the server answered in it per
+    # second, and its CPU time per request. Only phases wholly inside the load test count,
+    # less its first two seconds (warm-up).
+    begin = lt["started_at_unix_ms"] / 1000 + 2
+    end = lt["started_at_unix_ms"] / 1000 + lt["run"]["elapsed_s"]
+    per_request = lambda a, b, x, y: (y - x) / hz * 1e6 / max(b["answered"] - a["answered"], 1)
+    phases = [(a["percent"], (b["answered"] - a["answered"]) / (b["t"] - a["t"]),
+               per_request(a, b, a["ticks"], b["ticks"]),
+               {k: per_request(a, b, a["threads"].get(k, 0), v) for k, v in b["threads"].items()})
+              for a, b in zip(log, log[1:]) if a["t"] >= begin and b["t"] <= end]
     n = 0
-    for (p0, r0, c0), (p1, r1, c1), (p2, r2, c2) in zip(phases, phases[1:], phases[2:]):
-        if p1 == 100 and p0 == p2 == 0 and None not in (r0, r1, r2):
+    for (p0, r0, c0, t0), (p1, r1, c1, t1), (p2, r2, c2, t2) in zip(phases, phases[1:], phases[2:]):
+        if p1 == 100 and p0 == p2 == 0:
             off = (r0 + r2) / 2
             costs.append(1 - r1 / off)
             cpu_deltas.append(c1 - (c0 + c2) / 2)
+            for k in set(t0) | set(t1) | set(t2):
+                thread_deltas.setdefault(k, []).append(
+                    t1.get(k, 0) - (t0.get(k, 0) + t2.get(k, 0)) / 2)
             on_all.append(r1)
             off_all.append(off)
             n += 1
-    print(f"run {r}: {n} capture phases between two off phases")
+    print(f"run {r}: {n} capture phases between two off phases; load test "
+          f"{lt['run']['achieved_rate']:.0f} req/s over the run, {lt['run']['requests']['ok']} ok")
 if not costs:
-    sys.exit("no capture phase between two off phases: lengthen TOGGLE_DURATION or PHASE")
+    sys.exit("no capture phase between two off phases: lengthen TOGGLE_DURATION")
 med = statistics.median(costs)
 random.seed(1)
 boot = sorted(statistics.median(random.choices(costs, k=len(costs))) for _ in range(2000))
@@ -196,7 +206,9 @@ print(f"-> {len(costs)} capture phases, each against the mean of the off phases 
       f"{sum(c > 0.05 for c in costs)} of {len(costs)} above 5% (target <= 5%)")
 print(f"-> throughput (medians of phases): off {statistics.median(off_all):.0f} req/s, "
       f"capture 100% {statistics.median(on_all):.0f} req/s")
-print(f"-> server CPU per request, capture over off: median {statistics.median(cpu_deltas):+.2f} us")
+print(f"-> server CPU per request, capture over off: median {statistics.median(cpu_deltas):+.2f} us; "
+      "by thread: " + ", ".join(f"{k} {statistics.median(v):+.2f}" for k, v in sorted(thread_deltas.items())
+                                if abs(statistics.median(v)) >= 0.01))
 EOF
   exit 0
 fi
