@@ -14,19 +14,21 @@
 #       throughput on a 2-core machine shared with the load generator;
 #   (t) the same cost measured inside one server process: a closed-loop load test of
 #       TOGGLE_DURATION (120) seconds runs while capture is switched between 0 and 100 %
-#       every PHASE (5) seconds through the management API (PUT /v1/admin/capture); the
-#       seconds of the load test's time series wholly inside a phase (0.5 s after its
-#       switch) give its throughput, and each capture phase is compared with the mean of
-#       the two capture-off phases around it. Same binary, process and memory layout;
-#       host noise slower than a few seconds cancels in the pairs. TOGGLE_RUNS (3) server
-#       processes, pairs pooled.
+#       every PHASE (5) seconds through the management API (PUT /v1/admin/capture). At
+#       each switch the server's answered requests (/metrics) and CPU ticks (by thread) are
+#       read, so a phase's throughput and CPU per request need no clock alignment; each
+#       capture phase wholly inside the load test is compared with the mean of the two
+#       capture-off phases around it. Same binary, process and memory layout; host noise
+#       slower than a few seconds cancels in the pairs. TOGGLE_RUNS (3) server processes,
+#       pairs pooled, bootstrap interval of the median.
 # Everything is written under WORK (default /tmp/sentio-monitor-bench); the data stays
 # where it is. The model is trained once by `sentio pipeline run` (SENTIO_HOME=WORK/home)
 # and reused on later runs.
 #
 # Usage: bench/monitor.sh      Env: DATA, WORK, RECORDS, RUNS (3), DURATION (10s), ROUNDS (2),
 #                              PORT, ONLY (a: only (a); ab: (a) and (b); c: only (c);
-#                              t: only (t)), TOGGLE_DURATION (120), PHASE (5), TOGGLE_RUNS (3).
+#                              t: only (t)), TOGGLE_DURATION (120), PHASE (5), TOGGLE_RUNS (3),
+#                              SENTIO_BIN (another build of sentio to measure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/womens_clothing_ecommerce_reviews.csv}
@@ -44,7 +46,7 @@ trap '[ -n "$SRV" ] && kill "$SRV" 2>/dev/null || true' EXIT
 
 cargo build --release -q -p sentio
 cargo build --release -q -p serve --example monitor_bench
-BIN=$TARGET/release/sentio
+BIN=${SENTIO_BIN:-$TARGET/release/sentio} # SENTIO_BIN: benchmark another build
 GEN=$TARGET/release/examples/monitor_bench
 
 export SENTIO_HOME=$WORK/home
