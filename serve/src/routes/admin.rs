@@ -89,7 +89,7 @@ fn capture_json(app: &App) -> serde_json::Value {
         None => json!({ "configured": false }),
         Some(c) => json!({
             "configured": true,
-            "destination": c.config().dir.join(&app.observe.endpoint),
+            "destination": c.config().dir.join(&app.observe.endpoint).display().to_string(),
             "sampling_percent": c.sampling_percent(),
             "buffer": c.config().buffer,
             "counts": c.counts(),
