@@ -101,6 +101,22 @@ async fn sampling_captures_the_configured_share() {
     s.stop().await.unwrap();
 }
 
+async fn put_capture(addr: std::net::SocketAddr, body: serde_json::Value) -> Reply {
+    admin(addr, Method::PUT, "/v1/admin/capture", body).await
+}
+
+async fn capture_state(addr: std::net::SocketAddr) -> serde_json::Value {
+    let r = admin(
+        addr,
+        Method::GET,
+        "/v1/admin/capture",
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()
+}
+
 #[tokio::test]
 async fn the_sampling_percentage_changes_live_through_the_management_api() {
     let dir = tempfile::tempdir().unwrap();
@@ -122,23 +138,11 @@ async fn the_sampling_percentage_changes_live_through_the_management_api() {
     calls(0, 5).await;
     assert_eq!(wait_for_records(&root, 5).await.len(), 5);
 
-    let r = admin(
-        s.addr,
-        Method::PUT,
-        "/v1/admin/capture",
-        serde_json::json!({"sampling_percent": 0}),
-    )
-    .await;
+    let r = put_capture(s.addr, serde_json::json!({"sampling_percent": 0})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["sampling_percent"], 0.0);
     calls(5, 20).await;
-    let r = admin(
-        s.addr,
-        Method::PUT,
-        "/v1/admin/capture",
-        serde_json::json!({"sampling_percent": 100.0}),
-    )
-    .await;
+    let r = put_capture(s.addr, serde_json::json!({"sampling_percent": 100.0})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     calls(25, 3).await;
     let recs = wait_for_records(&root, 8).await;
@@ -154,14 +158,7 @@ async fn the_sampling_percentage_changes_live_through_the_management_api() {
     expected.sort();
     assert_eq!(texts, expected);
 
-    let d = admin(
-        s.addr,
-        Method::GET,
-        "/v1/admin/capture",
-        serde_json::json!({}),
-    )
-    .await;
-    let d = d.json();
+    let d = capture_state(s.addr).await;
     assert_eq!(d["configured"], true);
     assert_eq!(d["sampling_percent"], 100.0);
     assert_eq!(d["counts"]["sampled"], 8);
@@ -187,7 +184,7 @@ async fn the_sampling_percentage_changes_live_through_the_management_api() {
             StatusCode::BAD_REQUEST,
         ),
     ] {
-        let r = admin(s.addr, Method::PUT, "/v1/admin/capture", body.clone()).await;
+        let r = put_capture(s.addr, body.clone()).await;
         assert_eq!(r.status, status, "{body}: {}", r.text());
     }
     let no_token = send(
@@ -199,35 +196,18 @@ async fn the_sampling_percentage_changes_live_through_the_management_api() {
     )
     .await;
     assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
-    let d = admin(
-        s.addr,
-        Method::GET,
-        "/v1/admin/capture",
-        serde_json::json!({}),
-    )
-    .await;
-    assert_eq!(d.json()["sampling_percent"], 100.0);
+    assert_eq!(capture_state(s.addr).await["sampling_percent"], 100.0);
     s.stop().await.unwrap();
 
     // Without --capture-dir there is nothing to change: 409, and GET says so.
     let s = TestServer::start(config(vec![local("None", &models().a, 1.0)])).await;
-    let r = admin(
-        s.addr,
-        Method::PUT,
-        "/v1/admin/capture",
-        serde_json::json!({"sampling_percent": 5}),
-    )
-    .await;
+    let r = put_capture(s.addr, serde_json::json!({"sampling_percent": 5})).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     assert!(r.text().contains("--capture-dir"), "{}", r.text());
-    let d = admin(
-        s.addr,
-        Method::GET,
-        "/v1/admin/capture",
-        serde_json::json!({}),
-    )
-    .await;
-    assert_eq!(d.json(), serde_json::json!({"configured": false}));
+    assert_eq!(
+        capture_state(s.addr).await,
+        serde_json::json!({"configured": false})
+    );
     s.stop().await.unwrap();
 }
 
