@@ -84,21 +84,20 @@ async fn sampling_captures_the_configured_share() {
     cap.sampling_percent = 25.0;
     c.observe.capture = Some(cap);
     let s = TestServer::start(c).await;
-    let n = 400;
-    for i in 0..n {
-        let r = invoke(
-            s.addr,
-            &[("content-type", "text/plain")],
-            &format!("nice dress {i}"),
-        )
-        .await;
-        assert_eq!(r.status, StatusCode::OK);
-    }
+    post_texts(s.addr, (0..400).map(|i| format!("nice dress {i}"))).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let got = read_capture_dir(dir.path()).unwrap().len();
     // 25% of 400 = 100, sd ≈ 8.7: ±5 sd (a fair sampler fails about once in 2 million runs)
     assert!((57..=143).contains(&got), "{got}");
     s.stop().await.unwrap();
+}
+
+/// Invokes the endpoint once per text (`text/plain`), each answered 200.
+async fn post_texts(addr: std::net::SocketAddr, texts: impl Iterator<Item = String>) {
+    for text in texts {
+        let r = invoke(addr, &[("content-type", "text/plain")], &text).await;
+        assert_eq!(r.status, StatusCode::OK, "{text}: {}", r.text());
+    }
 }
 
 async fn put_capture(addr: std::net::SocketAddr, body: serde_json::Value) -> Reply {
@@ -123,17 +122,8 @@ async fn the_sampling_percentage_changes_live_through_the_management_api() {
     let mut c = config(vec![local("Live", &models().a, 1.0)]);
     c.observe.capture = Some(CaptureConfig::new(dir.path()));
     let s = TestServer::start(c).await;
-    let calls = |from: usize, n: usize| async move {
-        for i in from..from + n {
-            let r = invoke(
-                s.addr,
-                &[("content-type", "text/plain")],
-                &format!("nice {i}"),
-            )
-            .await;
-            assert_eq!(r.status, StatusCode::OK);
-        }
-    };
+    let calls =
+        |from: usize, n: usize| post_texts(s.addr, (from..from + n).map(|i| format!("nice {i}")));
     let root = dir.path().join("sentio");
     calls(0, 5).await;
     assert_eq!(wait_for_records(&root, 5).await.len(), 5);
