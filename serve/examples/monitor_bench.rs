@@ -276,8 +276,11 @@ fn encode(dir: &Path, records: usize) -> Result<()> {
     let mut bodies = Vec::new();
     serve::capture::visit_capture_dir(dir, |r| {
         if pending.len() < records {
-            let input = r.capture_data.endpoint_input.bytes().unwrap_or_default();
-            let output = r.capture_data.endpoint_output.bytes().unwrap_or_default();
+            let body = |p: &Option<serve::capture::Payload>| {
+                p.as_ref().and_then(|p| p.bytes()).unwrap_or_default()
+            };
+            let input = body(&r.capture_data.endpoint_input);
+            let output = body(&r.capture_data.endpoint_output);
             let e = Exchange::json(
                 &r.variant,
                 &r.model_version,
@@ -308,13 +311,14 @@ fn encode(dir: &Path, records: usize) -> Result<()> {
         }
         best
     };
-    let line = best(&mut |i, out| pending[i].encode_line(out));
+    let format = serve::capture::CaptureFormat::default();
+    let line = best(&mut |i, out| pending[i].encode_line(out, &format));
     let copy = best(&mut |i, out| out.extend_from_slice(&bodies[i]));
     let bytes: usize = pending
         .iter()
         .map(|p| {
             let mut v = Vec::new();
-            p.encode_line(&mut v);
+            p.encode_line(&mut v, &format);
             v.len()
         })
         .sum();

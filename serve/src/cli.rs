@@ -285,4 +285,90 @@ mod tests {
             .to_config(Arc::new(PathCatalog::default()))
             .is_err());
     }
+
+    #[test]
+    fn capture_mode_and_content_types_are_parsed_and_checked() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["sentio", "--model", "/m", "--device", "cpu"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args).map(|cli| {
+                cli.serve
+                    .to_config(Arc::new(PathCatalog::default()))
+                    .map_err(|e| e.to_string())
+            })
+        };
+        let c = parse(&[
+            "--capture-dir",
+            "/cap",
+            "--capture-mode",
+            "output",
+            "--capture-csv-content-types",
+            "text/csv, Application/X-CSV",
+        ])
+        .unwrap()
+        .unwrap();
+        let format = &c.observe.capture.unwrap().format;
+        assert_eq!(format.mode, crate::capture::CaptureMode::Output);
+        let types = format.text_types.as_ref().unwrap();
+        assert_eq!(types.csv, ["text/csv", "application/x-csv"]);
+        assert!(types.json.is_empty());
+        let default = parse(&["--capture-dir", "/cap"]).unwrap().unwrap();
+        assert_eq!(
+            default.observe.capture.unwrap().format,
+            crate::capture::CaptureFormat::default()
+        );
+
+        assert!(
+            parse(&["--capture-dir", "/cap", "--capture-mode", "sideways"]).is_err(),
+            "not a mode"
+        );
+        for (extra, expected) in [
+            (vec!["--capture-mode", "input"], "need --capture-dir"),
+            (
+                vec![
+                    "--capture-dir",
+                    "/c",
+                    "--capture-json-content-types",
+                    "json",
+                ],
+                "is not a content type",
+            ),
+            (
+                vec![
+                    "--capture-dir",
+                    "/c",
+                    "--capture-json-content-types",
+                    "application/json; charset=utf-8",
+                ],
+                "is not a content type",
+            ),
+            (
+                vec!["--capture-dir", "/c", "--capture-csv-content-types", ""],
+                "is not a content type",
+            ),
+            (
+                vec![
+                    "--capture-dir",
+                    "/c",
+                    "--capture-json-content-types",
+                    "text/csv",
+                    "--capture-csv-content-types",
+                    "TEXT/CSV",
+                ],
+                "in both",
+            ),
+            (
+                vec![
+                    "--capture-dir",
+                    "/c",
+                    "--capture-json-content-types",
+                    "a/a,a/b,a/c,a/d,a/e,a/f,a/g,a/h,a/i,a/j,a/k",
+                ],
+                "at most 10",
+            ),
+        ] {
+            let e = parse(&extra).unwrap().unwrap_err();
+            assert!(e.contains(expected), "{extra:?}: {e}");
+        }
+    }
 }

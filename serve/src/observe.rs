@@ -2,7 +2,7 @@
 //! feedback index and file, sticky A/B routing and shadow copies. The routes call
 //! [`Observe::route`] before and [`Observe::after`] after answering; everything here is
 //! off by default and never fails or delays a request.
-use crate::capture::{Capture, CaptureConfig, Exchange};
+use crate::capture::{Capture, CaptureConfig, CaptureFormat, CaptureMode, Exchange, TextTypes};
 use crate::endpoint::{Endpoint, Routed};
 use crate::error::ServeError;
 use crate::feedback::{FeedbackIndex, FeedbackStore};
@@ -190,6 +190,19 @@ pub struct ObserveArgs {
     /// Captured records waiting for the writer, at most; beyond it they are dropped (counted).
     #[arg(long, env = "SENTIO_CAPTURE_BUFFER", default_value_t = 4096)]
     pub capture_buffer: usize,
+    /// Which sides of each sampled exchange are captured, as SageMaker's CaptureMode
+    /// [default: input-and-output].
+    #[arg(long, env = "SENTIO_CAPTURE_MODE", value_enum)]
+    pub capture_mode: Option<CaptureMode>,
+    /// Content types whose bodies are stored as JSON text (comma-separated). With either
+    /// list, as SageMaker's CaptureContentTypeHeader, only the listed types are stored as
+    /// text and any other as base64; without both, any type naming json or csv is text.
+    #[arg(long, env = "SENTIO_CAPTURE_JSON_CONTENT_TYPES", value_delimiter = ',')]
+    pub capture_json_content_types: Vec<String>,
+    /// Content types whose bodies are stored as CSV text (comma-separated); see
+    /// --capture-json-content-types.
+    #[arg(long, env = "SENTIO_CAPTURE_CSV_CONTENT_TYPES", value_delimiter = ',')]
+    pub capture_csv_content_types: Vec<String>,
     /// State directory: experiment records and the feedback file (enables POST /feedback and
     /// GET /experiments/{id}).
     #[arg(long, env = "SENTIO_STATE_DIR")]
@@ -250,10 +263,26 @@ impl ObserveArgs {
         if !(0.0..=1.0).contains(&self.shadow_fraction) {
             return Err("--shadow-fraction is a share, 0–1".into());
         }
+        let (json, csv) = (
+            &self.capture_json_content_types,
+            &self.capture_csv_content_types,
+        );
+        let text_types = if json.is_empty() && csv.is_empty() {
+            None
+        } else {
+            Some(TextTypes::new(json, csv)?)
+        };
+        if self.capture_dir.is_none() && (self.capture_mode.is_some() || text_types.is_some()) {
+            return Err("--capture-mode and the capture content types need --capture-dir".into());
+        }
         let capture = self.capture_dir.as_ref().map(|d| CaptureConfig {
             dir: d.clone(),
             sampling_percent: self.capture_sampling,
             buffer: self.capture_buffer.max(1),
+            format: CaptureFormat {
+                mode: self.capture_mode.unwrap_or_default(),
+                text_types,
+            },
         });
         let monitor = match (self.monitor_interval_secs, &self.monitor_baseline, &capture) {
             (None, _, _) => None,

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use hyper::{Method, StatusCode};
-use serve::capture::{read_capture_dir, CaptureConfig};
+use serve::capture::{read_capture_dir, CaptureConfig, CaptureFormat, CaptureMode, TextTypes};
 use std::path::Path;
 use std::time::Duration;
 
@@ -48,9 +48,13 @@ async fn captured_records_have_the_sagemaker_shape_and_layout() {
         .iter()
         .find(|r| r.event_metadata.inference_id == "req-1")
         .unwrap();
-    assert_eq!(r.capture_data.endpoint_input.mode, "INPUT");
-    assert_eq!(r.capture_data.endpoint_input.encoding, "JSON");
-    assert_eq!(r.capture_data.endpoint_output.mode, "OUTPUT");
+    let (input, output) = (
+        r.capture_data.endpoint_input.as_ref().unwrap(),
+        r.capture_data.endpoint_output.as_ref().unwrap(),
+    );
+    assert_eq!(input.mode, "INPUT");
+    assert_eq!(input.encoding, "JSON");
+    assert_eq!(output.mode, "OUTPUT");
     assert_eq!(r.event_version, "0");
     assert_eq!(r.variant, "Cap");
     assert_eq!(r.model_version, version_of(&m.a));
@@ -198,6 +202,95 @@ async fn the_sampling_percentage_changes_live_through_the_management_api() {
         capture_state(s.addr).await,
         serde_json::json!({"configured": false})
     );
+    s.stop().await.unwrap();
+}
+
+/// SageMaker's `CaptureMode` and `CaptureContentTypeHeader`: one side of each exchange
+/// only, and only the listed content types stored as text (any other as base64).
+#[tokio::test]
+async fn the_capture_mode_and_content_types_shape_the_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |variant: &'static str, format: CaptureFormat| {
+        let mut c = config(vec![local(variant, &models().a, 1.0)]);
+        let mut cap = CaptureConfig::new(dir.path());
+        cap.format = format;
+        c.observe.capture = Some(cap);
+        TestServer::start(c)
+    };
+    let types = TextTypes::new(&["application/json".into()], &[]).unwrap();
+    let s = start(
+        "In",
+        CaptureFormat {
+            mode: CaptureMode::Input,
+            text_types: Some(types),
+        },
+    )
+    .await;
+    let json_body = r#"{"instances": ["I love this dress"]}"#;
+    for (ct, id, body) in [
+        ("application/json; charset=utf-8", "json-1", json_body),
+        ("text/csv", "csv-1", "the zipper broke\n"),
+    ] {
+        let r = invoke(
+            s.addr,
+            &[("content-type", ct), ("x-amzn-sagemaker-inference-id", id)],
+            body,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{ct}: {}", r.text());
+    }
+    let root = dir.path().join("sentio");
+    let recs = wait_for_records(&root.join("In"), 2).await;
+    assert_eq!(recs.len(), 2);
+    let by_id = |id: &str| {
+        recs.iter()
+            .find(|r| r.event_metadata.inference_id == id)
+            .unwrap()
+    };
+    for r in &recs {
+        assert!(r.capture_data.endpoint_output.is_none(), "{r:?}");
+        assert!(r.labels().is_empty());
+    }
+    let json = by_id("json-1")
+        .capture_data
+        .endpoint_input
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        (json.encoding.as_str(), json.data.as_str()),
+        ("JSON", json_body)
+    );
+    assert_eq!(by_id("json-1").texts(), ["I love this dress"]);
+    let csv = by_id("csv-1").capture_data.endpoint_input.as_ref().unwrap();
+    assert_eq!(csv.encoding, "BASE64", "text/csv is not listed");
+    assert_eq!(csv.bytes().unwrap(), b"the zipper broke\n");
+    assert_eq!(by_id("csv-1").texts(), ["the zipper broke"]);
+    let d = capture_state(s.addr).await;
+    assert_eq!(d["capture_mode"], "Input");
+    assert_eq!(
+        d["content_types"],
+        serde_json::json!({"json": ["application/json"], "csv": []})
+    );
+    s.stop().await.unwrap();
+
+    let s = start(
+        "Out",
+        CaptureFormat {
+            mode: CaptureMode::Output,
+            text_types: None,
+        },
+    )
+    .await;
+    post_texts(s.addr, ["nice dress".to_string()].into_iter()).await;
+    let recs = wait_for_records(&root.join("Out"), 1).await;
+    assert_eq!(recs.len(), 1);
+    assert!(recs[0].capture_data.endpoint_input.is_none());
+    assert!(recs[0].texts().is_empty());
+    assert_eq!(recs[0].labels().len(), 1);
+    assert!(recs[0].labels()[0].is_some(), "{:?}", recs[0]);
+    let d = capture_state(s.addr).await;
+    assert_eq!(d["capture_mode"], "Output");
+    assert_eq!(d["content_types"], serde_json::Value::Null);
     s.stop().await.unwrap();
 }
 

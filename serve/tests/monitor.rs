@@ -6,7 +6,7 @@
 mod common;
 
 use common::models;
-use serve::capture::Exchange;
+use serve::capture::{CaptureFormat, CaptureMode, Exchange};
 use serve::monitor::{
     run_once, Action, Baseline, Monitor, MonitorConfig, ScheduleConfig, Thresholds,
 };
@@ -55,17 +55,26 @@ fn write_baseline(dir: &Path, n: usize) {
 }
 
 fn write_capture(dir: &Path, texts: impl Iterator<Item = (String, usize)>) {
+    write_capture_as(dir, texts, &CaptureFormat::default())
+}
+
+fn write_capture_as(
+    dir: &Path,
+    texts: impl Iterator<Item = (String, usize)>,
+    format: &CaptureFormat,
+) {
     let d = dir.join("A/2026/01/01/00");
     std::fs::create_dir_all(&d).unwrap();
-    let mut f = std::fs::File::create(d.join("part.jsonl")).unwrap();
+    let mut lines = Vec::new();
     for (i, (t, k)) in texts.enumerate() {
         let input = serde_json::json!({ "text": t }).to_string();
         let output = serde_json::json!({ "label": LABELS[k] }).to_string();
         let id = format!("id-{i}");
         Exchange::json("A", "v", &id, input.as_bytes(), output.as_bytes())
-            .write_line(&mut f)
-            .unwrap();
+            .to_pending()
+            .encode_line(&mut lines, format);
     }
+    std::fs::write(d.join("part.jsonl"), lines).unwrap();
 }
 
 fn job(capture: &Path, baseline: &Path, out: &Path) -> MonitorConfig {
@@ -153,6 +162,86 @@ fn baseline_round_trips_and_drift_is_found_only_when_shifted() {
     let small = run_once(&job(&f.small, &f.baseline, &f.out)).unwrap();
     assert_eq!(small.status, "insufficient_data");
     assert!(small.violations.is_empty());
+}
+
+/// An endpoint that captures one side of each exchange only (SageMaker's capture modes
+/// `Input` and `Output`): the features of the other side are listed as not checked, not
+/// reported as missing or incomplete, and the side captured is still judged.
+#[test]
+fn a_capture_of_one_side_judges_that_side_only() {
+    let f = fixture();
+    let p = f.out.parent().unwrap();
+    let only = |mode| CaptureFormat {
+        mode,
+        text_types: None,
+    };
+    let names = |r: &serve::monitor::CheckResult| -> Vec<String> {
+        let mut v: Vec<String> = r
+            .unchecked_features
+            .iter()
+            .map(|u| u.feature_name.clone())
+            .collect();
+        v.sort();
+        v
+    };
+
+    // Requests only, shifted texts: text drift found, the prediction left unchecked.
+    write_capture_as(
+        &p.join("in"),
+        (0..600).map(shifted),
+        &only(CaptureMode::Input),
+    );
+    let r = run_once(&job(&p.join("in"), &f.baseline, &f.out)).unwrap();
+    assert_eq!(r.status, "completed");
+    assert_eq!(names(&r), ["predicted_label"]);
+    assert!(
+        r.unchecked_features[0].reason.contains("0 of 600"),
+        "{:?}",
+        r.unchecked_features
+    );
+    let kinds: Vec<(&str, &str)> = r
+        .violations
+        .iter()
+        .map(|v| (v.feature_name.as_str(), v.constraint_check_type))
+        .collect();
+    assert!(
+        kinds.contains(&("token_length", "baseline_drift_check")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.iter().all(|(name, _)| *name != "predicted_label"),
+        "no completeness or missing-column violation for an uncaptured side: {kinds:?}"
+    );
+    let html = std::fs::read_to_string(f.out.join("report.html")).unwrap();
+    assert!(html.contains("Not checked") && html.contains("predicted_label"));
+
+    // Responses only, in distribution: no violations; the text features unchecked.
+    write_capture_as(
+        &p.join("out-same"),
+        (0..600).map(in_dist),
+        &only(CaptureMode::Output),
+    );
+    let r = run_once(&job(&p.join("out-same"), &f.baseline, &f.out)).unwrap();
+    assert!(r.violations.is_empty(), "{:#?}", r.violations);
+    assert_eq!(names(&r), ["token", "token_length", "unknown_token_rate"]);
+    let predicted = r.features.iter().find(|x| x.name == "predicted_label");
+    assert_eq!(predicted.map(|x| x.count), Some(600), "{:#?}", r.features);
+
+    // Responses only, every prediction one class: the label drift is still found.
+    write_capture_as(
+        &p.join("out-shift"),
+        (0..600).map(|i| (in_dist(i).0, 0)),
+        &only(CaptureMode::Output),
+    );
+    let r = run_once(&job(&p.join("out-shift"), &f.baseline, &f.out)).unwrap();
+    assert!(
+        r.violations
+            .iter()
+            .any(|v| v.feature_name == "predicted_label"
+                && v.constraint_check_type == "baseline_drift_check"),
+        "{:#?}",
+        r.violations
+    );
 }
 
 #[tokio::test]

@@ -13,8 +13,8 @@ mod record;
 mod writer;
 
 pub use record::{
-    base64_decode, base64_encode, labels_of_json, CaptureData, CaptureRecord, EventMetadata,
-    Payload, Pending,
+    base64_decode, base64_encode, labels_of_json, CaptureData, CaptureFormat, CaptureMode,
+    CaptureRecord, EventMetadata, Payload, Pending, TextTypes,
 };
 pub use writer::{
     for_each_line, hour_end, jsonl_files, read_dir as read_capture_dir,
@@ -39,6 +39,8 @@ pub struct CaptureConfig {
     pub sampling_percent: f64,
     /// Records waiting for the writer, at most; beyond it records are dropped.
     pub buffer: usize,
+    /// Which sides are captured and which bodies are stored as text.
+    pub format: CaptureFormat,
 }
 
 impl CaptureConfig {
@@ -47,6 +49,7 @@ impl CaptureConfig {
             dir: dir.into(),
             sampling_percent: 100.0,
             buffer: 4096,
+            format: CaptureFormat::default(),
         }
     }
 }
@@ -106,9 +109,10 @@ impl Capture {
         let (capture, rx) = Capture::unstarted(config);
         let root = capture.config.dir.join(endpoint);
         let stats = capture.stats.clone();
+        let format = capture.config.format.clone();
         std::thread::Builder::new()
             .name("sentio-capture".into())
-            .spawn(move || writer::run(root, rx, stats))?;
+            .spawn(move || writer::run(root, format, rx, stats))?;
         Ok(capture)
     }
 

@@ -31,11 +31,129 @@ pub struct CaptureRecord {
     pub session: Option<String>,
 }
 
+/// The captured sides of the exchange: both by default; one of them is absent when the
+/// endpoint captures only requests or only responses ([`CaptureMode`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CaptureData {
-    pub endpoint_input: Payload,
-    pub endpoint_output: Payload,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_input: Option<Payload>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_output: Option<Payload>,
+}
+
+/// Which sides of each sampled exchange are captured (SageMaker's `CaptureMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub enum CaptureMode {
+    /// The request only (`endpointInput`).
+    Input,
+    /// The response only (`endpointOutput`).
+    Output,
+    /// Both.
+    #[default]
+    InputAndOutput,
+}
+
+impl CaptureMode {
+    pub fn input(self) -> bool {
+        self != CaptureMode::Output
+    }
+    pub fn output(self) -> bool {
+        self != CaptureMode::Input
+    }
+}
+
+/// The content types whose bodies are stored as text (SageMaker's
+/// `CaptureContentTypeHeader`): a body of a listed JSON type is stored with encoding
+/// `JSON`, of a listed CSV type with `CSV`, anything else as `BASE64`. Types are compared
+/// without their parameters (`; charset=…`) and ignoring case.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct TextTypes {
+    pub json: Vec<String>,
+    pub csv: Vec<String>,
+}
+
+impl TextTypes {
+    /// Checks and normalises (trimmed, lower case) the two lists: each type is
+    /// `type/subtype` without parameters, at most 256 characters, in one list only, and the
+    /// two lists hold at least one type and at most 10 each (SageMaker's limits).
+    pub fn new(json: &[String], csv: &[String]) -> Result<TextTypes, String> {
+        let norm = |flag: &str, list: &[String]| -> Result<Vec<String>, String> {
+            if list.len() > 10 {
+                return Err(format!(
+                    "{flag}: at most 10 content types, got {}",
+                    list.len()
+                ));
+            }
+            list.iter()
+                .map(|t| {
+                    let t = t.trim().to_ascii_lowercase();
+                    let valid = t.len() <= 256
+                        && t.split_once('/').is_some_and(|(ty, sub)| {
+                            let token = |x: &str| {
+                                !x.is_empty()
+                                    && x.bytes().all(|b| {
+                                        b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b)
+                                    })
+                            };
+                            token(ty) && token(sub)
+                        });
+                    if valid {
+                        Ok(t)
+                    } else {
+                        Err(format!(
+                            "{flag}: {t:?} is not a content type (type/subtype, no parameters, at most 256 characters)"
+                        ))
+                    }
+                })
+                .collect()
+        };
+        let types = TextTypes {
+            json: norm("--capture-json-content-types", json)?,
+            csv: norm("--capture-csv-content-types", csv)?,
+        };
+        if types.json.is_empty() && types.csv.is_empty() {
+            return Err("the capture content type lists are empty".into());
+        }
+        if let Some(t) = types.json.iter().find(|t| types.csv.contains(t)) {
+            return Err(format!(
+                "{t} is in both --capture-json-content-types and --capture-csv-content-types"
+            ));
+        }
+        Ok(types)
+    }
+
+    fn encoding(&self, content_type: &str) -> Option<&'static str> {
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        let listed = |l: &[String]| l.iter().any(|t| t.eq_ignore_ascii_case(media));
+        if listed(&self.json) {
+            Some("JSON")
+        } else if listed(&self.csv) {
+            Some("CSV")
+        } else {
+            None
+        }
+    }
+}
+
+/// How records are written: which sides, and which bodies as text.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct CaptureFormat {
+    pub mode: CaptureMode,
+    /// `None`: any type naming JSON or CSV (`application/json`, `application/jsonlines`,
+    /// `text/csv`, …) is stored as text.
+    pub text_types: Option<TextTypes>,
+}
+
+impl CaptureFormat {
+    /// `JSON` or `CSV` for a body stored as text, else `None` (base64).
+    fn text_encoding(&self, content_type: &str) -> Option<&'static str> {
+        match &self.text_types {
+            None => text_encoding(content_type),
+            Some(t) => t.encoding(content_type),
+        }
+    }
 }
 
 /// `{observedContentType, mode, data, encoding}`.
@@ -61,8 +179,8 @@ pub struct EventMetadata {
 
 /// A body the way SageMaker stores it: JSON and CSV as text, anything else (or anything
 /// that is not UTF-8) as base64. Returns the encoding and the data.
-fn encode_body<'a>(content_type: &str, body: &'a [u8]) -> (&'static str, Cow<'a, str>) {
-    match (text_encoding(content_type), std::str::from_utf8(body)) {
+fn encode_body<'a>(text: Option<&'static str>, body: &'a [u8]) -> (&'static str, Cow<'a, str>) {
+    match (text, std::str::from_utf8(body)) {
         (Some(e), Ok(s)) => (e, Cow::Borrowed(s)),
         _ => ("BASE64", Cow::Owned(base64_encode(body))),
     }
@@ -91,7 +209,7 @@ fn text_encoding(content_type: &str) -> Option<&'static str> {
 impl Payload {
     /// Stores a body the way SageMaker does (see [`encode_body`]).
     pub fn new(mode: &str, content_type: &str, body: &[u8]) -> Payload {
-        let (encoding, data) = encode_body(content_type, body);
+        let (encoding, data) = encode_body(text_encoding(content_type), body);
         Payload {
             observed_content_type: content_type.to_string(),
             mode: mode.to_string(),
@@ -223,10 +341,11 @@ impl Pending {
         .to_pending()
     }
 
-    /// Writes the record as one JSON line (with its newline), with a fresh event id.
+    /// Writes the record as one JSON line (with its newline), with a fresh event id, in
+    /// the default format (both sides; JSON and CSV bodies as text).
     pub fn write_line<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
         let mut line = Vec::with_capacity(2 * self.text.len() + 512);
-        self.encode_line(&mut line);
+        self.encode_line(&mut line, &CaptureFormat::default());
         out.write_all(&line)
     }
 
@@ -234,15 +353,25 @@ impl Pending {
     /// [`CaptureRecord`]'s fields in its order, written directly rather than through serde
     /// (a line is written for every sampled request; this takes ~0.30 µs for a typical
     /// 1.1 kB line, two thirds of it escaping the bodies, and needs no intermediate strings).
-    pub fn encode_line(&self, out: &mut Vec<u8>) {
+    pub fn encode_line(&self, out: &mut Vec<u8>, format: &CaptureFormat) {
         // Room for the fixed fields and some escapes, so the line is written without growing.
         out.reserve(self.text.len() + self.text.len() / 4 + 512);
         let mut id = uuid::Uuid::encode_buffer();
         let event_id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id);
-        out.extend_from_slice(br#"{"captureData":{"endpointInput":"#);
-        payload(out, "INPUT", self.input_content_type(), self.input());
-        out.extend_from_slice(br#","endpointOutput":"#);
-        payload(out, "OUTPUT", self.output_content_type(), self.output());
+        out.extend_from_slice(br#"{"captureData":{"#);
+        if format.mode.input() {
+            out.extend_from_slice(br#""endpointInput":"#);
+            let ct = self.input_content_type();
+            payload(out, "INPUT", ct, format.text_encoding(ct), self.input());
+        }
+        if format.mode.output() {
+            if format.mode.input() {
+                out.push(b',');
+            }
+            out.extend_from_slice(br#""endpointOutput":"#);
+            let ct = self.output_content_type();
+            payload(out, "OUTPUT", ct, format.text_encoding(ct), self.output());
+        }
         out.extend_from_slice(br#"},"eventMetadata":{"eventId":""#);
         out.extend_from_slice(event_id.as_bytes());
         out.extend_from_slice(br#"","inferenceId":"#);
@@ -277,14 +406,20 @@ impl Pending {
 
 /// `{"observedContentType":…,"mode":…,"data":…,"encoding":…}`, the body encoded as
 /// SageMaker does ([`encode_body`]).
-fn payload(out: &mut Vec<u8>, mode: &str, content_type: &str, body: &[u8]) {
+fn payload(
+    out: &mut Vec<u8>,
+    mode: &str,
+    content_type: &str,
+    text: Option<&'static str>,
+    body: &[u8],
+) {
     out.extend_from_slice(br#"{"observedContentType":"#);
     json_str(out, content_type);
     out.extend_from_slice(br#","mode":""#);
     out.extend_from_slice(mode.as_bytes());
     out.extend_from_slice(br#"","data":"#);
     // Base64 needs no escaping; escaping it anyway keeps one path.
-    let (encoding, data) = encode_body(content_type, body);
+    let (encoding, data) = encode_body(text, body);
     json_str(out, &data);
     out.extend_from_slice(br#","encoding":""#);
     out.extend_from_slice(encoding.as_bytes());
@@ -347,9 +482,12 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
 }
 
 impl CaptureRecord {
-    /// The texts of the captured request (empty when it cannot be decoded).
+    /// The texts of the captured request (empty when it cannot be decoded or was not
+    /// captured).
     pub fn texts(&self) -> Vec<String> {
-        let input = &self.capture_data.endpoint_input;
+        let Some(input) = &self.capture_data.endpoint_input else {
+            return Vec::new();
+        };
         let Some(body) = input.bytes() else {
             return Vec::new();
         };
@@ -360,17 +498,30 @@ impl CaptureRecord {
     }
 
     /// The predicted label of each instance of the captured response (`None` for an item
-    /// that failed).
+    /// that failed); empty when the response was not captured or cannot be read.
     pub fn labels(&self) -> Vec<Option<String>> {
-        let out = &self.capture_data.endpoint_output;
-        output_labels(self.failed, &out.encoding, &out.data)
+        let Some(out) = &self.capture_data.endpoint_output else {
+            return Vec::new();
+        };
+        if out.encoding != "BASE64" {
+            return output_labels(self.failed, &out.encoding, &out.data);
+        }
+        // A JSON or CSV type the endpoint was not told to store as text.
+        let text = out.bytes().and_then(|b| String::from_utf8(b).ok());
+        match (text_encoding(&out.observed_content_type), text) {
+            (Some(encoding), Some(data)) => output_labels(self.failed, encoding, &data),
+            _ => Vec::new(),
+        }
     }
 }
 
 /// The predicted labels of a response body, as [`CaptureRecord::labels`] reads them once
 /// it is captured.
 pub(super) fn response_labels(content_type: &str, body: &[u8], status: u16) -> Vec<Option<String>> {
-    let (encoding, data) = encode_body(content_type, body);
+    let (encoding, data) = encode_body(text_encoding(content_type), body);
+    if encoding == "BASE64" {
+        return Vec::new();
+    }
     output_labels(!(200..300).contains(&status), encoding, &data)
 }
 
@@ -509,7 +660,7 @@ mod tests {
             text.ends_with("}\n") && text.matches('\n').count() == 1,
             "{text}"
         );
-        let input = &r.capture_data.endpoint_input;
+        let input = r.capture_data.endpoint_input.as_ref().unwrap();
         assert_eq!(
             (input.mode.as_str(), input.encoding.as_str()),
             ("INPUT", "JSON")
@@ -519,7 +670,7 @@ mod tests {
             "Application/JSON; charset=utf-8"
         );
         assert_eq!(input.data.as_bytes(), p.input());
-        let output = &r.capture_data.endpoint_output;
+        let output = r.capture_data.endpoint_output.as_ref().unwrap();
         assert_eq!(
             (output.mode.as_str(), output.encoding.as_str()),
             ("OUTPUT", "CSV")
@@ -630,13 +781,13 @@ mod tests {
             !text.contains("\"shadow\"") && !text.contains("\"session\""),
             "{text}"
         );
-        let input = &r.capture_data.endpoint_input;
+        let input = r.capture_data.endpoint_input.as_ref().unwrap();
         assert_eq!(
             input.encoding, "BASE64",
             "not UTF-8, so base64 whatever the type"
         );
         assert_eq!(input.bytes().unwrap(), vec![0xff, 0xfe]);
-        let output = &r.capture_data.endpoint_output;
+        let output = r.capture_data.endpoint_output.as_ref().unwrap();
         assert_eq!(output.encoding, "BASE64");
         assert_eq!(output.bytes().unwrap(), b"\x89PNG");
         assert_eq!((r.status, r.failed), (503, true));
@@ -669,5 +820,109 @@ mod tests {
         let p = Payload::new("INPUT", "text/plain", "hello".as_bytes());
         assert_eq!(p.encoding, "BASE64");
         assert_eq!(p.bytes().unwrap(), b"hello");
+    }
+
+    fn line_as(p: &Pending, format: &CaptureFormat) -> (String, CaptureRecord) {
+        let mut line = Vec::new();
+        p.encode_line(&mut line, format);
+        let text = String::from_utf8(line).unwrap();
+        let rec = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        (text, rec)
+    }
+
+    #[test]
+    fn the_capture_mode_writes_one_side_or_both() {
+        let p = pending(
+            "application/json",
+            br#"{"instances":["good","bad"]}"#,
+            "application/json",
+            br#"{"predictions":[{"label":"pos"},{"label":"neg"}]}"#,
+            200,
+        );
+        let mode = |mode| {
+            line_as(
+                &p,
+                &CaptureFormat {
+                    mode,
+                    text_types: None,
+                },
+            )
+        };
+        let (text, input_only) = mode(CaptureMode::Input);
+        assert!(!text.contains("endpointOutput"), "{text}");
+        assert!(input_only.capture_data.endpoint_output.is_none());
+        assert_eq!(input_only.texts(), ["good", "bad"]);
+        assert!(input_only.labels().is_empty(), "no response captured");
+        let (text, output_only) = mode(CaptureMode::Output);
+        assert!(!text.contains("endpointInput"), "{text}");
+        assert!(output_only.capture_data.endpoint_input.is_none());
+        assert!(output_only.texts().is_empty(), "no request captured");
+        assert_eq!(
+            output_only.labels(),
+            [Some("pos".to_string()), Some("neg".to_string())]
+        );
+        let (_, both) = mode(CaptureMode::InputAndOutput);
+        assert_eq!(both.texts().len(), 2);
+        assert_eq!(both.labels().len(), 2);
+        // Everything but the sides and the event id is the same in every mode.
+        for mut r in [input_only, output_only] {
+            r.capture_data = both.capture_data.clone();
+            r.event_metadata.event_id = both.event_metadata.event_id.clone();
+            assert_eq!(r, both);
+        }
+    }
+
+    #[test]
+    fn only_the_listed_content_types_are_stored_as_text() {
+        let types = TextTypes::new(&["Application/JSON ".into()], &["text/csv".into()]).unwrap();
+        assert_eq!(
+            (types.json.as_slice(), types.csv.as_slice()),
+            (
+                &["application/json".to_string()][..],
+                &["text/csv".to_string()][..]
+            )
+        );
+        let format = CaptureFormat {
+            mode: CaptureMode::InputAndOutput,
+            text_types: Some(types),
+        };
+        let lines = b"{\"label\":\"a\"}\n{\"label\":\"b\"}\n";
+        for (ct_in, ct_out, encodings) in [
+            (
+                "application/json; charset=utf-8",
+                "TEXT/CSV",
+                ("JSON", "CSV"),
+            ),
+            // Not listed, so base64, though the built-in default stores it as JSON.
+            ("text/csv", "application/jsonlines", ("CSV", "BASE64")),
+            ("application/x-ndjson", "text/plain", ("BASE64", "BASE64")),
+        ] {
+            let p = pending(ct_in, b"a,b", ct_out, lines, 200);
+            let (_, r) = line_as(&p, &format);
+            let (input, output) = (
+                r.capture_data.endpoint_input.as_ref().unwrap(),
+                r.capture_data.endpoint_output.as_ref().unwrap(),
+            );
+            assert_eq!(
+                (input.encoding.as_str(), output.encoding.as_str()),
+                encodings,
+                "{ct_in} / {ct_out}"
+            );
+            assert_eq!(input.bytes().unwrap(), b"a,b");
+            assert_eq!(output.bytes().unwrap(), lines);
+            if ct_out == "application/jsonlines" {
+                // A JSON response stored as base64 still yields its labels.
+                assert_eq!(r.labels(), [Some("a".to_string()), Some("b".to_string())]);
+            }
+        }
+        let (_, default) = line_as(
+            &pending("text/csv", b"a,b", "application/jsonlines", lines, 200),
+            &CaptureFormat::default(),
+        );
+        assert_eq!(
+            default.capture_data.endpoint_output.unwrap().encoding,
+            "JSON",
+            "without lists, any type naming json is text"
+        );
     }
 }

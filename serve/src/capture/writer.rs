@@ -1,5 +1,5 @@
 //! The capture writer thread (one file per variant and hour) and reading capture trees.
-use super::{CaptureRecord, CaptureStats, Pending, CAPTURED, CAPTURE_WRITE_ERRORS};
+use super::{CaptureFormat, CaptureRecord, CaptureStats, Pending, CAPTURED, CAPTURE_WRITE_ERRORS};
 use chrono::{Datelike, Timelike};
 use rustc_hash::FxHashMap;
 use std::fs::File;
@@ -107,7 +107,12 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// idle wake it; then it drains the buffer every [`NAP`] until a nap brings nothing, and
 /// flushes every [`FLUSH_EVERY`] and when the burst ends, so a record reaches its file
 /// within about 100 ms under load and within a few ms otherwise.
-pub(super) fn run(root: PathBuf, rx: Receiver<Pending>, stats: Arc<CaptureStats>) {
+pub(super) fn run(
+    root: PathBuf,
+    format: CaptureFormat,
+    rx: Receiver<Pending>,
+    stats: Arc<CaptureStats>,
+) {
     let mut open: FxHashMap<String, Variant> = FxHashMap::default();
     let put = |record: Pending, open: &mut FxHashMap<String, Variant>| {
         if !open.contains_key(record.variant()) {
@@ -121,7 +126,7 @@ pub(super) fn run(root: PathBuf, rx: Receiver<Pending>, stats: Arc<CaptureStats>
         }
         let v = open.get_mut(record.variant()).expect("inserted above");
         v.captured.increment(1);
-        match write(&root, v, &record) {
+        match write(&root, &format, v, &record) {
             Ok(()) => {
                 stats.written.fetch_add(1, Ordering::Relaxed);
             }
@@ -175,7 +180,12 @@ pub(super) fn run(root: PathBuf, rx: Receiver<Pending>, stats: Arc<CaptureStats>
 /// later hour (by its inference time) starts that hour's file. Records reach the writer
 /// almost in order, so one of the past hour that comes late goes to the newer file rather
 /// than reopening the old hour (its `inferenceTime` still says when it happened).
-fn write(root: &Path, variant: &mut Variant, record: &Pending) -> std::io::Result<()> {
+fn write(
+    root: &Path,
+    format: &CaptureFormat,
+    variant: &mut Variant,
+    record: &Pending,
+) -> std::io::Result<()> {
     let now = record.time.naive_utc();
     let hour = (now.year(), now.month(), now.day(), now.hour());
     if variant.open.as_ref().is_none_or(|o| o.hour < hour) {
@@ -204,7 +214,7 @@ fn write(root: &Path, variant: &mut Variant, record: &Pending) -> std::io::Resul
         });
     }
     let o = variant.open.as_mut().expect("opened above");
-    o.file.append(|buf| record.encode_line(buf))
+    o.file.append(|buf| record.encode_line(buf, format))
 }
 
 /// The end of the hour a capture file belongs to, from its folders
@@ -397,7 +407,12 @@ mod tests {
         }
         drop(tx);
         let stats = Arc::new(CaptureStats::default());
-        run(dir.path().to_path_buf(), rx, stats.clone());
+        run(
+            dir.path().to_path_buf(),
+            CaptureFormat::default(),
+            rx,
+            stats.clone(),
+        );
         assert_eq!(stats.written.load(Ordering::Relaxed), 4);
         let ids = |hour: &str| -> Vec<String> {
             let files = jsonl_files(&dir.path().join("A/2026/11/25").join(hour)).unwrap();

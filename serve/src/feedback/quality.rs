@@ -30,7 +30,8 @@ pub struct QualityReport {
     pub feedback_records: u64,
     /// Feedback ids with no captured prediction (not an error).
     pub unknown_ids: u64,
-    /// Instances whose label count did not match, or whose prediction failed.
+    /// Instances whose label count did not match, whose prediction failed, or whose
+    /// response was not captured (an endpoint capturing requests only).
     pub unmatched_instances: u64,
     pub variants: BTreeMap<String, VariantQuality>,
 }

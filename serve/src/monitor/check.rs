@@ -62,6 +62,15 @@ pub struct Violation {
     pub description: String,
 }
 
+/// A baseline feature the window could not judge because too few of its records carry the
+/// side of the exchange it is computed from (an endpoint capturing requests only or
+/// responses only): listed, not a violation.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Unchecked {
+    pub feature_name: String,
+    pub reason: String,
+}
+
 /// The result of one monitoring run.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CheckResult {
@@ -76,6 +85,9 @@ pub struct CheckResult {
     pub bonferroni_alpha: f64,
     pub features: Vec<FeatureDrift>,
     pub violations: Vec<Violation>,
+    /// Features left unjudged because the capture mode left their side out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchecked_features: Vec<Unchecked>,
     /// Share of features drifting.
     pub drift_share: f64,
 }
@@ -93,15 +105,38 @@ pub fn check(baseline: &Baseline, current: &Current, t: &Thresholds) -> CheckRes
         bonferroni_alpha: t.alpha,
         features: Vec::new(),
         violations: Vec::new(),
+        unchecked_features: Vec::new(),
         drift_share: 0.0,
     };
     if current.records < t.min_samples {
         out.status = "insufficient_data";
         return out;
     }
-    let testable: Vec<_> = baseline
+    // A side of the exchange carried by too few records (capture mode Input or Output, or
+    // a mode changed within the window) leaves its features unjudged, not missing.
+    let (carried, uncarried): (Vec<_>, Vec<_>) = baseline
         .features
         .iter()
+        .partition(|f| current.carrying(&f.name) >= t.min_samples);
+    for f in uncarried {
+        let side = if f.name == "predicted_label" {
+            "the response (endpointOutput)"
+        } else {
+            "the request (endpointInput)"
+        };
+        out.unchecked_features.push(Unchecked {
+            feature_name: f.name.clone(),
+            reason: format!(
+                "{} of {} records carry {side}, fewer than the minimum {}; the endpoint's capture mode leaves it out",
+                current.carrying(&f.name),
+                current.records,
+                t.min_samples
+            ),
+        });
+    }
+    let testable: Vec<_> = carried
+        .iter()
+        .copied()
         .filter(|f| match &f.distribution {
             Distribution::Numeric(_) => current.numeric(&f.name).is_some_and(|x| !x.is_empty()),
             Distribution::Categorical(_) => current.categorical(&f.name).is_some(),
@@ -157,12 +192,8 @@ pub fn check(baseline: &Baseline, current: &Current, t: &Thresholds) -> CheckRes
         out.features.push(d);
     }
     // Completeness of predictions (failed requests and failed items have none).
-    if let Some(f) = baseline
-        .features
-        .iter()
-        .find(|f| f.name == "predicted_label")
-    {
-        let total = current.instances.max(current.records);
+    if let Some(f) = carried.iter().find(|f| f.name == "predicted_label") {
+        let total = current.output_instances.max(current.with_output);
         let share = if total == 0 {
             1.0
         } else {
@@ -179,7 +210,7 @@ pub fn check(baseline: &Baseline, current: &Current, t: &Thresholds) -> CheckRes
             });
         }
     }
-    for f in &baseline.features {
+    for f in &carried {
         if !testable.iter().any(|t| t.name == f.name) {
             out.violations.push(Violation {
                 feature_name: f.name.clone(),

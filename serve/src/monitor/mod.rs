@@ -15,7 +15,7 @@ pub mod stats;
 
 pub use actions::{post_json, send_json_bearer, Action, ActionGate};
 pub use baseline::{Baseline, BaselineFeature, Distribution};
-pub use check::{check, CheckResult, FeatureDrift, Thresholds, Violation};
+pub use check::{check, CheckResult, FeatureDrift, Thresholds, Unchecked, Violation};
 pub use cli::{run_monitor_cli, MonitorArgs, MonitorCommand, MonitorOutcome};
 pub use profile::{vocab_of, Current, Profiler};
 pub use report::{html, write_outputs};

@@ -35,9 +35,16 @@ pub use models::tokenizer::vocab_table as vocab_of;
 #[derive(Debug, Default, Clone)]
 pub struct Current {
     pub records: u64,
+    /// Records carrying the request (`endpointInput`) and the response
+    /// (`endpointOutput`): all of them unless the endpoint captures one side only.
+    pub with_input: u64,
+    pub with_output: u64,
     pub failed: u64,
     /// Instances (texts) seen.
     pub instances: u64,
+    /// Instances of the records that carry both sides (what prediction completeness is
+    /// measured against).
+    pub output_instances: u64,
     /// Texts the tokenizer failed on (left out of the text features).
     pub unprofiled: u64,
     /// Finished lines of the capture files that are not capture records.
@@ -53,8 +60,11 @@ pub struct Current {
 impl Current {
     pub fn merge(&mut self, o: Current) {
         self.records += o.records;
+        self.with_input += o.with_input;
+        self.with_output += o.with_output;
         self.failed += o.failed;
         self.instances += o.instances;
+        self.output_instances += o.output_instances;
         self.unprofiled += o.unprofiled;
         self.unreadable += o.unreadable;
         self.token_length.extend(o.token_length);
@@ -77,6 +87,9 @@ impl Current {
         let mut by_id = vec![0u64; profiler.map_or(0, |p| p.vocab.len())];
         for r in records.iter().filter(|r| !r.shadow) {
             self.records += 1;
+            let has_output = r.capture_data.endpoint_output.is_some();
+            self.with_input += u64::from(r.capture_data.endpoint_input.is_some());
+            self.with_output += u64::from(has_output);
             if r.failed {
                 self.failed += 1;
             }
@@ -91,6 +104,9 @@ impl Current {
             }
             let texts = r.texts();
             self.instances += texts.len() as u64;
+            if has_output {
+                self.output_instances += texts.len() as u64;
+            }
             let Some(p) = profiler else { continue };
             for t in &texts {
                 ids.clear();
@@ -133,6 +149,15 @@ impl Current {
             "token_length" => Some(&self.token_length),
             "unknown_token_rate" => Some(&self.unknown_token_rate),
             _ => None,
+        }
+    }
+
+    /// Records carrying the side of the exchange a feature is computed from: the
+    /// response for `predicted_label`, the request for the text features.
+    pub fn carrying(&self, name: &str) -> u64 {
+        match name {
+            "predicted_label" => self.with_output,
+            _ => self.with_input,
         }
     }
 

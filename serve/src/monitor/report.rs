@@ -64,6 +64,18 @@ td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}.drift{color:#b00;f
         }
         h.push_str("</ul>");
     }
+    if !r.unchecked_features.is_empty() {
+        h.push_str("<h2>Not checked</h2><ul>");
+        for u in &r.unchecked_features {
+            let _ = write!(
+                h,
+                "<li><b>{}</b>: {}</li>",
+                esc(&u.feature_name),
+                esc(&u.reason)
+            );
+        }
+        h.push_str("</ul>");
+    }
     h.push_str("<h2>Features</h2><table><tr><th>feature</th><th>n</th><th>PSI</th><th>JS</th><th>test</th><th>statistic</th><th>p</th><th>severity</th></tr>");
     for f in &r.features {
         let _ = write!(

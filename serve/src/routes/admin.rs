@@ -92,6 +92,8 @@ fn capture_json(app: &App) -> serde_json::Value {
             "destination": c.config().dir.join(&app.observe.endpoint).display().to_string(),
             "sampling_percent": c.sampling_percent(),
             "buffer": c.config().buffer,
+            "capture_mode": c.config().format.mode,
+            "content_types": c.config().format.text_types,
             "counts": c.counts(),
         }),
     }
