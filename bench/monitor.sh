@@ -28,7 +28,9 @@
 # Usage: bench/monitor.sh      Env: DATA, WORK, RECORDS, RUNS (3), DURATION (10s), ROUNDS (2),
 #                              PORT, ONLY (a: only (a); ab: (a) and (b); c: only (c);
 #                              t: only (t)), TOGGLE_DURATION (120), PHASE (5), TOGGLE_RUNS (3),
-#                              SENTIO_BIN (another build of sentio to measure).
+#                              SENTIO_BIN (another build of sentio to measure);
+#                              SENTIO_CAPTURE_DIRECT_IO=false measures capture through the
+#                              page cache (see page_cache below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/womens_clothing_ecommerce_reviews.csv}
@@ -109,6 +111,16 @@ done
 [ "${ONLY:-}" = ab ] && exit 0
 fi
 
+# Free memory before each server start. Capture files written through the page cache
+# grow it by ~50 MB/s. Where the kernel takes those pages from free memory that a VM has
+# handed back to its host (virtio-balloon free page reporting, as on this machine), each
+# first write into a page faults on the host: ~10x the kernel time of a write into a page
+# the guest already holds (2.2 vs 0.2 s per GB here). Sentio writes capture files with
+# direct I/O, around the page cache; SENTIO_CAPTURE_DIRECT_IO=false measures the page
+# cache path, whose cost then depends on this figure.
+page_cache() {
+  echo "page cache: $(awk '/MemFree/ {printf "%.1f GiB free", $2 / 1048576}' /proc/meminfo)"
+}
 wait_http() { for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/ping" >/dev/null && return 0; sleep 0.1; done; echo "no answer"; exit 1; }
 if [ "${ONLY:-}" = t ]; then
   TOGGLE_DURATION=${TOGGLE_DURATION:-120}
@@ -117,6 +129,7 @@ if [ "${ONLY:-}" = t ]; then
   TOKEN=bench-token
   for r in $(seq 1 "${TOGGLE_RUNS:-3}"); do
     rm -rf "$WORK/serve-capture"
+    page_cache
     "$BIN" serve --model "$ART" --host 127.0.0.1 --port "$PORT" --admin-token "$TOKEN" \
       --capture-dir "$WORK/serve-capture" --capture-sampling 0 >"$WORK/serve-toggle-$r.log" 2>&1 & SRV=$!
     wait_http
@@ -222,6 +235,7 @@ threads_cpu() { # PID: "name ticks" for each thread
 run() { # name, extra serve args...
   local name=$1; shift
   rm -rf "$WORK/serve-capture"
+  page_cache >/dev/null
   "$BIN" serve --model "$ART" --host 127.0.0.1 --port "$PORT" "$@" >"$WORK/serve-$name.log" 2>&1 & SRV=$!
   wait_http
   # The server's CPU time (user + system clock ticks, writer thread included) over the run,

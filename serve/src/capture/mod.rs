@@ -5,7 +5,9 @@
 //! Serving never waits for capture: a sampled exchange is copied into one buffer (a
 //! [`Pending`]: one allocation, nothing formatted) and goes into a bounded channel with
 //! `try_send`; a full buffer drops it and counts it (`sentio_capture_dropped_total`). One
-//! writer thread makes the event ids and lines, owns the files and flushes them.
+//! writer thread makes the event ids and lines, owns the files and flushes them; it writes
+//! whole 1 MiB blocks with direct I/O where the file system allows it (see
+//! `writer::CaptureFile`), so capture files do not churn the page cache.
 //!
 //! The sampling percentage can be changed while serving (`PUT /v1/admin/capture`, as
 //! SageMaker's `UpdateEndpoint` changes a data capture config); 0 pauses capture.
@@ -41,6 +43,9 @@ pub struct CaptureConfig {
     pub buffer: usize,
     /// Which sides are captured and which bodies are stored as text.
     pub format: CaptureFormat,
+    /// Write whole blocks of the capture files with direct I/O (around the page cache)
+    /// where the file system allows it.
+    pub direct_io: bool,
 }
 
 impl CaptureConfig {
@@ -50,6 +55,7 @@ impl CaptureConfig {
             sampling_percent: 100.0,
             buffer: 4096,
             format: CaptureFormat::default(),
+            direct_io: true,
         }
     }
 }
@@ -113,10 +119,13 @@ impl Capture {
         let (capture, rx) = Capture::unstarted(config);
         let root = capture.config.dir.join(endpoint);
         let stats = capture.stats.clone();
-        let format = capture.config.format.clone();
+        let options = writer::WriterOptions {
+            format: capture.config.format.clone(),
+            direct_io: capture.config.direct_io,
+        };
         std::thread::Builder::new()
             .name("sentio-capture".into())
-            .spawn(move || writer::run(root, format, rx, stats))?;
+            .spawn(move || writer::run(root, options, rx, stats))?;
         Ok(capture)
     }
 
