@@ -199,14 +199,14 @@ pub struct ObserveArgs {
     /// text and any other as base64; without both, any type naming json or csv is text.
     #[arg(long, env = "SENTIO_CAPTURE_JSON_CONTENT_TYPES", value_delimiter = ',')]
     pub capture_json_content_types: Vec<String>,
-    /// Write the capture files' whole blocks with direct I/O, around the page cache (where
-    /// the file system allows it; otherwise, and with false, through the page cache).
-    #[arg(long, env = "SENTIO_CAPTURE_DIRECT_IO", default_value_t = true, action = clap::ArgAction::Set)]
-    pub capture_direct_io: bool,
     /// Content types whose bodies are stored as CSV text (comma-separated); see
     /// --capture-json-content-types.
     #[arg(long, env = "SENTIO_CAPTURE_CSV_CONTENT_TYPES", value_delimiter = ',')]
     pub capture_csv_content_types: Vec<String>,
+    /// Write the capture files' whole blocks with direct I/O, around the page cache (where
+    /// the file system allows it; otherwise, and with false, through the page cache).
+    #[arg(long, env = "SENTIO_CAPTURE_DIRECT_IO", default_value_t = true, action = clap::ArgAction::Set)]
+    pub capture_direct_io: bool,
     /// State directory: experiment records and the feedback file (enables POST /feedback and
     /// GET /experiments/{id}).
     #[arg(long, env = "SENTIO_STATE_DIR")]

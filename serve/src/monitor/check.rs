@@ -127,7 +127,7 @@ pub fn check(baseline: &Baseline, current: &Current, t: &Thresholds) -> CheckRes
         out.unchecked_features.push(Unchecked {
             feature_name: f.name.clone(),
             reason: format!(
-                "{} of {} records carry {side}, fewer than the minimum {}; the endpoint's capture mode leaves it out",
+                "{} of {} records carry {side}, fewer than the minimum {} (the endpoint's capture mode leaves that side out)",
                 current.carrying(&f.name),
                 current.records,
                 t.min_samples
