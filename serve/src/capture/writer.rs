@@ -546,6 +546,25 @@ mod tests {
         }
     }
 
+    /// A direct write the file system refuses (here: an offset no device accepts) is not an
+    /// error: the block goes through the page cache, and so does everything after it.
+    #[test]
+    fn a_refused_direct_write_falls_back_to_the_page_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("refused.jsonl");
+        let mut file = CaptureFile::create(&path, true).unwrap();
+        let block = vec![b'z'; BLOCK];
+        assert!(
+            file.write_block(1, &block).is_none(),
+            "refused, so not written"
+        );
+        assert!(file.direct.is_none(), "no direct I/O from now on");
+        assert!(file.write_block(0, &block).is_none());
+        file.write_all(&block).unwrap();
+        drop(file);
+        assert!(std::fs::read(&path).unwrap() == block);
+    }
+
     #[test]
     fn a_failing_sink_keeps_lines_then_refuses_them() {
         let mut sink = Sink::new(Disk {
