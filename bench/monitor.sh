@@ -235,7 +235,7 @@ threads_cpu() { # PID: "name ticks" for each thread
 run() { # name, extra serve args...
   local name=$1; shift
   rm -rf "$WORK/serve-capture"
-  page_cache >/dev/null
+  page_cache
   "$BIN" serve --model "$ART" --host 127.0.0.1 --port "$PORT" "$@" >"$WORK/serve-$name.log" 2>&1 & SRV=$!
   wait_http
   # The server's CPU time (user + system clock ticks, writer thread included) over the run,
