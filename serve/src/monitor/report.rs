@@ -38,6 +38,23 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A titled list of `<b>feature</b>{kind}: text` items; nothing when there are none.
+fn section<'a>(
+    h: &mut String,
+    title: &str,
+    items: impl Iterator<Item = (&'a str, String, &'a str)>,
+) {
+    let mut items = items.peekable();
+    if items.peek().is_none() {
+        return;
+    }
+    let _ = write!(h, "<h2>{title}</h2><ul>");
+    for (feature, kind, text) in items {
+        let _ = write!(h, "<li><b>{}</b>{kind}: {}</li>", esc(feature), esc(text));
+    }
+    h.push_str("</ul>");
+}
+
 /// The HTML report (no external resources).
 pub fn html(r: &CheckResult) -> String {
     let mut h = String::from(
@@ -51,31 +68,19 @@ td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}.drift{color:#b00;f
         "<h1>Drift report</h1><p>Status: <b>{}</b>. {} records (minimum {}), per-feature α after Bonferroni {:.2e}; {} violation(s).</p>",
         r.status, r.records, r.min_samples, r.bonferroni_alpha, r.violations.len()
     );
-    if !r.violations.is_empty() {
-        h.push_str("<h2>Violations</h2><ul>");
-        for v in &r.violations {
-            let _ = write!(
-                h,
-                "<li><b>{}</b> {}: {}</li>",
-                esc(&v.feature_name),
-                v.constraint_check_type,
-                esc(&v.description)
-            );
-        }
-        h.push_str("</ul>");
-    }
-    if !r.unchecked_features.is_empty() {
-        h.push_str("<h2>Not checked</h2><ul>");
-        for u in &r.unchecked_features {
-            let _ = write!(
-                h,
-                "<li><b>{}</b>: {}</li>",
-                esc(&u.feature_name),
-                esc(&u.reason)
-            );
-        }
-        h.push_str("</ul>");
-    }
+    let violations = r.violations.iter().map(|v| {
+        (
+            v.feature_name.as_str(),
+            format!(" {}", v.constraint_check_type),
+            v.description.as_str(),
+        )
+    });
+    section(&mut h, "Violations", violations);
+    let unchecked = r
+        .unchecked_features
+        .iter()
+        .map(|u| (u.feature_name.as_str(), String::new(), u.reason.as_str()));
+    section(&mut h, "Not checked", unchecked);
     h.push_str("<h2>Features</h2><table><tr><th>feature</th><th>n</th><th>PSI</th><th>JS</th><th>test</th><th>statistic</th><th>p</th><th>severity</th></tr>");
     for f in &r.features {
         let _ = write!(
