@@ -3,7 +3,7 @@
 //! drifts only when the test is significant *and* the effect is at least the threshold, so
 //! a large window does not flag a negligible shift.
 use super::baseline::{Baseline, Distribution};
-use super::profile::Current;
+use super::profile::{side_of, Current, Side};
 use super::stats::{chi_square_gof, js_distance, ks_binned, psi};
 use serde::Serialize;
 
@@ -119,10 +119,9 @@ pub fn check(baseline: &Baseline, current: &Current, t: &Thresholds) -> CheckRes
         .iter()
         .partition(|f| current.carrying(&f.name) >= t.min_samples);
     for f in uncarried {
-        let side = if f.name == "predicted_label" {
-            "the response (endpointOutput)"
-        } else {
-            "the request (endpointInput)"
+        let side = match side_of(&f.name) {
+            Side::Output => "the response (endpointOutput)",
+            Side::Input => "the request (endpointInput)",
         };
         out.unchecked_features.push(Unchecked {
             feature_name: f.name.clone(),

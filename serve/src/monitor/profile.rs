@@ -31,6 +31,22 @@ impl Profiler {
 /// id → token of a tokenizer.json (see [`models::tokenizer::vocab_table`]).
 pub use models::tokenizer::vocab_table as vocab_of;
 
+/// The side of the exchange a feature is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The request (`endpointInput`): the text features.
+    Input,
+    /// The response (`endpointOutput`): `predicted_label`.
+    Output,
+}
+
+pub fn side_of(feature: &str) -> Side {
+    match feature {
+        "predicted_label" => Side::Output,
+        _ => Side::Input,
+    }
+}
+
 /// Current values of each feature over a window.
 #[derive(Debug, Default, Clone)]
 pub struct Current {
@@ -152,12 +168,12 @@ impl Current {
         }
     }
 
-    /// Records carrying the side of the exchange a feature is computed from: the
-    /// response for `predicted_label`, the request for the text features.
+    /// Records carrying the side of the exchange a feature is computed from
+    /// ([`side_of`]).
     pub fn carrying(&self, name: &str) -> u64 {
-        match name {
-            "predicted_label" => self.with_output,
-            _ => self.with_input,
+        match side_of(name) {
+            Side::Output => self.with_output,
+            Side::Input => self.with_input,
         }
     }
 
