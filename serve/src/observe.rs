@@ -131,18 +131,24 @@ impl Observe {
             shadow: false,
             session: o.session.as_deref(),
         };
-        // Copied only when captured; a shadow alone needs just the labels.
-        let record = sampled.then(|| exchange.to_pending());
-        let production = o.shadow.as_ref().map(|_| exchange.labels());
-        drop(input);
-        if let (Some(job), Some(shadow), Some(production)) = (o.shadow, &self.shadow, production) {
-            let shadow = shadow.clone();
+        if let (true, Some(c)) = (sampled, &self.capture) {
+            // Only POST /feedback (which needs the feedback store) reads the index.
+            if self.feedback.is_some() {
+                self.feedback_index
+                    .insert(exchange.inference_id, exchange.variant);
+            }
+            c.submit(&exchange);
+        }
+        if let (Some(job), Some(shadow)) = (o.shadow, &self.shadow) {
+            let production = exchange.labels();
+            // The request is copied only when the shadow's answer is to be captured.
             let capture = self.capture.clone().filter(|_| sampled);
-            let copy = record.clone();
+            let request = capture.as_ref().map(|_| exchange.to_pending());
+            let shadow = shadow.clone();
             tokio::spawn(async move {
                 let out = shadow.run(job, &production).await;
-                if let (Some(c), Some(production)) = (capture, copy) {
-                    c.submit(production.answered_by(&Exchange {
+                if let (Some(c), Some(request)) = (capture, request) {
+                    c.submit(&request.answered_by(&Exchange {
                         variant: &shadow.config.name,
                         model_version: &out.model_version,
                         output_content_type: "application/json",
@@ -155,14 +161,7 @@ impl Observe {
                 }
             });
         }
-        if let (Some(record), Some(c)) = (record, &self.capture) {
-            // Only POST /feedback (which needs the feedback store) reads the index.
-            if self.feedback.is_some() {
-                self.feedback_index
-                    .insert(record.inference_id(), record.variant());
-            }
-            c.submit(record);
-        }
+        drop(input);
         hyper::Response::from_parts(parts, Full::new(output))
     }
 }
@@ -187,7 +186,8 @@ pub struct ObserveArgs {
     /// Percentage of requests captured (0–100).
     #[arg(long, env = "SENTIO_CAPTURE_SAMPLING", default_value_t = 100.0)]
     pub capture_sampling: f64,
-    /// Captured records waiting for the writer, at most; beyond it they are dropped (counted).
+    /// Captured records waiting for the writer in full batches, at most; beyond it a batch
+    /// is dropped (its records counted). Each serving thread also fills one 64 kB batch.
     #[arg(long, env = "SENTIO_CAPTURE_BUFFER", default_value_t = 4096)]
     pub capture_buffer: usize,
     /// Which sides of each sampled exchange are captured, as SageMaker's CaptureMode

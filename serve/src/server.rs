@@ -18,6 +18,8 @@ use tokio::net::TcpListener;
 
 /// Jobs waiting for the tokenizer threads, at most.
 const TOKENIZER_QUEUE: usize = 4096;
+/// How long shutdown waits for the capture writer to write what it holds.
+const CAPTURE_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `config` on `listener` until `shutdown` completes, then drains and returns.
 /// Returns an error if the configuration is invalid or a variant fails to load.
@@ -109,6 +111,24 @@ pub async fn run(
         _ = graceful.shutdown() => tracing::info!("drained"),
         _ = tokio::time::sleep(config.limits.drain_timeout) => {
             tracing::warn!("drain time exceeded; closing the remaining connections");
+        }
+    }
+    if let Some(c) = app.observe.capture.clone() {
+        // Records still in memory reach their files before the process ends.
+        let closed = tokio::task::spawn_blocking(move || {
+            let done = c.close(CAPTURE_CLOSE_TIMEOUT);
+            (done, c.counts())
+        })
+        .await;
+        match closed {
+            Ok((true, counts)) => tracing::info!(?counts, "capture files written and closed"),
+            Ok((false, counts)) => {
+                tracing::warn!(
+                    ?counts,
+                    "the capture writer did not finish in time; records may be lost"
+                )
+            }
+            Err(e) => tracing::warn!(error = %e, "closing the capture writer failed"),
         }
     }
     match fatal {

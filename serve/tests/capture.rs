@@ -295,8 +295,39 @@ async fn the_capture_mode_and_content_types_shape_the_records() {
 }
 
 #[tokio::test]
+async fn stopping_the_server_writes_every_captured_record_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(vec![local("Stop", &models().a, 1.0)]);
+    c.observe.capture = Some(CaptureConfig::new(dir.path()));
+    let s = TestServer::start(c).await;
+    // Up to ~6 kB each: some records go in full batches, the last ones wait in batches
+    // still being filled when the server is stopped.
+    let texts: Vec<String> = (0..120)
+        .map(|i| format!("nice dress {i}{}", " very".repeat(i * 10)))
+        .collect();
+    post_texts(s.addr, texts.iter().cloned()).await;
+    s.stop().await.unwrap();
+    // Read at once: `run` returned only after the writer had written and flushed them.
+    let mut got: Vec<String> = read_capture_dir(dir.path())
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.texts())
+        .collect();
+    got.sort();
+    let mut expected = texts;
+    expected.sort();
+    assert!(
+        got == expected,
+        "{} of {} records",
+        got.len(),
+        expected.len()
+    );
+}
+
+#[tokio::test]
 async fn a_full_capture_buffer_drops_and_counts_without_hurting_serving() {
-    // An unwritable capture root (a file) and a buffer of one: records fail or drop.
+    // An unwritable capture root (a file) and a buffer of one: records fail or drop. Each
+    // request is large enough to fill a batch, so batches are handed over one by one.
     let file = tempfile::NamedTempFile::new().unwrap();
     let mut c = config(vec![local("Press", &models().a, 1.0)]);
     let mut cap = CaptureConfig::new(file.path());
@@ -307,7 +338,8 @@ async fn a_full_capture_buffer_drops_and_counts_without_hurting_serving() {
     let tasks: Vec<_> = (0..48)
         .map(|i| {
             tokio::spawn(async move {
-                invoke(addr, &[("content-type", "text/plain")], &format!("ok {i}")).await
+                let text = format!("ok {i} {}", "x".repeat(70_000));
+                invoke(addr, &[("content-type", "text/plain")], &text).await
             })
         })
         .collect();

@@ -2,20 +2,23 @@
 //! hourly-rotated JSON-lines files, `<dir>/<endpoint>/<variant>/YYYY/MM/DD/HH/*.jsonl`, in
 //! SageMaker Model Monitor's record shape ([`CaptureRecord`]).
 //!
-//! Serving never waits for capture: a sampled exchange is copied into one buffer (a
-//! [`Pending`]: one allocation, nothing formatted) and goes into a bounded channel with
-//! `try_send`; a full buffer drops it and counts it (`sentio_capture_dropped_total`). One
-//! writer thread makes the event ids and lines, owns the files and flushes them; it writes
-//! whole 1 MiB blocks with direct I/O where the file system allows it (see
-//! `writer::CaptureFile`), so capture files do not churn the page cache.
+//! Serving never waits for capture: each serving thread copies a sampled exchange into a
+//! batch of its own (its texts and bodies, nothing formatted; see `queue`) and hands the
+//! batch to the writer once it holds 64 kB. Full batches waiting for the writer hold at
+//! most `buffer` records; beyond it a batch is dropped and its records counted
+//! (`sentio_capture_dropped_total`). One writer thread makes the event ids and lines, owns
+//! the files and flushes them; it writes whole 1 MiB blocks with direct I/O where the file
+//! system allows it (see `writer::CaptureFile`), so capture files do not churn the page
+//! cache. [`Capture::close`] writes everything captured so far before the server exits.
 //!
 //! The sampling percentage can be changed while serving (`PUT /v1/admin/capture`, as
 //! SageMaker's `UpdateEndpoint` changes a data capture config); 0 pauses capture.
+mod queue;
 mod record;
 mod writer;
 
 pub use record::{
-    base64_decode, base64_encode, labels_of_json, CaptureData, CaptureFormat, CaptureMode,
+    base64_decode, base64_encode, labels_of_json, Batch, CaptureData, CaptureFormat, CaptureMode,
     CaptureRecord, EventMetadata, Payload, Pending, TextTypes,
 };
 pub use writer::{
@@ -25,8 +28,8 @@ pub use writer::{
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub const CAPTURED: &str = "sentio_capture_records_total";
 pub const CAPTURE_DROPPED: &str = "sentio_capture_dropped_total";
@@ -39,7 +42,9 @@ pub struct CaptureConfig {
     pub dir: PathBuf,
     /// Share of requests captured, 0–100.
     pub sampling_percent: f64,
-    /// Records waiting for the writer, at most; beyond it records are dropped.
+    /// Records waiting for the writer in full batches, at most; beyond it a batch is
+    /// dropped (and its records counted). Each serving thread also fills one batch of up
+    /// to 64 kB.
     pub buffer: usize,
     /// Which sides are captured and which bodies are stored as text.
     pub format: CaptureFormat,
@@ -60,15 +65,15 @@ impl CaptureConfig {
     }
 }
 
-/// Counters of one capture handle. The serving threads' counters and the writer's sit on
-/// cache lines of their own (128 bytes apart: the CPU fetches line pairs), so a captured
-/// request does not pull the writer's line over to its core and back.
+/// Counters of one capture handle (records sampled are counted per serving thread, in
+/// `queue`). The serving threads' counter and the writer's sit on cache lines of their own
+/// (128 bytes apart: the CPU fetches line pairs), so the writer's per-batch counting does
+/// not pull a serving thread's line over to its core and back.
 #[derive(Debug, Default)]
 #[repr(C, align(128))]
 pub struct CaptureStats {
-    pub sampled: AtomicU64,
     pub dropped: AtomicU64,
-    _apart: [u64; 14],
+    _apart: [u64; 15],
     pub written: AtomicU64,
     pub write_errors: AtomicU64,
 }
@@ -85,12 +90,13 @@ pub struct CaptureCounts {
 /// The cloneable capture handle used by the routes.
 #[derive(Clone)]
 pub struct Capture {
-    tx: SyncSender<Pending>,
+    queue: Arc<queue::Queue>,
     config: Arc<CaptureConfig>,
-    stats: Arc<CaptureStats>,
     /// The sampling percentage in force (an `f64`'s bits): the config's at the start, then
     /// whatever [`Capture::set_sampling_percent`] last set.
     sampling: Arc<AtomicU64>,
+    /// Disconnected when the writer thread has finished (none without one).
+    finished: Arc<Mutex<Option<std::sync::mpsc::Receiver<()>>>>,
 }
 
 impl std::fmt::Debug for Capture {
@@ -99,6 +105,24 @@ impl std::fmt::Debug for Capture {
             .field("config", &self.config)
             .field("sampling_percent", &self.sampling_percent())
             .finish_non_exhaustive()
+    }
+}
+
+/// The records handed over by a [`Capture`] made with [`Capture::unstarted`] (tests,
+/// custom sinks).
+pub struct Records {
+    queue: Arc<queue::Queue>,
+}
+
+impl Records {
+    /// Every record submitted so far: full batches, then those still being filled.
+    pub fn take(&self) -> Vec<Batch> {
+        let mut batches = self.queue.take_full();
+        for b in &batches {
+            self.queue.written_full(b);
+        }
+        batches.extend(self.queue.take_filling());
+        batches
     }
 }
 
@@ -116,31 +140,52 @@ pub fn validate_sampling_percent(p: f64) -> Result<f64, String> {
 impl Capture {
     /// Starts the writer thread for `endpoint`.
     pub fn start(config: CaptureConfig, endpoint: &str) -> std::io::Result<Capture> {
-        let (capture, rx) = Capture::unstarted(config);
+        let (capture, _) = Capture::unstarted(config);
         let root = capture.config.dir.join(endpoint);
-        let stats = capture.stats.clone();
+        let queue = capture.queue.clone();
         let options = writer::WriterOptions {
             format: capture.config.format.clone(),
             direct_io: capture.config.direct_io,
         };
-        std::thread::Builder::new()
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
             .name("sentio-capture".into())
-            .spawn(move || writer::run(root, options, rx, stats))?;
+            .spawn(move || {
+                writer::run(root, options, queue);
+                drop(done);
+            })?;
+        capture.queue.set_writer(thread.thread().clone());
+        *capture.finished.lock().unwrap_or_else(|e| e.into_inner()) = Some(finished);
         Ok(capture)
     }
 
-    /// A handle whose records go to the returned receiver (tests, custom sinks).
-    pub fn unstarted(config: CaptureConfig) -> (Capture, Receiver<Pending>) {
-        let (tx, rx) = sync_channel(config.buffer.max(1));
+    /// A handle without a writer: its records are taken from the returned [`Records`].
+    pub fn unstarted(config: CaptureConfig) -> (Capture, Records) {
+        let queue = Arc::new(queue::Queue::new(config.buffer));
         (
             Capture {
-                tx,
+                queue: queue.clone(),
                 sampling: Arc::new(AtomicU64::new(config.sampling_percent.to_bits())),
                 config: Arc::new(config),
-                stats: Arc::default(),
+                finished: Arc::default(),
             },
-            rx,
+            Records { queue },
         )
+    }
+
+    /// Stops taking records (later ones are counted as dropped) and waits up to `timeout`
+    /// for the writer to write and flush every record taken before; `false` if it did not
+    /// finish in time. Every clone is closed.
+    pub fn close(&self, timeout: Duration) -> bool {
+        self.queue.close();
+        let finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
+        match finished.as_ref() {
+            Some(rx) => !matches!(
+                rx.recv_timeout(timeout),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+            ),
+            None => true,
+        }
     }
 
     /// Whether this request is to be captured (the sampling decision).
@@ -164,18 +209,9 @@ impl Capture {
         ))
     }
 
-    /// Hands a record to the writer without waiting; a full buffer drops it. (The writer
-    /// counts `sentio_capture_records_total` as it takes records; drops are counted here.)
-    pub fn submit(&self, record: Pending) {
-        self.stats.sampled.fetch_add(1, Ordering::Relaxed);
-        match self.tx.try_send(record) {
-            Ok(()) => {}
-            Err(TrySendError::Full(r)) | Err(TrySendError::Disconnected(r)) => {
-                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                metrics::counter!(CAPTURE_DROPPED, "variant" => r.variant().to_string())
-                    .increment(1);
-            }
-        }
+    /// Captures an exchange, timed now, without waiting for the writer (see `queue`).
+    pub fn submit(&self, exchange: &Exchange<'_>) {
+        self.queue.submit(exchange);
     }
 
     pub fn config(&self) -> &CaptureConfig {
@@ -183,9 +219,9 @@ impl Capture {
     }
 
     pub fn counts(&self) -> CaptureCounts {
-        let s = &self.stats;
+        let s = &self.queue.stats;
         CaptureCounts {
-            sampled: s.sampled.load(Ordering::Relaxed),
+            sampled: self.queue.sampled(),
             dropped: s.dropped.load(Ordering::Relaxed),
             written: s.written.load(Ordering::Relaxed),
             write_errors: s.write_errors.load(Ordering::Relaxed),
@@ -282,13 +318,38 @@ mod tests {
     fn a_full_buffer_drops_and_counts() {
         let mut cfg = CaptureConfig::new("/unused");
         cfg.buffer = 2;
-        let (c, rx) = Capture::unstarted(cfg);
+        let (c, records) = Capture::unstarted(cfg);
+        // Each of these fills a batch on its own; two may wait for the writer.
+        let big = vec![b'x'; 64 * 1024];
         for _ in 0..5 {
-            c.submit(exchange().to_pending());
+            c.submit(&Exchange {
+                input: &big,
+                ..exchange()
+            });
         }
+        c.submit(&exchange());
         let n = c.counts();
-        assert_eq!((n.sampled, n.dropped), (5, 3));
-        assert_eq!(rx.try_iter().count(), 2);
+        assert_eq!((n.sampled, n.dropped), (6, 3));
+        let kept: Vec<usize> = records.take().iter().map(Batch::len).collect();
+        assert_eq!(
+            kept,
+            [1, 1, 1],
+            "two full batches, then the one being filled"
+        );
+    }
+
+    #[test]
+    fn a_closed_handle_writes_what_it_took_and_refuses_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Capture::start(CaptureConfig::new(dir.path()), "ep").unwrap();
+        for _ in 0..3 {
+            c.submit(&exchange());
+        }
+        assert!(c.close(std::time::Duration::from_secs(10)));
+        c.clone().submit(&exchange());
+        let n = c.counts();
+        assert_eq!((n.sampled, n.written, n.dropped), (4, 3, 1));
+        assert_eq!(read_capture_dir(&dir.path().join("ep")).unwrap().len(), 3);
     }
 
     #[test]

@@ -228,15 +228,14 @@ impl Payload {
     }
 }
 
-/// One exchange on its way to the writer thread, flat: every text and body of it copied
-/// into one buffer. The serving thread makes one allocation and reads the clock; the
-/// writer makes the event id and the line ([`Pending::encode_line`]) and frees the buffer.
-/// (Handing over reference-counted bodies and shared names instead costs more: their
-/// counts and the connection's read buffer then bounce between the serving threads and
-/// the writer.)
+/// One exchange, flat: every text and body of it in one buffer, with the time it was
+/// captured. The writer reads them out of a [`Batch`] (`Pending<&[u8]>`, nothing copied)
+/// and makes the event id and the line ([`Pending::encode_line`]); an owned one
+/// (`Pending<Vec<u8>>`, [`super::Exchange::to_pending`]) keeps a request for its shadow's
+/// answer, and serves tools and tests.
 #[derive(Debug, Clone)]
-pub struct Pending {
-    text: Vec<u8>,
+pub struct Pending<B = Vec<u8>> {
+    text: B,
     /// End of each [`Field`] in `text`.
     ends: [u32; FIELDS],
     pub status: u16,
@@ -260,25 +259,41 @@ enum Field {
 }
 const FIELDS: usize = 8;
 
+/// The texts of an exchange in [`Field`] order.
+fn fields<'a>(e: &super::Exchange<'a>) -> [&'a [u8]; FIELDS] {
+    [
+        e.variant.as_bytes(),
+        e.model_version.as_bytes(),
+        e.inference_id.as_bytes(),
+        e.input_content_type.as_bytes(),
+        e.input,
+        e.output_content_type.as_bytes(),
+        e.output,
+        e.session.unwrap_or_default().as_bytes(),
+    ]
+}
+
+/// Where each text ends when they are laid one after another.
+fn ends_of(fields: &[&[u8]; FIELDS]) -> [u32; FIELDS] {
+    let mut ends = [0u32; FIELDS];
+    let mut n = 0usize;
+    for (end, f) in ends.iter_mut().zip(fields) {
+        n += f.len();
+        // Bodies are bounded by the request limit, far below 4 GiB ([`Batch::push`]
+        // refuses anything larger).
+        *end = u32::try_from(n).unwrap_or(u32::MAX);
+    }
+    ends
+}
+
 impl Pending {
     /// Copies an exchange, timed now.
     pub fn new(e: &super::Exchange<'_>) -> Pending {
-        let fields: [&[u8]; FIELDS] = [
-            e.variant.as_bytes(),
-            e.model_version.as_bytes(),
-            e.inference_id.as_bytes(),
-            e.input_content_type.as_bytes(),
-            e.input,
-            e.output_content_type.as_bytes(),
-            e.output,
-            e.session.unwrap_or_default().as_bytes(),
-        ];
-        let mut text = Vec::with_capacity(fields.iter().map(|f| f.len()).sum());
-        let mut ends = [0u32; FIELDS];
-        for (end, f) in ends.iter_mut().zip(fields) {
+        let fields = fields(e);
+        let ends = ends_of(&fields);
+        let mut text = Vec::with_capacity(ends[FIELDS - 1] as usize);
+        for f in fields {
             text.extend_from_slice(f);
-            // Bodies are bounded by the request limit, far below 4 GiB.
-            *end = u32::try_from(text.len()).unwrap_or(u32::MAX);
         }
         Pending {
             text,
@@ -290,11 +305,138 @@ impl Pending {
             time: chrono::Utc::now(),
         }
     }
+}
 
+/// Captured exchanges one after another in one buffer, as a serving thread hands them to
+/// the writer: for each, a fixed header ([`HEADER`] bytes: where its texts end, status,
+/// flags, latency, capture time) and then its texts. Adding one copies its texts and
+/// allocates nothing once the buffer has room; the writer reads them in place
+/// ([`Batch::iter`]) and frees the buffer once per batch, not once per record.
+#[derive(Debug, Default)]
+pub struct Batch {
+    bytes: Vec<u8>,
+    records: usize,
+}
+
+/// `N` bytes of `b` from `at` (zeros past its end).
+fn le<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    b.get(at..at + N)
+        .and_then(|s| s.try_into().ok())
+        .unwrap_or([0; N])
+}
+
+/// Bytes of a record's header in a [`Batch`]: `ends` (`u32` each), status (`u16`),
+/// flags (`u8`), a spare byte, latency (ns, `u64`), time (s, `i64`; ns, `u32`).
+const HEADER: usize = 4 * FIELDS + 2 + 1 + 1 + 8 + 8 + 4;
+const SHADOW: u8 = 1;
+const HAS_SESSION: u8 = 2;
+
+impl Batch {
+    /// An empty batch with room for `bytes` bytes of records.
+    pub fn with_capacity(bytes: usize) -> Batch {
+        Batch {
+            bytes: Vec::with_capacity(bytes),
+            records: 0,
+        }
+    }
+
+    /// Records in the batch.
+    pub fn len(&self) -> usize {
+        self.records
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    /// Bytes the records take.
+    pub fn size(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Empties the batch, keeping its buffer.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.records = 0;
+    }
+
+    /// Bytes the batch has room for without growing.
+    pub fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    /// Appends an exchange captured at `time`. Refuses (`false`) one whose texts come to
+    /// 4 GiB or more, which no request limit lets through.
+    pub fn push(&mut self, e: &super::Exchange<'_>, time: chrono::DateTime<chrono::Utc>) -> bool {
+        let fields = fields(e);
+        if fields.iter().map(|f| f.len()).sum::<usize>() >= u32::MAX as usize {
+            return false;
+        }
+        let ends = ends_of(&fields);
+        let mut header = [0u8; HEADER];
+        for (slot, end) in header.chunks_exact_mut(4).zip(ends) {
+            slot.copy_from_slice(&end.to_le_bytes());
+        }
+        let mut at = 4 * FIELDS;
+        let mut put = |b: &[u8]| {
+            header[at..at + b.len()].copy_from_slice(b);
+            at += b.len();
+        };
+        put(&e.status.to_le_bytes());
+        put(&[
+            (u8::from(e.shadow) * SHADOW) | (u8::from(e.session.is_some()) * HAS_SESSION),
+            0,
+        ]);
+        put(&u64::try_from(e.latency.as_nanos())
+            .unwrap_or(u64::MAX)
+            .to_le_bytes());
+        put(&time.timestamp().to_le_bytes());
+        put(&time.timestamp_subsec_nanos().to_le_bytes());
+        self.bytes.reserve(HEADER + ends[FIELDS - 1] as usize);
+        self.bytes.extend_from_slice(&header);
+        for f in fields {
+            self.bytes.extend_from_slice(f);
+        }
+        self.records += 1;
+        true
+    }
+
+    /// The records, in the order they were added, read in place.
+    pub fn iter(&self) -> impl Iterator<Item = Pending<&[u8]>> + '_ {
+        let mut rest = &self.bytes[..];
+        std::iter::from_fn(move || {
+            let (header, after) = rest.split_at_checked(HEADER)?;
+            let mut ends = [0u32; FIELDS];
+            for (i, end) in ends.iter_mut().enumerate() {
+                *end = u32::from_le_bytes(le(header, 4 * i));
+            }
+            let at = 4 * FIELDS;
+            let status = u16::from_le_bytes(le(header, at));
+            let [flags] = le(header, at + 2);
+            let latency = u64::from_le_bytes(le(header, at + 4));
+            let secs = i64::from_le_bytes(le(header, at + 12));
+            let nanos = u32::from_le_bytes(le(header, at + 20));
+            let (text, next) = after.split_at_checked(ends[FIELDS - 1] as usize)?;
+            rest = next;
+            Some(Pending {
+                text,
+                ends,
+                status,
+                latency: std::time::Duration::from_nanos(latency),
+                shadow: flags & SHADOW != 0,
+                has_session: flags & HAS_SESSION != 0,
+                time: chrono::DateTime::from_timestamp(secs, nanos).unwrap_or_default(),
+            })
+        })
+    }
+}
+
+impl<B: AsRef<[u8]>> Pending<B> {
     fn bytes(&self, f: Field) -> &[u8] {
         let i = f as usize;
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         self.text
+            .as_ref()
             .get(start..self.ends[i] as usize)
             .unwrap_or_default()
     }
@@ -330,7 +472,7 @@ impl Pending {
     }
 
     /// The same request answered by another model (a shadow's copy).
-    pub fn answered_by(&self, answer: &super::Exchange<'_>) -> Pending {
+    pub fn answered_by<'a>(&'a self, answer: &super::Exchange<'a>) -> super::Exchange<'a> {
         super::Exchange {
             inference_id: self.inference_id(),
             input_content_type: self.input_content_type(),
@@ -338,13 +480,12 @@ impl Pending {
             session: self.session(),
             ..*answer
         }
-        .to_pending()
     }
 
     /// Writes the record as one JSON line (with its newline), with a fresh event id, in
     /// the default format (both sides; JSON and CSV bodies as text).
     pub fn write_line<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
-        let mut line = Vec::with_capacity(2 * self.text.len() + 512);
+        let mut line = Vec::with_capacity(2 * self.text.as_ref().len() + 512);
         self.encode_line(&mut line, &CaptureFormat::default());
         out.write_all(&line)
     }
@@ -355,7 +496,8 @@ impl Pending {
     /// 1.1 kB line, two thirds of it escaping the bodies, and needs no intermediate strings).
     pub fn encode_line(&self, out: &mut Vec<u8>, format: &CaptureFormat) {
         // Room for the fixed fields and some escapes, so the line is written without growing.
-        out.reserve(self.text.len() + self.text.len() / 4 + 512);
+        let len = self.text.as_ref().len();
+        out.reserve(len + len / 4 + 512);
         let mut id = uuid::Uuid::encode_buffer();
         let event_id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id);
         out.extend_from_slice(br#"{"captureData":{"#);
@@ -924,5 +1066,72 @@ mod tests {
             "JSON",
             "without lists, any type naming json is text"
         );
+    }
+
+    /// Records read back out of a batch are the exchanges that went in: every field, and
+    /// the same line as a record copied on its own (but for the event id).
+    #[test]
+    fn a_batch_gives_back_each_record_as_it_went_in() {
+        let times = [
+            "2026-11-25T10:59:59.999Z",
+            "1969-12-31T23:59:59.5Z",
+            "2026-11-26T00:00:00.000000001Z",
+        ];
+        let big = vec![b'q'; 70_000];
+        let exchanges = [
+            exchange(
+                "application/json",
+                br#"{"text":"ok"}"#,
+                "text/csv",
+                b"a\n",
+                200,
+            ),
+            super::super::Exchange {
+                shadow: false,
+                session: None,
+                latency: std::time::Duration::from_secs(3),
+                ..exchange("text/plain", &big, "application/json", b"", 503)
+            },
+            super::super::Exchange {
+                variant: "",
+                inference_id: "",
+                ..exchange("", b"", "", b"", 0)
+            },
+        ];
+        let mut batch = Batch::default();
+        assert!(batch.is_empty());
+        for (e, t) in exchanges.iter().zip(times) {
+            assert!(batch.push(e, t.parse().unwrap()));
+        }
+        assert_eq!(batch.len(), 3);
+        let read: Vec<Pending<&[u8]>> = batch.iter().collect();
+        assert_eq!(read.len(), 3);
+        for ((r, e), t) in read.iter().zip(&exchanges).zip(times) {
+            assert_eq!(r.variant(), e.variant);
+            assert_eq!(r.model_version(), e.model_version);
+            assert_eq!(r.inference_id(), e.inference_id);
+            assert_eq!(r.input_content_type(), e.input_content_type);
+            assert_eq!(r.input(), e.input);
+            assert_eq!(r.output_content_type(), e.output_content_type);
+            assert_eq!(r.output(), e.output);
+            assert_eq!(r.session(), e.session);
+            assert_eq!(
+                (r.status, r.latency, r.shadow),
+                (e.status, e.latency, e.shadow)
+            );
+            assert_eq!(r.time, t.parse::<chrono::DateTime<chrono::Utc>>().unwrap());
+            let mut owned = e.to_pending();
+            owned.time = r.time;
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            r.encode_line(&mut a, &CaptureFormat::default());
+            owned.encode_line(&mut b, &CaptureFormat::default());
+            let without_id = |line: Vec<u8>| -> serde_json::Value {
+                let mut v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+                v["eventMetadata"]["eventId"].take();
+                v
+            };
+            assert_eq!(without_id(a), without_id(b));
+        }
+        assert!(batch.size() > 70_000 && batch.capacity() >= batch.size());
     }
 }

@@ -1,12 +1,12 @@
 //! The capture writer thread (one file per variant and hour) and reading capture trees.
-use super::{CaptureFormat, CaptureRecord, CaptureStats, Pending, CAPTURED, CAPTURE_WRITE_ERRORS};
+use super::queue::Queue;
+use super::{Batch, CaptureFormat, CaptureRecord, Pending, CAPTURED, CAPTURE_WRITE_ERRORS};
 use chrono::{Datelike, Timelike};
 use rustc_hash::FxHashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -220,85 +220,120 @@ struct Variant {
     write_errors: metrics::Counter,
 }
 
-/// While records keep arriving, the writer naps this long between drains instead of
-/// blocking on the channel: a blocked receiver is woken (a futex call on the serving
-/// thread, a context switch here) by every single record. The default buffer (4,096
-/// records) holds ~90 ms of traffic at 45,000 requests/s, many naps' worth.
+/// While records keep arriving, the writer naps this long between takes instead of being
+/// woken: waking a parked thread costs a system call on the serving thread and a context
+/// switch here. At 30,000 requests/s a nap's worth is ~150 records, two or three full
+/// batches.
 const NAP: Duration = Duration::from_millis(5);
 /// During a busy period files are flushed at least this often; when it ends, at once.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
-/// Writes records until every sender is gone. Records that arrive while the writer is
-/// idle wake it; then it drains the buffer every [`NAP`] until a nap brings nothing, and
-/// flushes every [`FLUSH_EVERY`] and when the burst ends, so a record reaches its file
-/// within about 100 ms under load and within a few ms otherwise.
-pub(super) fn run(
+/// Writes records until the queue is closed or every [`super::Capture`] handle is gone,
+/// then writes what is left and flushes. It takes full batches every [`NAP`], and the
+/// batches being filled when no full one came or a flush is due; it flushes every
+/// [`FLUSH_EVERY`] and when a take brings nothing, and then parks until a record arrives.
+/// So a record reaches its file within about 100 ms under load and within a few ms
+/// otherwise.
+pub(super) fn run(root: PathBuf, options: WriterOptions, queue: Arc<Queue>) {
+    let mut files = Files {
+        root,
+        options,
+        open: FxHashMap::default(),
+    };
+    let mut flushed = Instant::now();
+    loop {
+        // The last handle gone is as good as closed: nobody can add records any more.
+        let closing = queue.is_closed() || Arc::strong_count(&queue) == 1;
+        let full = queue.take_full();
+        let sweep = closing || full.is_empty() || flushed.elapsed() >= FLUSH_EVERY;
+        let mut filling = if sweep {
+            queue.take_filling()
+        } else {
+            Vec::new()
+        };
+        if closing {
+            // Batches handed over during the sweep (a serving thread hands a full batch
+            // over under its shard's lock, before the sweep takes that lock).
+            filling.extend(
+                queue
+                    .take_full()
+                    .into_iter()
+                    .inspect(|b| queue.written_full(b)),
+            );
+        }
+        let got = full.len() + filling.len();
+        for b in &full {
+            files.write_batch(b, &queue);
+            queue.written_full(b);
+        }
+        for b in &filling {
+            files.write_batch(b, &queue);
+        }
+        queue.recycle(full.into_iter().chain(filling));
+        if closing {
+            break;
+        }
+        if got == 0 || flushed.elapsed() >= FLUSH_EVERY {
+            files.flush();
+            flushed = Instant::now();
+        }
+        if got == 0 {
+            if queue.park_unless_waiting() {
+                std::thread::park_timeout(Duration::from_secs(1));
+                queue.awake();
+            }
+            continue;
+        }
+        std::thread::sleep(NAP);
+    }
+    files.flush();
+}
+
+/// The writer's files: one open file per variant.
+struct Files {
     root: PathBuf,
     options: WriterOptions,
-    rx: Receiver<Pending>,
-    stats: Arc<CaptureStats>,
-) {
-    let mut open: FxHashMap<String, Variant> = FxHashMap::default();
-    let put = |record: Pending, open: &mut FxHashMap<String, Variant>| {
-        if !open.contains_key(record.variant()) {
-            let v = record.variant().to_string();
-            let variant = Variant {
-                open: None,
-                captured: metrics::counter!(CAPTURED, "variant" => v.clone()),
-                write_errors: metrics::counter!(CAPTURE_WRITE_ERRORS, "variant" => v.clone()),
-            };
-            open.insert(v, variant);
-        }
-        let v = open.get_mut(record.variant()).expect("inserted above");
-        v.captured.increment(1);
-        match write(&root, &options, v, &record) {
-            Ok(()) => {
-                stats.written.fetch_add(1, Ordering::Relaxed);
+    open: FxHashMap<String, Variant>,
+}
+
+impl Files {
+    fn write_batch(&mut self, batch: &Batch, queue: &Queue) {
+        let (mut written, mut errors) = (0, 0);
+        for record in batch.iter() {
+            if !self.open.contains_key(record.variant()) {
+                let v = record.variant().to_string();
+                let variant = Variant {
+                    open: None,
+                    captured: metrics::counter!(CAPTURED, "variant" => v.clone()),
+                    write_errors: metrics::counter!(CAPTURE_WRITE_ERRORS, "variant" => v.clone()),
+                };
+                self.open.insert(v, variant);
             }
-            Err(e) => {
-                stats.write_errors.fetch_add(1, Ordering::Relaxed);
-                v.write_errors.increment(1);
-                tracing::warn!(error = %e, variant = record.variant(), "cannot write a capture record");
+            let v = self.open.get_mut(record.variant()).expect("inserted above");
+            v.captured.increment(1);
+            match write(&self.root, &self.options, v, &record) {
+                Ok(()) => written += 1,
+                Err(e) => {
+                    errors += 1;
+                    v.write_errors.increment(1);
+                    tracing::warn!(error = %e, variant = record.variant(), "cannot write a capture record");
+                }
             }
         }
-    };
-    let flush = |open: &mut FxHashMap<String, Variant>| {
-        for o in open.values_mut().filter_map(|v| v.open.as_mut()) {
+        queue.stats.written.fetch_add(written, Ordering::Relaxed);
+        queue
+            .stats
+            .write_errors
+            .fetch_add(errors, Ordering::Relaxed);
+    }
+
+    fn flush(&mut self) {
+        for o in self.open.values_mut().filter_map(|v| v.open.as_mut()) {
             if let Err(e) = o.file.flush() {
                 tracing::warn!(error = %e, "cannot flush a capture file");
             }
         }
-    };
-    'idle: loop {
-        match rx.recv_timeout(Duration::from_secs(1)) {
-            Ok(first) => put(first, &mut open),
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => break,
-        }
-        let mut flushed = Instant::now();
-        loop {
-            std::thread::sleep(NAP);
-            let mut got = 0usize;
-            loop {
-                match rx.try_recv() {
-                    Ok(record) => {
-                        put(record, &mut open);
-                        got += 1;
-                    }
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => break 'idle,
-                }
-            }
-            if got == 0 || flushed.elapsed() >= FLUSH_EVERY {
-                flush(&mut open);
-                flushed = Instant::now();
-            }
-            if got == 0 {
-                continue 'idle;
-            }
-        }
     }
-    flush(&mut open);
 }
 
 /// Appends the record to its variant's file of the current hour: the first record of a
@@ -309,7 +344,7 @@ fn write(
     root: &Path,
     options: &WriterOptions,
     variant: &mut Variant,
-    record: &Pending,
+    record: &Pending<&[u8]>,
 ) -> std::io::Result<()> {
     let now = record.time.naive_utc();
     let hour = (now.year(), now.month(), now.day(), now.hour());
@@ -434,13 +469,6 @@ pub fn read_dir(dir: &Path) -> std::io::Result<Vec<CaptureRecord>> {
 mod tests {
     use super::*;
     use crate::capture::Exchange;
-
-    fn at(time: &str, id: &str) -> Pending {
-        let mut p =
-            Exchange::json("A", "v1", id, br#"{"text":"x"}"#, br#"{"label":"y"}"#).to_pending();
-        p.time = time.parse().unwrap();
-        p
-    }
 
     /// Records each write's offset and length; fails while `broken`; takes at most
     /// `most` bytes a call (short writes) when it is set. With `direct`, it takes whole
@@ -590,24 +618,25 @@ mod tests {
     #[test]
     fn files_rotate_on_the_hour_of_the_records_and_never_back() {
         let dir = tempfile::tempdir().unwrap();
-        let (tx, rx) = std::sync::mpsc::sync_channel(8);
+        let queue = Arc::new(Queue::new(8));
+        let mut batch = Batch::default();
         for (time, id) in [
             ("2026-11-25T10:59:59.998Z", "a"),
             ("2026-11-25T11:00:00.001Z", "b"),
             ("2026-11-25T10:59:59.999Z", "late"),
             ("2026-11-25T12:30:00Z", "c"),
         ] {
-            tx.send(at(time, id)).unwrap();
+            let e = Exchange::json("A", "v1", id, br#"{"text":"x"}"#, br#"{"label":"y"}"#);
+            assert!(batch.push(&e, time.parse().unwrap()));
         }
-        drop(tx);
-        let stats = Arc::new(CaptureStats::default());
+        queue.hand_over(batch);
+        queue.close();
         run(
             dir.path().to_path_buf(),
             WriterOptions::default(),
-            rx,
-            stats.clone(),
+            queue.clone(),
         );
-        assert_eq!(stats.written.load(Ordering::Relaxed), 4);
+        assert_eq!(queue.stats.written.load(Ordering::Relaxed), 4);
         let ids = |hour: &str| -> Vec<String> {
             let files = jsonl_files(&dir.path().join("A/2026/11/25").join(hour)).unwrap();
             assert_eq!(files.len(), 1, "{hour}: {files:?}");
