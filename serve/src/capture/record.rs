@@ -311,7 +311,7 @@ impl Pending {
 /// the writer: for each, a fixed header ([`HEADER`] bytes: where its texts end, status,
 /// flags, latency, capture time) and then its texts. Adding one copies its texts and
 /// allocates nothing once the buffer has room; the writer reads them in place
-/// ([`Batch::iter`]) and frees the buffer once per batch, not once per record.
+/// ([`Batch::iter`]) and gives the emptied buffer back to be filled again ([`Batch::clear`]).
 #[derive(Debug, Default)]
 pub struct Batch {
     bytes: Vec<u8>,
