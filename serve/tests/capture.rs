@@ -96,6 +96,14 @@ async fn sampling_captures_the_configured_share() {
     s.stop().await.unwrap();
 }
 
+/// A server of one variant of model A that captures every request into a new folder.
+async fn capturing_server(variant: &str) -> (tempfile::TempDir, TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(vec![local(variant, &models().a, 1.0)]);
+    c.observe.capture = Some(CaptureConfig::new(dir.path()));
+    (dir, TestServer::start(c).await)
+}
+
 /// Invokes the endpoint once per text (`text/plain`), each answered 200.
 async fn post_texts(addr: std::net::SocketAddr, texts: impl Iterator<Item = String>) {
     for text in texts {
@@ -122,10 +130,7 @@ async fn capture_state(addr: std::net::SocketAddr) -> serde_json::Value {
 
 #[tokio::test]
 async fn the_sampling_percentage_changes_live_through_the_management_api() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = config(vec![local("Live", &models().a, 1.0)]);
-    c.observe.capture = Some(CaptureConfig::new(dir.path()));
-    let s = TestServer::start(c).await;
+    let (dir, s) = capturing_server("Live").await;
     let calls =
         |from: usize, n: usize| post_texts(s.addr, (from..from + n).map(|i| format!("nice {i}")));
     let root = dir.path().join("sentio");
@@ -296,10 +301,7 @@ async fn the_capture_mode_and_content_types_shape_the_records() {
 
 #[tokio::test]
 async fn stopping_the_server_writes_every_captured_record_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = config(vec![local("Stop", &models().a, 1.0)]);
-    c.observe.capture = Some(CaptureConfig::new(dir.path()));
-    let s = TestServer::start(c).await;
+    let (dir, s) = capturing_server("Stop").await;
     // Up to ~6 kB each: some records go in full batches, the last ones wait in batches
     // still being filled when the server is stopped.
     let texts: Vec<String> = (0..120)

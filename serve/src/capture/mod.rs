@@ -117,12 +117,7 @@ pub struct Records {
 impl Records {
     /// Every record submitted so far: full batches, then those still being filled.
     pub fn take(&self) -> Vec<Batch> {
-        let mut batches = self.queue.take_full();
-        for b in &batches {
-            self.queue.written_full(b);
-        }
-        batches.extend(self.queue.take_filling());
-        batches
+        self.queue.take_all()
     }
 }
 

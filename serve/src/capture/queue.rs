@@ -235,6 +235,22 @@ impl Queue {
             .collect()
     }
 
+    /// Every record waiting: the full batches, then the batches being filled. Full
+    /// batches are taken again after the sweep of the shards, since a serving thread may
+    /// hand one over (under its shard's lock) until the sweep takes that lock; after
+    /// [`Queue::close`] nothing can follow. The full ones no longer count against the
+    /// limit.
+    pub(super) fn take_all(&self) -> Vec<Batch> {
+        let mut all = self.take_full();
+        let filling = self.take_filling();
+        all.extend(self.take_full());
+        for b in &all {
+            self.written_full(b);
+        }
+        all.extend(filling);
+        all
+    }
+
     /// A full batch taken by [`Queue::take_full`] is written: its records no longer count
     /// against the limit.
     pub(super) fn written_full(&self, batch: &Batch) {

@@ -243,24 +243,19 @@ pub(super) fn run(root: PathBuf, options: WriterOptions, queue: Arc<Queue>) {
     let mut flushed = Instant::now();
     loop {
         // The last handle gone is as good as closed: nobody can add records any more.
-        let closing = queue.is_closed() || Arc::strong_count(&queue) == 1;
+        if queue.is_closed() || Arc::strong_count(&queue) == 1 {
+            for b in &queue.take_all() {
+                files.write_batch(b, &queue);
+            }
+            break;
+        }
         let full = queue.take_full();
-        let sweep = closing || full.is_empty() || flushed.elapsed() >= FLUSH_EVERY;
-        let mut filling = if sweep {
+        let sweep = full.is_empty() || flushed.elapsed() >= FLUSH_EVERY;
+        let filling = if sweep {
             queue.take_filling()
         } else {
             Vec::new()
         };
-        if closing {
-            // Batches handed over during the sweep (a serving thread hands a full batch
-            // over under its shard's lock, before the sweep takes that lock).
-            filling.extend(
-                queue
-                    .take_full()
-                    .into_iter()
-                    .inspect(|b| queue.written_full(b)),
-            );
-        }
         let got = full.len() + filling.len();
         for b in &full {
             files.write_batch(b, &queue);
@@ -270,9 +265,6 @@ pub(super) fn run(root: PathBuf, options: WriterOptions, queue: Arc<Queue>) {
             files.write_batch(b, &queue);
         }
         queue.recycle(full.into_iter().chain(filling));
-        if closing {
-            break;
-        }
         if got == 0 || flushed.elapsed() >= FLUSH_EVERY {
             files.flush();
             flushed = Instant::now();
