@@ -47,7 +47,7 @@ SRV=
 trap '[ -n "$SRV" ] && kill "$SRV" 2>/dev/null || true' EXIT
 
 cargo build --release -q -p sentio
-cargo build --release -q -p serve --example monitor_bench
+cargo build --release -q -p monitoring --example monitor_bench
 BIN=${SENTIO_BIN:-$TARGET/release/sentio} # SENTIO_BIN: benchmark another build
 GEN=$TARGET/release/examples/monitor_bench
 

@@ -21,10 +21,11 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 cargo build --release -q -p serve --example transform_bench
+cargo build --release -q --bin sentio
 BIN=${CARGO_TARGET_DIR:-target}/release/examples/transform_bench
+SENTIO=${CARGO_TARGET_DIR:-target}/release/sentio
 if [ ! -f "$MODEL/config.json" ]; then
-  cargo build --release -q --bin sentio
-  target/release/sentio train --data "$DATA" --out "$MODEL"
+  "$SENTIO" train --data "$DATA" --out "$MODEL"
 fi
 
 "$BIN" make-input "$DATA" "$WORK/reviews.jsonl" "$RECORDS"
@@ -34,7 +35,7 @@ echo "input: $RECORDS records, $(du -h "$WORK/reviews.jsonl" | cut -f1)"
 for i in $(seq 1 "$RUNS"); do
   "$BIN" predictor "$MODEL" "$WORK/reviews.jsonl" | sed -n 's/.*"records_per_second": \([0-9.]*\).*/\1/p' >> "$WORK/a"
   rm -rf "$WORK/out"
-  /usr/bin/time -v -o "$WORK/time" "$BIN" transform --model "$MODEL" --input "$WORK/reviews.jsonl" \
+  /usr/bin/time -v -o "$WORK/time" "$SENTIO" transform --model "$MODEL" --input "$WORK/reviews.jsonl" \
       --output "$WORK/out" --input-filter '$.review_body' --quiet > "$WORK/summary.json"
   sed -n 's/.*"records_per_second": \([0-9.]*\).*/\1/p' "$WORK/summary.json" >> "$WORK/b"
   awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time" >> "$WORK/rss"
@@ -52,10 +53,10 @@ N=$(( BIG_BYTES / PER + 1 ))
 rm -rf "$WORK/out" "$WORK/reviews.jsonl"
 "$BIN" make-input "$DATA" "$WORK/big.jsonl" "$N"
 echo "(c) input: $N records, $(du -h "$WORK/big.jsonl" | cut -f1)"
-/usr/bin/time -v -o "$WORK/time" "$BIN" transform --model "$MODEL" --input "$WORK/big.jsonl" \
+/usr/bin/time -v -o "$WORK/time" "$SENTIO" transform --model "$MODEL" --input "$WORK/big.jsonl" \
     --output "$WORK/out" --input-filter '$.review_body' --quiet > "$WORK/summary.json" &
 sleep 0.2
-PID=$(pgrep -n -f "transform_bench transform --model") # the transform itself, not time
+PID=$(pgrep -n -f "sentio transform --model") # the transform itself, not time
 : > "$WORK/rss-trace"
 while kill -0 "$PID" 2>/dev/null; do
   r=$(awk '/^VmRSS/ {print $2}' "/proc/$PID/status" 2>/dev/null || true)

@@ -43,11 +43,11 @@ enum Command {
     /// Serve models over HTTP (SageMaker contract, variants, batching, metrics).
     Serve(Box<cmd::serve::ServeCmd>),
     /// Batch transform: predict jsonlines/CSV files (SageMaker's knobs, bad records isolated, resumable).
-    Transform(Box<serve::TransformArgs>),
+    Transform(Box<cmd::transform::TransformArgs>),
     /// Drift and model-quality monitoring over captured traffic.
-    Monitor(Box<serve::MonitorArgs>),
+    Monitor(Box<cmd::monitor::MonitorArgs>),
     /// A/B experiments: create, list, report (with significance), promote.
-    Experiment(Box<serve::ExperimentArgs>),
+    Experiment(Box<cmd::experiment::ExperimentArgs>),
     /// Load-test an HTTP endpoint (open loop, closed loop or ramp).
     Loadtest(Box<loadtest::LoadtestArgs>),
 }
@@ -81,9 +81,9 @@ fn main() -> ExitCode {
         Command::Registry(a) => pipeline::cli::run_registry_cli(a),
         Command::Lineage(a) => pipeline::cli::run_lineage_cli(a),
         Command::Serve(a) => cmd::serve::run(*a),
-        Command::Transform(a) => serve::run_transform_cli(*a),
+        Command::Transform(a) => cmd::transform::run(*a),
         Command::Monitor(a) => cmd::monitor::run(*a).map(|s| status = s),
-        Command::Experiment(a) => serve::run_experiment_cli(*a),
+        Command::Experiment(a) => cmd::experiment::run(*a),
         Command::Loadtest(a) => loadtest::run_cli(*a),
     };
     match result {

@@ -164,11 +164,11 @@ fn write_capture(dir: &Path, labels: &[&str]) {
         let input = serde_json::json!({ "text": format!("review {i}") }).to_string();
         let output = serde_json::json!({ "label": label }).to_string();
         let id = format!("id-{i}");
-        let mut line = Vec::new();
-        serve::capture::Exchange::json("A", "v", &id, input.as_bytes(), output.as_bytes())
-            .write_line(&mut line)
-            .unwrap();
-        lines.push_str(std::str::from_utf8(&line).unwrap());
+        let e =
+            monitoring::capture::Exchange::json("A", "v", &id, input.as_bytes(), output.as_bytes());
+        let r = monitoring::capture::CaptureRecord::new(&e, &Default::default());
+        lines.push_str(&serde_json::to_string(&r).unwrap());
+        lines.push('\n');
     }
     std::fs::write(d.join("part.jsonl"), lines).unwrap();
 }

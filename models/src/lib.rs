@@ -1,11 +1,12 @@
-//! Sentio models: tokenizers, architectures (tch `nn`), the artifact format and the
-//! `Predictor` that serving and batch transform use.
+//! Sentio models: tokenizers, architectures (tch `nn`), the artifact format, the
+//! `Predictor` that serving and batch transform use, and classification metrics.
 #![forbid(unsafe_code)]
 
 pub mod arch;
 pub mod artifact;
 pub mod device;
 pub mod error;
+pub mod metrics;
 pub mod predictor;
 pub mod tokenizer;
 
@@ -13,6 +14,7 @@ pub use arch::{BertConfig, Classifier, FastTextConfig, ModelConfig};
 pub use artifact::{Artifact, ArtifactConfig, ArtifactWriter};
 pub use device::DeviceChoice;
 pub use error::{ModelError, Result};
+pub use metrics::Evaluation;
 pub use predictor::{Model, Prediction, Predictor};
 pub use tokenizer::{Encoded, TextTokenizer};
 

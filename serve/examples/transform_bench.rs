@@ -4,27 +4,17 @@
 //!   (rows repeated as needed; Title and Review Text joined as in training).
 //! - `predictor MODEL INPUT`: the in-process batched `Predictor` over the same texts (held
 //!   in memory; chunks of 256), as records/s.
-//! - `transform ARGS…`: `sentio transform` itself (the same `TransformArgs`).
-use clap::Parser;
+//!
+//! The transform itself is `sentio transform` (bench/transform.sh runs the binary).
 use std::io::{BufRead, BufWriter, Write};
 use std::time::Instant;
-
-#[derive(Parser)]
-struct Transform {
-    #[command(flatten)]
-    args: serve::TransformArgs,
-}
 
 fn main() -> anyhow::Result<()> {
     let argv: Vec<String> = std::env::args().collect();
     match argv.get(1).map(String::as_str) {
         Some("make-input") => make_input(&argv[2], &argv[3], argv[4].parse()?),
         Some("predictor") => predictor(&argv[2], &argv[3]),
-        Some("transform") => {
-            let t = Transform::parse_from(argv[1..].iter());
-            serve::run_transform_cli(t.args)
-        }
-        _ => anyhow::bail!("usage: transform_bench make-input|predictor|transform …"),
+        _ => anyhow::bail!("usage: transform_bench make-input|predictor …"),
     }
 }
 

@@ -1,8 +1,9 @@
 //! The one error type of the serving crate, and the one place it becomes an HTTP status
-//! and the one JSON body shape: `{"error": "...", "type": "..."}`.
+//! and the one JSON body shape: `{"error": "...", "type": "..."}` (the response itself is
+//! built by `http::error_response`).
 use crate::catalog::CatalogError;
-use crate::http::{json_response, Resp};
 use hyper::StatusCode;
+use monitoring::payload::PayloadError;
 use std::time::Duration;
 
 /// Everything that can go wrong while serving. Client mistakes map to 4xx; only faults of
@@ -126,29 +127,19 @@ impl ServeError {
         v
     }
 
-    /// The HTTP response for this error.
-    pub fn into_response(self, retry_after_secs: u64) -> Resp {
-        let status = self.status();
-        let mut resp = json_response(status, &self.to_json());
-        if matches!(
-            status,
-            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
-        ) {
-            resp.headers_mut()
-                .insert(hyper::header::RETRY_AFTER, retry_after_secs.into());
-        }
-        if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(
-                hyper::header::WWW_AUTHENTICATE,
-                hyper::header::HeaderValue::from_static("Bearer"),
-            );
-        }
-        resp
-    }
-
     /// A model failure for one input (e.g. non-finite output) or one batch.
     pub(crate) fn from_model_error(e: models::ModelError) -> Self {
         ServeError::Model(e.to_string())
+    }
+}
+
+impl From<PayloadError> for ServeError {
+    fn from(e: PayloadError) -> Self {
+        match e {
+            PayloadError::Malformed(m) => ServeError::Malformed(m),
+            PayloadError::Invalid(m) => ServeError::Invalid(m),
+            PayloadError::UnsupportedMediaType(t) => ServeError::UnsupportedMediaType(t),
+        }
     }
 }
 

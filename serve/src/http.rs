@@ -41,24 +41,94 @@ pub fn empty_response(status: StatusCode) -> Resp {
     resp
 }
 
-/// Reads the whole (size-limited) body; going over the limit is a 413.
+/// A complete answer before it becomes a response: what data capture and shadow copies
+/// read (the body is shared, not copied).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: header::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    pub fn new(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Self {
+        let mut headers = header::HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static(content_type),
+        );
+        Answer {
+            status,
+            headers,
+            body: body.into(),
+        }
+    }
+
+    /// The answer of an error: its status, the one JSON body shape, `Retry-After` on 429
+    /// and 503, `WWW-Authenticate` on 401.
+    pub fn error(e: &ServeError, retry_after_secs: u64) -> Self {
+        let status = e.status();
+        let body = serde_json::to_vec(&e.to_json()).unwrap_or_else(|_| b"{}".to_vec());
+        let mut a = Answer::new(status, "application/json", body);
+        if matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        ) {
+            a.headers
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            a.headers.insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        a
+    }
+
+    pub fn content_type(&self) -> &str {
+        header_str(&self.headers, header::CONTENT_TYPE.as_str()).unwrap_or("application/json")
+    }
+
+    pub fn into_response(self) -> Resp {
+        let mut resp = Response::new(Full::new(self.body));
+        *resp.status_mut() = self.status;
+        *resp.headers_mut() = self.headers;
+        resp
+    }
+}
+
+/// The response of an error (see [`Answer::error`]).
+pub fn error_response(e: &ServeError, retry_after_secs: u64) -> Resp {
+    Answer::error(e, retry_after_secs).into_response()
+}
+
+/// Reads the whole (size-limited) body; going over the limit is a 413. The request's
+/// parts come back with the error too.
 pub async fn read_body(
     req: Req,
     limit: usize,
-) -> Result<(http::request::Parts, Bytes), ServeError> {
+) -> Result<(http::request::Parts, Bytes), (http::request::Parts, ServeError)> {
     let (parts, body) = req.into_parts();
-    let bytes = body
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
+    match body.collect().await {
+        Ok(b) => Ok((parts, b.to_bytes())),
+        Err(e) => {
+            let e = if e.is::<http_body_util::LengthLimitError>() {
                 ServeError::TooLarge { limit }
             } else {
                 ServeError::Malformed(format!("cannot read the request body: {e}"))
-            }
-        })?
-        .to_bytes();
-    Ok((parts, bytes))
+            };
+            Err((parts, e))
+        }
+    }
+}
+
+/// The whole body of a request, or why it could not be read.
+pub async fn body_bytes(req: Req, limit: usize) -> Result<Bytes, ServeError> {
+    read_body(req, limit)
+        .await
+        .map(|(_, b)| b)
+        .map_err(|(_, e)| e)
 }
 
 /// A header as a string, if present and valid.

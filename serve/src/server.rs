@@ -2,12 +2,15 @@
 //! while models load), load and warm every variant, turn ready; on shutdown turn /ping
 //! unhealthy, stop accepting, let in-flight requests finish within the drain time.
 use crate::batcher::TokenizerPool;
+use crate::capture::Capture;
 use crate::config::ServeConfig;
 use crate::endpoint::{Endpoint, Phase};
 use crate::error::ServeError;
+use crate::feedback::Feedback;
 use crate::middleware::stack;
 use crate::routes::{App, Router};
-use crate::variant::LoadContext;
+use crate::shadow::Shadow;
+use crate::variant::{LoadContext, VariantSource};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -38,13 +41,22 @@ pub async fn run(
         pool: TokenizerPool::new(config.tokenizer_threads, TOKENIZER_QUEUE),
         catalog: config.catalog.clone(),
     };
+    let name = &config.endpoint_name;
+    let capture = match &config.capture {
+        Some(c) => Some(Capture::start(c.clone(), name)?),
+        None => None,
+    };
     let app = Arc::new(App {
-        endpoint: Endpoint::new(config.endpoint_name.clone(), ctx),
+        endpoint: Endpoint::new(name.clone(), ctx),
         limits: config.limits.clone(),
         admin_token: config.admin_token.clone(),
         worker: config.worker,
         transform: crate::transform::TransformJobs::new(config.transform_roots.clone()),
-        observe: crate::observe::Observe::new(&config.endpoint_name, config.observe.clone())?,
+        routing: config.routing.clone(),
+        capture,
+        feedback: config.state_dir.as_deref().map(|d| Feedback::new(d, name)),
+        shadow: config.shadow.clone().map(|s| Arc::new(Shadow::new(s))),
+        state_dir: config.state_dir.clone(),
     });
     app.endpoint.set_phase(Phase::Starting);
     let service = stack::build(Router::new(app.clone()), &config.limits);
@@ -52,7 +64,7 @@ pub async fn run(
     tracing::info!(%addr, endpoint = %config.endpoint_name, variants = config.variants.len(), worker = config.worker, "listening; loading models");
 
     let mut loading = tokio::spawn(load_variants(app.clone(), config.clone()));
-    let monitor = crate::monitor::spawn_schedule(&config.observe, &config.endpoint_name);
+    let monitor = config.monitor.clone().map(crate::schedule::spawn);
     let mut loaded = false;
     let mut fatal = None;
     let graceful = GracefulShutdown::new();
@@ -113,7 +125,7 @@ pub async fn run(
             tracing::warn!("drain time exceeded; closing the remaining connections");
         }
     }
-    if let Some(c) = app.observe.capture.clone() {
+    if let Some(c) = app.capture.clone() {
         // Records still in memory reach their files before the process ends.
         let closed = tokio::task::spawn_blocking(move || {
             let done = c.close(CAPTURE_CLOSE_TIMEOUT);
@@ -146,8 +158,8 @@ async fn load_variants(app: Arc<App>, config: ServeConfig) -> Result<(), ServeEr
             .add_variant(&v.name, &v.source, v.weight, config.force)
             .await?;
     }
-    if let (Some(shadow), Some(spec)) = (&app.observe.shadow, &config.observe.shadow) {
-        let source = crate::config::VariantSource::Model(spec.model.clone());
+    if let (Some(shadow), Some(spec)) = (&app.shadow, &config.shadow) {
+        let source = VariantSource::Model(spec.model.clone());
         let ctx = app.endpoint.context();
         let d = crate::variant::Deployed::load(&spec.name, &source, config.force, ctx).await?;
         shadow.set_model(Arc::new(d));

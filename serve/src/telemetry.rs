@@ -1,6 +1,7 @@
-//! Metric names, buckets and the Prometheus recorder: all in one place. Every name has the
-//! `sentio_` prefix and its unit; labels are bounded (variant, model version, status class,
-//! cause), never a request or inference id.
+//! Metric names, buckets and the Prometheus recorder: all in one place. Every name of ours
+//! has the `sentio_` prefix and its unit; labels are bounded (variant, model version,
+//! status class, cause, feature), never a request or inference id. Process metrics use the
+//! standard `process_*` names (metrics-process), as dashboards expect.
 use metrics::{Counter, Gauge, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
@@ -22,9 +23,21 @@ pub const MODEL_LOAD: &str = "sentio_model_load_duration_seconds";
 pub const HTTP_REQUESTS: &str = "sentio_http_requests_total";
 pub const HTTP_DURATION: &str = "sentio_http_request_duration_seconds";
 pub const READY: &str = "sentio_ready";
-pub const PROCESS_CPU: &str = "sentio_process_cpu_seconds_total";
-pub const PROCESS_RSS: &str = "sentio_process_resident_memory_bytes";
-pub const PROCESS_THREADS: &str = "sentio_process_threads";
+pub const CAPTURED: &str = "sentio_capture_records_total";
+pub const CAPTURE_DROPPED: &str = "sentio_capture_dropped_total";
+pub const CAPTURE_WRITE_ERRORS: &str = "sentio_capture_write_errors_total";
+pub const SHADOW_REQUESTS: &str = "sentio_shadow_requests_total";
+pub const SHADOW_DROPPED: &str = "sentio_shadow_dropped_total";
+pub const SHADOW_AGREEMENTS: &str = "sentio_shadow_agreements_total";
+pub const SHADOW_COMPARED: &str = "sentio_shadow_compared_total";
+pub const FEEDBACK_RECORDS: &str = "sentio_feedback_records_total";
+pub const FEEDBACK_UNKNOWN: &str = "sentio_feedback_unknown_ids_total";
+pub const DRIFT_PSI: &str = "sentio_drift_psi";
+pub const DRIFT_JS: &str = "sentio_drift_js_distance";
+pub const DRIFT_P_VALUE: &str = "sentio_drift_p_value";
+pub const DRIFT_DETECTED: &str = "sentio_drift_detected";
+pub const DRIFT_VIOLATIONS: &str = "sentio_drift_violations";
+pub const DRIFT_RECORDS: &str = "sentio_drift_window_records";
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -66,20 +79,22 @@ pub fn prometheus() -> &'static PrometheusHandle {
 /// How often histogram observations are folded into their buckets without a scrape.
 pub const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// Renders the exposition text, refreshing the process gauges first.
+/// Renders the exposition text, refreshing the process metrics first.
 pub fn render() -> String {
     let handle = prometheus();
-    record_process();
+    process_collector().collect();
     handle.run_upkeep();
     handle.render()
 }
 
-fn record_process() {
-    if let Some(p) = crate::process::sample() {
-        metrics::gauge!(PROCESS_CPU).set(p.cpu_seconds);
-        metrics::gauge!(PROCESS_RSS).set(p.rss_bytes as f64);
-        metrics::gauge!(PROCESS_THREADS).set(p.threads as f64);
-    }
+/// The process metrics (`process_cpu_seconds_total`, `process_resident_memory_bytes`, …).
+fn process_collector() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(|| {
+        let c = metrics_process::Collector::default();
+        c.describe();
+        c
+    })
 }
 
 /// Pre-registered handles for one variant + model version.

@@ -7,11 +7,13 @@ mod common;
 
 use common::*;
 use hyper::{Method, StatusCode};
-use serve::capture::{read_capture_dir, CaptureConfig, CaptureFormat, CaptureMode, TextTypes};
+use monitoring::capture::{read_dir as read_capture_dir, CaptureRecord, Encoding, Side};
+use serve::capture::{CaptureConfig, CaptureFormat, CaptureMode, TextTypes};
 use std::path::Path;
 use std::time::Duration;
 
-async fn wait_for_records(dir: &Path, n: usize) -> Vec<serve::capture::CaptureRecord> {
+/// Waits (bounded) until `dir` holds at least `n` records: the writer flushes on a tick.
+async fn wait_for_records(dir: &Path, n: usize) -> Vec<CaptureRecord> {
     for _ in 0..200 {
         let r = read_capture_dir(dir).unwrap_or_default();
         if r.len() >= n {
@@ -28,7 +30,7 @@ async fn captured_records_have_the_sagemaker_shape_and_layout() {
     let m = models();
     let mut c = config(vec![local("Cap", &m.a, 1.0)]);
     c.endpoint_name = "shop".into();
-    c.observe.capture = Some(CaptureConfig::new(dir.path()));
+    c.capture = Some(CaptureConfig::new(dir.path()));
     let s = TestServer::start(c).await;
     let ok = invoke(
         s.addr,
@@ -46,15 +48,15 @@ async fn captured_records_have_the_sagemaker_shape_and_layout() {
     assert_eq!(recs.len(), 2, "{recs:?}");
     let r = recs
         .iter()
-        .find(|r| r.event_metadata.inference_id == "req-1")
+        .find(|r| r.event_metadata.inference_id.as_deref() == Some("req-1"))
         .unwrap();
     let (input, output) = (
         r.capture_data.endpoint_input.as_ref().unwrap(),
         r.capture_data.endpoint_output.as_ref().unwrap(),
     );
-    assert_eq!(input.mode, "INPUT");
-    assert_eq!(input.encoding, "JSON");
-    assert_eq!(output.mode, "OUTPUT");
+    assert_eq!(input.mode, Side::Input);
+    assert_eq!(input.encoding, Encoding::Json);
+    assert_eq!(output.mode, Side::Output);
     assert_eq!(r.event_version, "0");
     assert_eq!(r.variant, "Cap");
     assert_eq!(r.model_version, version_of(&m.a));
@@ -63,12 +65,12 @@ async fn captured_records_have_the_sagemaker_shape_and_layout() {
     assert_eq!(r.labels().len(), 2);
     let failed = recs
         .iter()
-        .find(|r| r.event_metadata.inference_id != "req-1")
+        .find(|r| r.event_metadata.inference_id.as_deref() != Some("req-1"))
         .unwrap();
     assert!(failed.failed);
-    assert_eq!(failed.status, 400);
+    assert_eq!(failed.status, Some(400));
     // capture/<endpoint>/<variant>/YYYY/MM/DD/HH/*.jsonl
-    let files = serve::capture::jsonl_files(&dir.path().join("shop/Cap")).unwrap();
+    let files = monitoring::capture::jsonl_files(&dir.path().join("shop/Cap")).unwrap();
     let rel = files[0].strip_prefix(dir.path()).unwrap();
     let parts: Vec<_> = rel
         .iter()
@@ -86,21 +88,21 @@ async fn sampling_captures_the_configured_share() {
     let mut c = config(vec![local("Samp", &models().a, 1.0)]);
     let mut cap = CaptureConfig::new(dir.path());
     cap.sampling_percent = 25.0;
-    c.observe.capture = Some(cap);
+    c.capture = Some(cap);
     let s = TestServer::start(c).await;
     post_texts(s.addr, (0..400).map(|i| format!("nice dress {i}"))).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Stopping writes every record taken before the server exits.
+    s.stop().await.unwrap();
     let got = read_capture_dir(dir.path()).unwrap().len();
     // 25% of 400 = 100, sd ≈ 8.7: ±5 sd (a fair sampler fails about once in 2 million runs)
     assert!((57..=143).contains(&got), "{got}");
-    s.stop().await.unwrap();
 }
 
 /// A server of one variant of model A that captures every request into a new folder.
 async fn capturing_server(variant: &str) -> (tempfile::TempDir, TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let mut c = config(vec![local(variant, &models().a, 1.0)]);
-    c.observe.capture = Some(CaptureConfig::new(dir.path()));
+    c.capture = Some(CaptureConfig::new(dir.path()));
     (dir, TestServer::start(c).await)
 }
 
@@ -144,13 +146,10 @@ async fn the_sampling_percentage_changes_live_through_the_management_api() {
     let r = put_capture(s.addr, serde_json::json!({"sampling_percent": 100.0})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     calls(25, 3).await;
+    // Every call has returned, so the sampling decisions are all made: 8 sampled.
+    assert_eq!(capture_state(s.addr).await["counts"]["sampled"], 8);
     let recs = wait_for_records(&root, 8).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut texts: Vec<String> = read_capture_dir(&root)
-        .unwrap()
-        .iter()
-        .flat_map(|r| r.texts())
-        .collect();
+    let mut texts: Vec<String> = recs.iter().flat_map(|r| r.texts()).collect();
     texts.sort();
     assert_eq!(recs.len(), 8, "paused for the 20 calls in between");
     let mut expected: Vec<String> = (0..5).chain(25..28).map(|i| format!("nice {i}")).collect();
@@ -219,7 +218,7 @@ async fn the_capture_mode_and_content_types_shape_the_records() {
         let mut c = config(vec![local(variant, &models().a, 1.0)]);
         let mut cap = CaptureConfig::new(dir.path());
         cap.format = format;
-        c.observe.capture = Some(cap);
+        c.capture = Some(cap);
         TestServer::start(c)
     };
     let types = TextTypes::new(&["application/json".into()], &[]).unwrap();
@@ -249,7 +248,7 @@ async fn the_capture_mode_and_content_types_shape_the_records() {
     assert_eq!(recs.len(), 2);
     let by_id = |id: &str| {
         recs.iter()
-            .find(|r| r.event_metadata.inference_id == id)
+            .find(|r| r.event_metadata.inference_id.as_deref() == Some(id))
             .unwrap()
     };
     for r in &recs {
@@ -262,12 +261,12 @@ async fn the_capture_mode_and_content_types_shape_the_records() {
         .as_ref()
         .unwrap();
     assert_eq!(
-        (json.encoding.as_str(), json.data.as_str()),
-        ("JSON", json_body)
+        (json.encoding, json.data.as_str()),
+        (Encoding::Json, json_body)
     );
     assert_eq!(by_id("json-1").texts(), ["I love this dress"]);
     let csv = by_id("csv-1").capture_data.endpoint_input.as_ref().unwrap();
-    assert_eq!(csv.encoding, "BASE64", "text/csv is not listed");
+    assert_eq!(csv.encoding, Encoding::Base64, "text/csv is not listed");
     assert_eq!(csv.bytes().unwrap(), b"the zipper broke\n");
     assert_eq!(by_id("csv-1").texts(), ["the zipper broke"]);
     let d = capture_state(s.addr).await;
@@ -302,8 +301,8 @@ async fn the_capture_mode_and_content_types_shape_the_records() {
 #[tokio::test]
 async fn stopping_the_server_writes_every_captured_record_first() {
     let (dir, s) = capturing_server("Stop").await;
-    // Up to ~6 kB each: some records go in full batches, the last ones wait in batches
-    // still being filled when the server is stopped.
+    // Up to ~6 kB each; the last ones are still in the channel or the writer's buffer
+    // when the server is stopped.
     let texts: Vec<String> = (0..120)
         .map(|i| format!("nice dress {i}{}", " very".repeat(i * 10)))
         .collect();
@@ -328,13 +327,13 @@ async fn stopping_the_server_writes_every_captured_record_first() {
 
 #[tokio::test]
 async fn a_full_capture_buffer_drops_and_counts_without_hurting_serving() {
-    // An unwritable capture root (a file) and a buffer of one: records fail or drop. Each
-    // request is large enough to fill a batch, so batches are handed over one by one.
+    // An unwritable capture root (a file) and a buffer of one record: records fail to be
+    // written or are dropped, and each is counted as one or the other.
     let file = tempfile::NamedTempFile::new().unwrap();
     let mut c = config(vec![local("Press", &models().a, 1.0)]);
     let mut cap = CaptureConfig::new(file.path());
     cap.buffer = 1;
-    c.observe.capture = Some(cap);
+    c.capture = Some(cap);
     let s = TestServer::start(c).await;
     let addr = s.addr;
     let tasks: Vec<_> = (0..48)
@@ -348,11 +347,25 @@ async fn a_full_capture_buffer_drops_and_counts_without_hurting_serving() {
     for t in tasks {
         assert_eq!(t.await.unwrap().status, StatusCode::OK);
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let m = get(addr, "/metrics").await.text();
-    let captured = metric(&m, "sentio_capture_records_total", &["Press"]).unwrap_or(0.0);
-    let dropped = metric(&m, "sentio_capture_dropped_total", &["Press"]).unwrap_or(0.0);
-    let errors = metric(&m, "sentio_capture_write_errors_total", &["Press"]).unwrap_or(0.0);
+    // Every request has its answer, so each record is taken or dropped; the writer may
+    // still be failing the last ones taken: wait (bounded) until it has.
+    let counts = || async {
+        let m = get(addr, "/metrics").await.text();
+        let n = |name| metric(&m, name, &["Press"]).unwrap_or(0.0);
+        (
+            n("sentio_capture_records_total"),
+            n("sentio_capture_dropped_total"),
+            n("sentio_capture_write_errors_total"),
+        )
+    };
+    let (mut captured, mut dropped, mut errors) = counts().await;
+    for _ in 0..200 {
+        if errors >= captured {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        (captured, dropped, errors) = counts().await;
+    }
     assert_eq!(captured + dropped, 48.0, "{captured} + {dropped}");
     assert_eq!(
         errors, captured,
@@ -367,8 +380,8 @@ async fn feedback_joins_by_inference_id_and_counts_unknown_ids() {
     let state = tempfile::tempdir().unwrap();
     let mut c = config(vec![local("Fb", &models().a, 1.0)]);
     c.endpoint_name = "fb".into();
-    c.observe.capture = Some(CaptureConfig::new(cap.path()));
-    c.observe.state_dir = Some(state.path().to_path_buf());
+    c.capture = Some(CaptureConfig::new(cap.path()));
+    c.state_dir = Some(state.path().to_path_buf());
     let s = TestServer::start(c).await;
     let mut predicted = Vec::new();
     for i in 0..6 {
@@ -419,12 +432,14 @@ async fn feedback_joins_by_inference_id_and_counts_unknown_ids() {
     .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 
-    let truth = serve::feedback::read_feedback(&state.path().join("feedback/fb.jsonl")).unwrap();
-    let q = serve::feedback::quality(&read_capture_dir(cap.path()).unwrap(), &truth);
+    let (truth, unreadable) =
+        monitoring::feedback::read_feedback(&state.path().join("feedback/fb.jsonl")).unwrap();
+    assert_eq!(unreadable, 0);
+    let q = monitoring::quality::quality(&read_capture_dir(cap.path()).unwrap(), &truth);
     assert_eq!(q.unknown_ids, 1);
     let fb = &q.variants["Fb"];
-    assert_eq!((fb.count, fb.correct), (5, 4));
+    assert_eq!((fb.n, fb.correct()), (5, 4));
     assert!((fb.accuracy - 0.8).abs() < 1e-12);
-    assert_eq!(fb.confusion_matrix.iter().flatten().sum::<u64>(), 5);
+    assert_eq!(fb.confusion_matrix.iter().flatten().sum::<usize>(), 5);
     s.stop().await.unwrap();
 }

@@ -7,9 +7,10 @@ mod common;
 
 use common::*;
 use hyper::StatusCode;
-use serve::capture::{CaptureConfig, Exchange};
-use serve::experiment::{report, Experiment, ReportOptions, Verdict};
-use serve::feedback::FeedbackRecord;
+use monitoring::capture::{CaptureFormat, CaptureRecord, Exchange};
+use monitoring::experiment::{report, Experiment, ExperimentStore, ReportOptions, Verdict};
+use monitoring::feedback::FeedbackRecord;
+use serve::capture::CaptureConfig;
 use serve::shadow::ShadowConfig;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -57,20 +58,17 @@ async fn sticky_assignment_survives_restarts_and_weights_split_traffic() {
     s.stop().await.unwrap();
 }
 
-fn record(variant: &str, id: &str, label: &str) -> serve::capture::CaptureRecord {
+fn record(variant: &str, id: &str, label: &str) -> CaptureRecord {
     let out = serde_json::json!({ "label": label }).to_string();
-    Exchange {
+    let e = Exchange {
         input_content_type: "text/plain",
         ..Exchange::json(variant, "v", id, b"x", out.as_bytes())
-    }
-    .to_record()
+    };
+    CaptureRecord::new(&e, &CaptureFormat::default())
 }
 
 /// `n` labelled requests per variant with the given accuracies.
-fn data(
-    n: usize,
-    acc: &[(&str, f64)],
-) -> (Vec<serve::capture::CaptureRecord>, Vec<FeedbackRecord>) {
+fn data(n: usize, acc: &[(&str, f64)]) -> (Vec<CaptureRecord>, Vec<FeedbackRecord>) {
     let (mut caps, mut fb) = (Vec::new(), Vec::new());
     for (v, a) in acc {
         let right = (n as f64 * a).round() as usize;
@@ -139,9 +137,9 @@ async fn shadow_is_never_returned_and_is_captured_with_agreement() {
     let state = tempfile::tempdir().unwrap();
     let mut c = config(vec![local("Prod", &m.a, 1.0)]);
     c.endpoint_name = "sh".into();
-    c.observe.capture = Some(CaptureConfig::new(cap.path()));
-    c.observe.state_dir = Some(state.path().to_path_buf());
-    c.observe.shadow = Some(ShadowConfig {
+    c.capture = Some(CaptureConfig::new(cap.path()));
+    c.state_dir = Some(state.path().to_path_buf());
+    c.shadow = Some(ShadowConfig {
         name: "Shadow".into(),
         model: m.b.display().to_string(),
         production: "Prod".into(),
@@ -171,13 +169,26 @@ async fn shadow_is_never_returned_and_is_captured_with_agreement() {
     let mut e = Experiment::new("shadow-1", "sh", vec!["Prod".into(), "Other".into()]).unwrap();
     e.shadow = Some("Shadow".into());
     e.started_at -= chrono::Duration::hours(1);
-    serve::experiment::ExperimentStore::new(state.path())
-        .save(&e)
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let r = get(addr, "/experiments/shadow-1").await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let v = r.json();
+    ExperimentStore::new(state.path()).save(&e).unwrap();
+    // Shadow copies finish after their callers got the answers, and records reach the
+    // files on the writer's tick: wait (bounded) until every copy made is captured.
+    let report = || async {
+        let r = get(addr, "/experiments/shadow-1").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()
+    };
+    let mut v = report().await;
+    for _ in 0..200 {
+        let live = &v["shadow_live"];
+        let done = live["copied"] == v["shadow"]["compared"]
+            && v["variants"]["Prod"]["requests"] == 24
+            && live["copied"].as_u64().unwrap_or(0) + live["dropped"].as_u64().unwrap_or(0) == 24;
+        if done {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        v = report().await;
+    }
     let live = &v["shadow_live"];
     let copied = live["copied"].as_u64().unwrap();
     assert_eq!(copied + live["dropped"].as_u64().unwrap(), 24);

@@ -1,15 +1,17 @@
-//! The drift monitor end to end on captured records and a baseline made by the pipeline's
-//! baseline profile: no drift in distribution, drift on shifted text, the minimum sample
-//! size respected, the baseline read back, and actions fired once per violation window.
+//! The drift monitor end to end on captured records and a baseline made as the pipeline's
+//! baseline step makes it: no drift in distribution, drift on shifted text, the minimum
+//! sample size respected, the baseline read back, and actions fired once per violation
+//! window.
 #[allow(dead_code)]
 #[path = "endpoint/common.rs"]
 mod common;
 
 use common::models;
-use serve::capture::{CaptureFormat, CaptureMode, Exchange};
-use serve::monitor::{
-    run_once, Action, Baseline, Monitor, MonitorConfig, ScheduleConfig, Thresholds,
-};
+use monitoring::baseline::{self, Baseline, Distribution, OTHER_TOKEN, TOP_TOKENS};
+use monitoring::capture::{CaptureFormat, CaptureMode, CaptureRecord, Exchange};
+use monitoring::drift::{run_once, CheckResult, CheckType, MonitorConfig, RunStatus, Thresholds};
+use monitoring::profile::{Current, Profiler};
+use serve::schedule::{Action, Monitor, ScheduleConfig};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -32,26 +34,15 @@ fn shifted(i: usize) -> (String, usize) {
 }
 
 fn write_baseline(dir: &Path, n: usize) {
-    let tk = models::TextTokenizer::load(&models().a.join("tokenizer.json")).unwrap();
     let texts: Vec<(String, usize)> = (1000..1000 + n).map(in_dist).collect();
+    let profiler = Profiler::load(&models().a).unwrap();
+    let mut profiled = Current::default();
     let refs: Vec<&str> = texts.iter().map(|t| t.0.as_str()).collect();
-    let enc = tk.encode_batch(&refs, 100_000).unwrap();
+    profiled.add_texts(&refs, &profiler);
     let labels: Vec<String> = LABELS.iter().map(|s| s.to_string()).collect();
-    let vocab = pipeline::steps::tokenizer_vocab(&models().a.join("tokenizer.json")).unwrap();
-    let mut tokens = std::collections::HashMap::new();
-    for e in &enc {
-        pipeline::steps::count_tokens(&mut tokens, &e.ids, &vocab);
-    }
-    let (s, c) = pipeline::steps::baseline_profile(
-        &enc.iter().map(|e| e.full_len).collect::<Vec<_>>(),
-        &enc.iter().map(|e| e.unknown).collect::<Vec<_>>(),
-        &texts.iter().map(|t| t.1).collect::<Vec<_>>(),
-        &labels,
-        &pipeline::steps::top_tokens(&tokens, pipeline::steps::TOP_TOKENS),
-    );
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("statistics.json"), s.to_string()).unwrap();
-    std::fs::write(dir.join("constraints.json"), c.to_string()).unwrap();
+    let predicted: Vec<usize> = texts.iter().map(|t| t.1).collect();
+    let (s, c) = baseline::from_profile(&profiled, &predicted, &labels);
+    baseline::write(dir, &s, &c).unwrap();
 }
 
 fn write_capture(dir: &Path, texts: impl Iterator<Item = (String, usize)>) {
@@ -70,9 +61,9 @@ fn write_capture_as(
         let input = serde_json::json!({ "text": t }).to_string();
         let output = serde_json::json!({ "label": LABELS[k] }).to_string();
         let id = format!("id-{i}");
-        Exchange::json("A", "v", &id, input.as_bytes(), output.as_bytes())
-            .to_pending()
-            .encode_line(&mut lines, format);
+        let e = Exchange::json("A", "v", &id, input.as_bytes(), output.as_bytes());
+        serde_json::to_writer(&mut lines, &CaptureRecord::new(&e, format)).unwrap();
+        lines.push(b'\n');
     }
     std::fs::write(d.join("part.jsonl"), lines).unwrap();
 }
@@ -129,16 +120,16 @@ fn baseline_round_trips_and_drift_is_found_only_when_shifted() {
     );
     let token = b.features.iter().find(|x| x.name == "token").unwrap();
     match &token.distribution {
-        serve::monitor::Distribution::Categorical(buckets) => {
-            assert!(buckets.len() <= pipeline::steps::TOP_TOKENS + 1);
-            assert_eq!(buckets.last().unwrap().0, pipeline::steps::OTHER_TOKEN);
+        Distribution::Categorical(buckets) => {
+            assert!(buckets.len() <= TOP_TOKENS + 1);
+            assert_eq!(buckets.last().unwrap().0, OTHER_TOKEN);
             assert!(buckets.iter().any(|(t, _)| t == "dress"), "{buckets:?}");
         }
         other => panic!("token is not categorical: {other:?}"),
     }
 
     let same = run_once(&job(&f.same, &f.baseline, &f.out)).unwrap();
-    assert_eq!(same.status, "completed");
+    assert_eq!(same.status, RunStatus::Completed);
     assert!(same.violations.is_empty(), "{:#?}", same.violations);
     let same_token = same.features.iter().find(|x| x.name == "token").unwrap();
     assert!(!same_token.drift && same_token.count > 0, "{same_token:#?}");
@@ -147,7 +138,7 @@ fn baseline_round_trips_and_drift_is_found_only_when_shifted() {
     let drifted: Vec<&str> = shift
         .violations
         .iter()
-        .filter(|v| v.constraint_check_type == "baseline_drift_check")
+        .filter(|v| v.constraint_check_type == CheckType::BaselineDriftCheck)
         .map(|v| v.feature_name.as_str())
         .collect();
     assert!(drifted.contains(&"token_length"), "{:#?}", shift.violations);
@@ -160,7 +151,7 @@ fn baseline_round_trips_and_drift_is_found_only_when_shifted() {
     assert!(html.contains("<svg") && html.contains("token_length"));
 
     let small = run_once(&job(&f.small, &f.baseline, &f.out)).unwrap();
-    assert_eq!(small.status, "insufficient_data");
+    assert_eq!(small.status, RunStatus::InsufficientData);
     assert!(small.violations.is_empty());
 }
 
@@ -175,7 +166,7 @@ fn a_capture_of_one_side_judges_that_side_only() {
         mode,
         text_types: None,
     };
-    let names = |r: &serve::monitor::CheckResult| -> Vec<String> {
+    let names = |r: &CheckResult| -> Vec<String> {
         let mut v: Vec<String> = r
             .unchecked_features
             .iter()
@@ -192,20 +183,20 @@ fn a_capture_of_one_side_judges_that_side_only() {
         &only(CaptureMode::Input),
     );
     let r = run_once(&job(&p.join("in"), &f.baseline, &f.out)).unwrap();
-    assert_eq!(r.status, "completed");
+    assert_eq!(r.status, RunStatus::Completed);
     assert_eq!(names(&r), ["predicted_label"]);
     assert!(
         r.unchecked_features[0].reason.contains("0 of 600"),
         "{:?}",
         r.unchecked_features
     );
-    let kinds: Vec<(&str, &str)> = r
+    let kinds: Vec<(&str, CheckType)> = r
         .violations
         .iter()
         .map(|v| (v.feature_name.as_str(), v.constraint_check_type))
         .collect();
     assert!(
-        kinds.contains(&("token_length", "baseline_drift_check")),
+        kinds.contains(&("token_length", CheckType::BaselineDriftCheck)),
         "{kinds:?}"
     );
     assert!(
@@ -238,7 +229,7 @@ fn a_capture_of_one_side_judges_that_side_only() {
         r.violations
             .iter()
             .any(|v| v.feature_name == "predicted_label"
-                && v.constraint_check_type == "baseline_drift_check"),
+                && v.constraint_check_type == CheckType::BaselineDriftCheck),
         "{:#?}",
         r.violations
     );

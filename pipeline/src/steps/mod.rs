@@ -19,10 +19,6 @@ mod register;
 mod train;
 mod validate;
 
-pub use baseline::{
-    count_tokens, profile as baseline_profile, tokenizer_vocab, top_tokens, OTHER_TOKEN, TOP_TOKENS,
-};
-
 /// The step types (SageMaker's Processing, Training, Condition, RegisterModel, Fail,
 /// QualityCheck, specialised for text classification).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -4,26 +4,7 @@ use crate::error::ServeError;
 
 /// The input format named by a `Content-Type` (missing: JSON).
 pub fn input_format(content_type: Option<&str>) -> Result<InputFormat, ServeError> {
-    let Some(ct) = content_type else {
-        return Ok(InputFormat::Json);
-    };
-    let essence = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "application/json" | "" => Ok(InputFormat::Json),
-        "application/jsonlines"
-        | "application/jsonl"
-        | "application/x-jsonlines"
-        | "application/x-ndjson"
-        | "application/ndjson" => Ok(InputFormat::JsonLines),
-        "text/csv" => Ok(InputFormat::Csv),
-        "text/plain" => Ok(InputFormat::Text),
-        _ => Err(ServeError::UnsupportedMediaType(ct.to_string())),
-    }
+    Ok(InputFormat::of_content_type(content_type)?)
 }
 
 /// The best output format the `Accept` header allows (missing or `*/*`: JSON).

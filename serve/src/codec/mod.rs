@@ -1,24 +1,23 @@
 //! Request and response bodies of `/invocations` and `/v1/predict`: which formats are
-//! accepted (`Content-Type`), which are produced (`Accept`), and the conversions.
+//! accepted (`Content-Type`), which are produced (`Accept`), and the conversions. Request
+//! bodies are decoded by `monitoring::payload`, the one reader of the contract's bodies
+//! (the drift monitor reads captured requests with it too).
 mod accept;
-mod decode;
 mod encode;
 
 pub use accept::{input_format, output_format};
-pub use decode::{decode, Decoded};
 pub use encode::{encode, ResponseMeta};
+pub use monitoring::payload::{Decoded, InputFormat};
 
-/// Request body formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputFormat {
-    /// A review as `"text"` or `{"text": ...}`, or many as `{"instances": [...]}` / `[...]`.
-    Json,
-    /// One review per line (a JSON string or `{"text": ...}`); blank lines are skipped.
-    JsonLines,
-    /// One review per record, in the first column; no header.
-    Csv,
-    /// The whole body is one review.
-    Text,
+use crate::error::ServeError;
+
+/// The texts of a request body (at most `max_instances`, none empty).
+pub fn decode(
+    format: InputFormat,
+    body: &[u8],
+    max_instances: usize,
+) -> Result<Decoded, ServeError> {
+    Ok(monitoring::payload::decode(format, body, max_instances)?)
 }
 
 /// Response body formats.

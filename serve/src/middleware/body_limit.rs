@@ -2,7 +2,7 @@
 //! reading; otherwise the body is wrapped so reading past the limit fails (→ 413 too).
 use super::BoxFuture;
 use crate::error::ServeError;
-use crate::http::Resp;
+use crate::http::{error_response, Resp};
 use http_body_util::Limited;
 use hyper::{header, Request};
 use std::convert::Infallible;
@@ -53,7 +53,7 @@ where
                 limit = self.limit,
                 "request body too large"
             );
-            let resp = ServeError::TooLarge { limit: self.limit }.into_response(0);
+            let resp = error_response(&ServeError::TooLarge { limit: self.limit }, 0);
             return Box::pin(async move { Ok(resp) });
         }
         let limit = self.limit;

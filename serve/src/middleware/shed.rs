@@ -3,7 +3,7 @@
 //! outage). Health and metrics paths bypass the limit so probes still answer under load.
 use super::BoxFuture;
 use crate::error::ServeError;
-use crate::http::Resp;
+use crate::http::{error_response, Resp};
 use hyper::Request;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -76,8 +76,8 @@ where
             }
             Err(_) => {
                 crate::telemetry::record_shed("concurrency_limit");
-                let resp = ServeError::Overloaded("too many requests in flight".into())
-                    .into_response(self.retry_after_secs);
+                let e = ServeError::Overloaded("too many requests in flight".into());
+                let resp = error_response(&e, self.retry_after_secs);
                 Box::pin(async move { Ok(resp) })
             }
         }

@@ -1,7 +1,7 @@
 //! Per-request time limit, answered with the crate's JSON error (504).
 use super::BoxFuture;
 use crate::error::ServeError;
-use crate::http::Resp;
+use crate::http::{error_response, Resp};
 use hyper::Request;
 use std::convert::Infallible;
 use std::task::{Context, Poll};
@@ -46,7 +46,7 @@ where
         Box::pin(async move {
             match tokio::time::timeout(limit, fut).await {
                 Ok(r) => r,
-                Err(_) => Ok(ServeError::Timeout(limit).into_response(1)),
+                Err(_) => Ok(error_response(&ServeError::Timeout(limit), 1)),
             }
         })
     }

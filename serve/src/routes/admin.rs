@@ -12,13 +12,15 @@
 //! | `GET /v1/admin/capture` | data capture: destination, sampling percentage, counts |
 //! | `PUT /v1/admin/capture` | `{"sampling_percent": 0–100}`, live (0 pauses capture) |
 use super::App;
-use crate::config::VariantSource;
 use crate::error::ServeError;
-use crate::http::{header_str, json_response, read_body, Req, Resp};
+use crate::http::{body_bytes, header_str, json_response, Req, Resp};
+use crate::variant::VariantSource;
 use hyper::StatusCode;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
+use subtle::ConstantTimeEq;
 
 pub async fn update_weights(app: &App, req: Req) -> Result<Resp, ServeError> {
     let body: WeightsBody = json_body(app, req).await?;
@@ -68,7 +70,7 @@ pub fn capture(app: &App) -> Resp {
 
 pub async fn update_capture(app: &App, req: Req) -> Result<Resp, ServeError> {
     let body: CaptureBody = json_body(app, req).await?;
-    let Some(c) = &app.observe.capture else {
+    let Some(c) = &app.capture else {
         return Err(ServeError::Conflict(
             "data capture is not configured on this endpoint (start it with --capture-dir)".into(),
         ));
@@ -85,11 +87,11 @@ pub async fn update_capture(app: &App, req: Req) -> Result<Resp, ServeError> {
 }
 
 fn capture_json(app: &App) -> serde_json::Value {
-    match &app.observe.capture {
+    match &app.capture {
         None => json!({ "configured": false }),
         Some(c) => json!({
             "configured": true,
-            "destination": c.config().dir.join(&app.observe.endpoint).display().to_string(),
+            "destination": c.config().dir.join(&app.endpoint.name).display().to_string(),
             "sampling_percent": c.sampling_percent(),
             "buffer": c.config().buffer,
             "capture_mode": c.config().format.mode,
@@ -111,7 +113,12 @@ pub(super) fn authorize(app: &App, h: &hyper::HeaderMap) -> Result<(), ServeErro
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .ok_or(ServeError::Unauthorized)?;
-    if token.matches(given.trim()) {
+    let matches: bool = token
+        .expose_secret()
+        .as_bytes()
+        .ct_eq(given.trim().as_bytes())
+        .into();
+    if matches {
         Ok(())
     } else {
         Err(ServeError::Forbidden)
@@ -131,7 +138,7 @@ pub fn describe(app: &App) -> Resp {
 }
 
 async fn json_body<T: serde::de::DeserializeOwned>(app: &App, req: Req) -> Result<T, ServeError> {
-    let (_, body) = read_body(req, app.limits.max_body_bytes).await?;
+    let body = body_bytes(req, app.limits.max_body_bytes).await?;
     serde_json::from_slice(&body).map_err(|e| ServeError::Malformed(format!("invalid body: {e}")))
 }
 

@@ -3,31 +3,29 @@
 //! `unknown` (the ground truth may arrive for traffic that was not sampled).
 use super::App;
 use crate::error::ServeError;
-use crate::http::{json_response, read_body, Req, Resp};
+use crate::http::{body_bytes, json_response, Req, Resp};
+use crate::telemetry::{FEEDBACK_RECORDS, FEEDBACK_UNKNOWN};
 use hyper::StatusCode;
 
-pub const FEEDBACK_RECORDS: &str = "sentio_feedback_records_total";
-pub const FEEDBACK_UNKNOWN: &str = "sentio_feedback_unknown_ids_total";
-
 pub async fn feedback(app: &App, req: Req) -> Result<Resp, ServeError> {
-    let Some(store) = app.observe.feedback.as_ref() else {
+    let Some(feedback) = app.feedback.as_ref() else {
         return Err(ServeError::NotFound(
             "feedback is disabled (start the endpoint with a state directory)".into(),
         ));
     };
-    let (_, body) = read_body(req, app.limits.max_body_bytes).await?;
-    let records = crate::feedback::parse_body(&body).map_err(ServeError::Malformed)?;
+    let body = body_bytes(req, app.limits.max_body_bytes).await?;
+    let records = monitoring::feedback::parse_body(&body).map_err(ServeError::Malformed)?;
     let mut by_variant = std::collections::BTreeMap::<String, u64>::new();
     let mut unknown = 0u64;
     for r in &records {
-        match app.observe.feedback_index.variant_of(&r.inference_id) {
+        match feedback.index.variant_of(&r.inference_id) {
             Some(v) => *by_variant.entry(v).or_default() += 1,
             None => unknown += 1,
         }
     }
-    let path = store.path().to_path_buf();
+    let path = feedback.store.path().to_path_buf();
     let to_write = records.clone();
-    let store = store.clone();
+    let store = feedback.store.clone();
     tokio::task::spawn_blocking(move || store.append(&to_write))
         .await
         .map_err(|e| ServeError::Internal(format!("feedback writer: {e}")))??;

@@ -5,7 +5,7 @@
 //! | route | file |
 //! |---|---|
 //! | `GET /ping` | `ping.rs` |
-//! | `POST /invocations` | `invocations.rs` |
+//! | `POST /invocations` | `invocations.rs` (the invoke sequence: `invoke.rs`) |
 //! | `GET /metrics` | `metrics.rs` |
 //! | `GET /v1/models`, `POST /v1/predict` | `native.rs` |
 //! | `/v1/admin/…` (bearer token) | `admin.rs` |
@@ -18,17 +18,23 @@ mod admin;
 mod experiments;
 mod feedback;
 mod invocations;
+mod invoke;
 mod metrics;
 mod native;
 mod ping;
-mod predict;
 
-use crate::config::{Limits, Secret};
+use crate::capture::Capture;
+use crate::endpoint::routing::RoutingConfig;
 use crate::endpoint::Endpoint;
 use crate::error::ServeError;
-use crate::http::{Req, Resp};
+use crate::feedback::Feedback;
+use crate::http::{error_response, Req, Resp};
+use crate::limits::Limits;
+use crate::shadow::Shadow;
 use hyper::Method;
+use secrecy::SecretString;
 use std::convert::Infallible;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -36,12 +42,17 @@ use std::task::{Context, Poll};
 pub struct App {
     pub endpoint: Endpoint,
     pub limits: Limits,
-    pub admin_token: Option<Secret>,
+    pub admin_token: Option<SecretString>,
     pub worker: bool,
     /// Batch transform jobs and the roots their paths are confined to.
     pub transform: crate::transform::TransformJobs,
-    /// Capture, feedback, sticky routing, shadow.
-    pub observe: crate::observe::Observe,
+    pub routing: RoutingConfig,
+    pub capture: Option<Capture>,
+    /// `POST /feedback` (with a state directory).
+    pub feedback: Option<Feedback>,
+    pub shadow: Option<Arc<Shadow>>,
+    /// Experiments and feedback live here.
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -227,7 +238,7 @@ impl tower::Service<Req> for Router {
                 if e.status().is_server_error() {
                     tracing::error!(error = %e, "request failed");
                 }
-                e.into_response(retry)
+                error_response(&e, retry)
             }))
         })
     }

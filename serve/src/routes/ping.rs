@@ -2,7 +2,7 @@
 //! remote variants, answering); 503 while starting, draining or degraded.
 use super::App;
 use crate::error::ServeError;
-use crate::http::{empty_response, Resp};
+use crate::http::{empty_response, error_response, Resp};
 use hyper::StatusCode;
 
 pub fn ping(app: &App) -> Resp {
@@ -10,7 +10,7 @@ pub fn ping(app: &App) -> Resp {
         empty_response(StatusCode::OK)
     } else {
         let phase = format!("{:?}", app.endpoint.phase()).to_lowercase();
-        ServeError::Unavailable(format!("not ready ({phase})"))
-            .into_response(app.limits.retry_after_secs)
+        let e = ServeError::Unavailable(format!("not ready ({phase})"));
+        error_response(&e, app.limits.retry_after_secs)
     }
 }

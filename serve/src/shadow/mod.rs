@@ -3,16 +3,12 @@
 //! number of copies run at once and one beyond it is dropped (counted), so the shadow never
 //! slows or changes what the caller gets. Agreement of the shadow's labels with the
 //! production labels is counted here and its responses are captured (marked `shadow`).
+use crate::telemetry::{SHADOW_AGREEMENTS, SHADOW_COMPARED, SHADOW_DROPPED, SHADOW_REQUESTS};
 use crate::variant::{Backend, Deployed};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
-
-pub const SHADOW_REQUESTS: &str = "sentio_shadow_requests_total";
-pub const SHADOW_DROPPED: &str = "sentio_shadow_dropped_total";
-pub const SHADOW_AGREEMENTS: &str = "sentio_shadow_agreements_total";
-pub const SHADOW_COMPARED: &str = "sentio_shadow_compared_total";
 
 /// Which variant is shadowed by which model, and how much of its traffic.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +62,7 @@ pub struct ShadowJob {
 /// What a finished shadow call produced.
 pub struct ShadowOutcome {
     pub labels: Vec<Option<String>>,
-    pub body: Vec<u8>,
+    pub body: bytes::Bytes,
     pub status: u16,
     pub model_version: String,
     pub latency: std::time::Duration,
@@ -145,12 +141,12 @@ impl Shadow {
                     "variant": self.config.name,
                 }))
                 .unwrap_or_default();
-                (labels, body, 200)
+                (labels, body.into(), 200)
             }
             Err(e) => {
                 self.counters.failed.fetch_add(1, Ordering::Relaxed);
                 let status = e.status().as_u16();
-                (Vec::new(), e.to_json().to_string().into_bytes(), status)
+                (Vec::new(), e.to_json().to_string().into(), status)
             }
         };
         let (mut compared, mut agreed) = (0, 0);

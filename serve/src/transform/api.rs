@@ -7,7 +7,7 @@ use super::jobs::TransformJobs;
 use super::knobs::TransformSpec;
 use crate::endpoint::Endpoint;
 use crate::error::ServeError;
-use crate::http::{json_response, read_body, Req, Resp};
+use crate::http::{body_bytes, json_response, Req, Resp};
 use crate::variant::Backend;
 use hyper::StatusCode;
 use serde::Deserialize;
@@ -27,10 +27,13 @@ pub async fn create(
     max_body_bytes: usize,
     req: Req,
 ) -> Result<Resp, ServeError> {
-    let (_, body) = read_body(req, max_body_bytes).await?;
+    let body = body_bytes(req, max_body_bytes).await?;
     let body: CreateBody = serde_json::from_slice(&body)
         .map_err(|e| ServeError::Malformed(format!("invalid transform job: {e}")))?;
-    let routed = endpoint.route(body.variant.as_deref())?;
+    let routed = endpoint.route(crate::endpoint::routing::Route {
+        target: body.variant.as_deref(),
+        session: None,
+    })?;
     let Backend::Local(batcher) = &routed.deployed.backend else {
         return Err(ServeError::Invalid(format!(
             "variant {} is remote; transform jobs run on in-process variants",

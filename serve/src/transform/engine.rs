@@ -3,7 +3,7 @@
 use super::file_job::{FileJob, FileSummary};
 use super::knobs::{InputKind, Knobs, OutputKind, TransformSpec};
 use super::progress::{Counters, Counts, Reporter};
-use crate::batcher::Batcher;
+use crate::batcher::{BatchConfig, Batcher, TokenizerPool};
 use crate::error::ServeError;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -41,6 +41,38 @@ pub struct Summary {
 pub struct RunOptions {
     /// Report progress (bar on a terminal, log lines otherwise).
     pub progress: bool,
+}
+
+/// The model of a job run on its own (`sentio transform`), not on a server.
+#[derive(Debug, Clone)]
+pub struct LocalModel {
+    /// Artifact directory.
+    pub path: PathBuf,
+    pub device: tch::Device,
+    pub batch: BatchConfig,
+    pub tokenizer_threads: usize,
+}
+
+/// Runs a job on its own: a runtime, the model loaded into a [`Batcher`], the job. An
+/// `Err` is a job that could not start; a job that ran and failed returns a `Failed`
+/// summary.
+pub fn run_local_job(
+    model: LocalModel,
+    spec: TransformSpec,
+    options: RunOptions,
+) -> Result<Summary, ServeError> {
+    Knobs::from_spec(&spec)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("sentio-transform")
+        .build()?;
+    runtime.block_on(async {
+        let pool = TokenizerPool::new(model.tokenizer_threads, 64);
+        let batcher =
+            Batcher::load(&model.path, model.device, "transform", model.batch, pool).await?;
+        run_transform(batcher, spec, Arc::new(Counters::default()), options).await
+    })
 }
 
 /// The input files of `input` (a file, or the supported files of a folder, sorted).

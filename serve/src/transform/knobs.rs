@@ -10,51 +10,83 @@ pub const DEFAULT_MAX_PAYLOAD_MB: u32 = 6;
 pub const MAX_MAX_PAYLOAD_MB: u32 = 100;
 
 /// How an input file is cut into records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum SplitType {
     /// The whole file is one record.
-    #[value(name = "None", alias = "none")]
     None,
     /// One record per line.
     #[default]
-    #[value(name = "Line", alias = "line")]
     Line,
 }
 
 /// How many records go into one request to the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum BatchStrategy {
     /// One record per request.
-    #[value(name = "SingleRecord", alias = "single-record")]
     SingleRecord,
     /// As many records as fit `MaxPayloadInMB` per request.
     #[default]
-    #[value(name = "MultiRecord", alias = "multi-record")]
     MultiRecord,
 }
 
 /// What separates output records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum AssembleWith {
     /// Records are concatenated.
-    #[value(name = "None", alias = "none")]
     None,
     /// One record per line.
     #[default]
-    #[value(name = "Line", alias = "line")]
     Line,
 }
 
 /// Whether the input record is joined to the prediction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum JoinSource {
     #[default]
-    #[value(name = "None", alias = "none")]
     None,
     /// JSON: the prediction under `SageMakerOutput` (a non-object record becomes
     /// `{"SageMakerInput", "SageMakerOutput"}`); CSV: the prediction appended to the row.
-    #[value(name = "Input", alias = "input")]
     Input,
+}
+
+/// `FromStr` (SageMaker's name, or in lower case / kebab case: `MultiRecord`,
+/// `multirecord`, `multi-record`), `Display` (SageMaker's name) and the list of names, for
+/// the knobs given as text.
+macro_rules! knob_names {
+    ($t:ident { $($v:ident => $name:literal),* $(,)? }) => {
+        impl $t {
+            /// SageMaker's names of the values.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+        }
+        impl std::str::FromStr for $t {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                let key = s.replace(['-', '_'], "").to_ascii_lowercase();
+                $(if key == $name.to_ascii_lowercase() {
+                    return Ok($t::$v);
+                })*
+                Err(format!(
+                    "{s:?} is not a {} (use {})",
+                    stringify!($t),
+                    $t::NAMES.join(" or ")
+                ))
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(match self { $($t::$v => $name),* })
+            }
+        }
+    };
+}
+knob_names!(SplitType { None => "None", Line => "Line" });
+knob_names!(BatchStrategy { SingleRecord => "SingleRecord", MultiRecord => "MultiRecord" });
+knob_names!(AssembleWith { None => "None", Line => "Line" });
+knob_names!(JoinSource { None => "None", Input => "Input" });
+
+/// Checks a job's knobs (filters compile, limits in range) without running it.
+pub fn validate(spec: &TransformSpec) -> Result<(), ServeError> {
+    Knobs::from_spec(spec).map(|_| ())
 }
 
 /// Input file formats (`ContentType`).
@@ -337,6 +369,17 @@ pub fn apply(path: &Option<JsonPath>, v: serde_json::Value) -> Option<serde_json
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn knobs_parse_from_their_names() {
+        assert_eq!("MultiRecord".parse(), Ok(BatchStrategy::MultiRecord));
+        assert_eq!("single-record".parse(), Ok(BatchStrategy::SingleRecord));
+        assert_eq!("none".parse(), Ok(SplitType::None));
+        assert_eq!("Input".parse(), Ok(JoinSource::Input));
+        assert_eq!(AssembleWith::Line.to_string(), "Line");
+        let e = "Lines".parse::<SplitType>().unwrap_err();
+        assert!(e.contains("None or Line"), "{e}");
+    }
 
     #[test]
     fn spec_uses_sagemaker_names_and_defaults() {

@@ -12,13 +12,11 @@
 //! | `progress.rs` | live counters, progress bar or log lines |
 //! | `paths.rs` | confinement of server-side job paths to roots |
 //! | `jobs.rs`, `api.rs` | `POST /transform-jobs`, `GET /transform-jobs/{id}` |
-//! | `cli.rs` | `sentio transform` |
 //!
 //! Predictions go through the serving [`Batcher`](crate::Batcher) (tokenizer pool, dynamic
 //! batches, model thread), so a job shares a server's model when run there.
 pub(crate) mod api;
 mod checkpoint;
-mod cli;
 mod engine;
 mod file_job;
 mod jobs;
@@ -29,13 +27,15 @@ mod progress;
 mod reader;
 mod record;
 
-pub use cli::{run_transform_cli, TransformArgs};
-pub use engine::{discover, run_transform, JobStatus, RunOptions, Summary, SUMMARY_FILE};
+pub use engine::{
+    discover, run_local_job, run_transform, JobStatus, LocalModel, RunOptions, Summary,
+    SUMMARY_FILE,
+};
 pub use file_job::FileSummary;
 pub use jobs::{JobDescription, TransformJobs};
 pub use knobs::{
-    AssembleWith, BatchStrategy, DataProcessing, JoinSource, SplitType, TransformSpec,
-    DEFAULT_MAX_PAYLOAD_MB, MAX_MAX_PAYLOAD_MB,
+    validate as validate_spec, AssembleWith, BatchStrategy, DataProcessing, JoinSource, SplitType,
+    TransformSpec, DEFAULT_MAX_PAYLOAD_MB, MAX_MAX_PAYLOAD_MB,
 };
 pub use paths::confine;
 pub use progress::{Counters, Counts};

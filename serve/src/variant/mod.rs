@@ -7,10 +7,55 @@ pub use remote::Remote;
 
 use crate::batcher::{BatchConfig, Batcher, TokenizerPool};
 use crate::catalog::ModelCatalog;
-use crate::config::{Limits, VariantSource};
 use crate::error::ServeError;
+use crate::limits::Limits;
 use crate::telemetry::VariantMetrics;
 use serde::Serialize;
+
+/// Most production variants per endpoint (SageMaker's limit).
+pub const MAX_VARIANTS: usize = 10;
+
+/// One production variant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantSpec {
+    pub name: String,
+    pub source: VariantSource,
+    /// Share of traffic = weight / sum of weights (≥ 0; 0 takes only targeted traffic).
+    pub weight: f64,
+}
+
+/// Where a variant's model runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VariantSource {
+    /// In this process: an artifact path or a catalog reference.
+    Model(String),
+    /// A remote `sentio serve --worker` at this base URL (`http://host:port`).
+    Upstream(String),
+}
+
+/// SageMaker's variant name rule: `[a-zA-Z0-9](-*[a-zA-Z0-9])*`, at most 63 characters.
+pub fn validate_variant_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "variant name {name:?} must match [a-zA-Z0-9](-*[a-zA-Z0-9])* and have at most 63 characters"
+        ))
+    }
+}
+
+pub fn validate_weight(w: f64) -> Result<(), String> {
+    if w.is_finite() && w >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("weight {w} must be a finite number ≥ 0"))
+    }
+}
 
 /// Where a deployment's predictions come from.
 pub enum Backend {
@@ -130,6 +175,24 @@ impl Deployed {
             deployed_at: self.deployed_at,
             architecture,
             batcher,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variant_names_follow_sagemaker() {
+        for ok in ["AllTraffic", "a", "blue-2", "a--b"] {
+            assert!(validate_variant_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "a_b", "a b", &"x".repeat(64)] {
+            assert!(validate_variant_name(bad).is_err(), "{bad}");
+        }
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            assert!(validate_weight(bad).is_err(), "{bad}");
         }
     }
 }

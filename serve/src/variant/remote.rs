@@ -1,12 +1,12 @@
 //! A remote `sentio serve --worker`, reached with a pooled hyper client. The proxy forwards
 //! the request body as it came; the worker's own client errors (4xx) pass through, while a
 //! transport failure, timeout or server error of the worker becomes a 424.
-use crate::config::Limits;
 use crate::error::ServeError;
-use crate::http::{headers, Resp};
+use crate::http::{headers, Answer};
+use crate::limits::Limits;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+use hyper::{HeaderMap, Method, Request, StatusCode};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,9 +41,12 @@ impl Remote {
         limits: &Limits,
     ) -> Result<(Remote, String, Vec<String>), ServeError> {
         let base = url.trim_end_matches('/').to_string();
-        if !base.starts_with("http://") {
-            return Err(ServeError::Config(format!(
-                "upstream {url:?} must be an http:// URL"
+        let valid = base
+            .parse::<hyper::Uri>()
+            .is_ok_and(|u| u.scheme_str() == Some("http") && u.authority().is_some());
+        if !valid {
+            return Err(ServeError::Invalid(format!(
+                "upstream {url:?} must be an http://host:port URL"
             )));
         }
         let client = Client::builder(TokioExecutor::new()).build_http();
@@ -89,13 +92,13 @@ impl Remote {
         self.healthy.load(Ordering::Relaxed)
     }
 
-    /// Forwards a request to the worker and returns its response (424 on its failure).
+    /// Forwards a request to the worker and returns its answer (424 on its failure).
     pub async fn forward(
         &self,
         path: &str,
         req_headers: &HeaderMap,
         body: Bytes,
-    ) -> Result<Resp, ServeError> {
+    ) -> Result<Answer, ServeError> {
         let mut fwd = HeaderMap::new();
         for name in FORWARDED {
             if let Some(v) = req_headers.get(*name) {
@@ -112,18 +115,21 @@ impl Remote {
                 .store(status != StatusCode::SERVICE_UNAVAILABLE, Ordering::Relaxed);
             return Err(self.failure(Some(status.as_u16()), message));
         }
-        let mut resp = Response::new(Full::new(bytes));
-        *resp.status_mut() = status;
+        let mut kept = HeaderMap::new();
         for (k, v) in resp_headers.iter() {
             let keep = k == hyper::header::CONTENT_TYPE
                 || k == hyper::header::RETRY_AFTER
                 || k.as_str().starts_with("x-amzn-sagemaker")
                 || k.as_str() == headers::MODEL_VERSION;
             if keep {
-                resp.headers_mut().insert(k.clone(), v.clone());
+                kept.insert(k.clone(), v.clone());
             }
         }
-        Ok(resp)
+        Ok(Answer {
+            status,
+            headers: kept,
+            body: bytes,
+        })
     }
 
     async fn call(
@@ -148,7 +154,7 @@ impl Remote {
             .method(method)
             .uri(format!("{}{}", self.base, path))
             .body(Full::new(body))
-            .map_err(|e| ServeError::Config(format!("bad upstream URL {}: {e}", self.base)))?;
+            .map_err(|e| ServeError::Invalid(format!("bad upstream URL {}: {e}", self.base)))?;
         *req.headers_mut() = h.clone();
         let call = async {
             let resp = self

@@ -79,7 +79,7 @@ pub fn local(name: &str, path: &std::path::Path, weight: f64) -> VariantSpec {
 /// A configuration for tests: CPU, management enabled with `TOKEN`.
 pub fn config(variants: Vec<VariantSpec>) -> ServeConfig {
     let mut c = ServeConfig::new(variants);
-    c.admin_token = Some(serve::Secret::new(TOKEN));
+    c.admin_token = Some(secrecy::SecretString::from(TOKEN));
     c.limits.drain_timeout = Duration::from_secs(10);
     c
 }

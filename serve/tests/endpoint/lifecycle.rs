@@ -122,8 +122,8 @@ async fn metrics_are_labelled_by_variant_and_version() {
         assert!(metric(&text, name, &l).is_some(), "{name} missing:\n{text}");
     }
     for name in [
-        "sentio_process_cpu_seconds_total",
-        "sentio_process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
         "sentio_http_requests_total",
     ] {
         assert!(text.contains(name), "{name} missing");

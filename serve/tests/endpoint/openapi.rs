@@ -56,15 +56,15 @@ async fn documented_routes_exist_and_responses_match() {
     )
     .unwrap();
     let mut c = config(vec![local("A", &m.a, 1.0), local("B", &m.b, 1.0)]);
-    c.observe.state_dir = Some(state.clone());
+    c.state_dir = Some(state.clone());
     c.transform_roots = vec![root];
-    let experiment = serve::experiment::Experiment::new(
+    let experiment = monitoring::experiment::Experiment::new(
         "openapi",
         &c.endpoint_name,
         vec!["A".into(), "B".into()],
     )
     .unwrap();
-    serve::experiment::ExperimentStore::new(&state)
+    monitoring::experiment::ExperimentStore::new(&state)
         .save(&experiment)
         .unwrap();
     let s = TestServer::start(c).await;
