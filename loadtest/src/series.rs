@@ -93,7 +93,7 @@ impl Bucket {
 pub(crate) struct SeriesSink {
     origin: Instant,
     buckets: Mutex<Vec<Bucket>>,
-    /// Seconds already handed to live progress (see `crate::progress`).
+    /// Seconds already handed to live progress.
     reported: AtomicUsize,
 }
 

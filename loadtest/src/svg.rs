@@ -3,7 +3,7 @@
 //!
 //! Three panels share the time axis: throughput (requests finished per
 //! second, with the intended rate in open loop), errors per second (failed
-//! + non-2xx) and latency percentiles (p50, p90, p99, max). Each panel has
+//! and non-2xx together) and latency percentiles (p50, p90, p99, max). Each panel has
 //! "nice" ticks (1, 2 or 5 × 10^k apart, from 0), a labelled axis with its
 //! unit and a legend. Every series is one `<path>` whose `id` is
 //! `series-<name>`, so tools and tests can find it.

@@ -154,7 +154,7 @@ async fn a_real_run_plots_its_errors_too() {
         let count = count.clone();
         async move {
             let mut response = common::ok();
-            if count.fetch_add(1, Ordering::SeqCst) % 5 == 0 {
+            if count.fetch_add(1, Ordering::SeqCst).is_multiple_of(5) {
                 *response.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
             }
             response
