@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # loadtest vs wrk against a trivial hyper endpoint, same machine, same run.
 #
-#  1. closed loop: wrk and loadtest alternately, the same connection count,
+#  1. closed loop: wrk and `sentio loadtest` alternately, the same connection count,
 #     each pinned to the same CPU (taskset), the server pinned to another;
 #     prints the median (min-max) req/s of each over RUNS runs;
 #  2. open loop at RATE req/s: loadtest's achieved vs intended rate.
@@ -20,6 +20,8 @@ OPEN_CONNS=${OPEN_CONNS:-64}
 SERVER_CPU=${SERVER_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
 CLIENT=${CLIENT:-lean}
+# sentio logs at info by default; the generator's log lines are not wanted here.
+export SENTIO_LOG=${SENTIO_LOG:-warn}
 
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -31,8 +33,9 @@ if ! command -v wrk >/dev/null; then
   $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk
 fi
 
-cargo build --release -q -p loadtest --bin loadtest --example trivial_server
-loadtest="$root/target/release/loadtest"
+cargo build --release -q -p sentio --bin sentio
+cargo build --release -q -p loadtest --example trivial_server
+sentio="$root/target/release/sentio"
 server="$root/target/release/examples/trivial_server"
 
 work=$(mktemp -d)
@@ -72,8 +75,9 @@ echo "closed loop: $CONNS connections, $DURATION per run, $RUNS runs each, alter
 for i in $(seq "$RUNS"); do
   taskset -c "$GEN_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" -s "$work/post.lua" "$url" >"$work/wrk.out"
   awk '/Requests\/sec/ { print $2 }' "$work/wrk.out" >>"$work/wrk.txt"
-  taskset -c "$GEN_CPU" "$loadtest" "$url" --mode closed -c "$CONNS" -d "$DURATION" \
-    --threads 1 --client "$CLIENT" --payload "$work/payload.jsonl" --json "$work/lt.json" >/dev/null
+  taskset -c "$GEN_CPU" "$sentio" loadtest "$url" --mode closed -c "$CONNS" -d "$DURATION" \
+    --threads 1 --client "$CLIENT" --payload "$work/payload.jsonl" --json "$work/lt.json" \
+    --quiet >/dev/null
   json_field "$work/lt.json" achieved_rate >>"$work/lt.txt"
   json_field "$work/lt.json" p99_ms >>"$work/lt_p99.txt"
   echo "  run $i: wrk $(tail -1 "$work/wrk.txt") req/s, loadtest $(tail -1 "$work/lt.txt") req/s"
@@ -84,8 +88,8 @@ echo "loadtest closed loop req/s: $(stats <"$work/lt.txt")  (p99 ms: $(median <"
 echo "open loop: $RATE req/s intended, $OPEN_CONNS connections, $OPEN_DURATION, 3 runs"
 : >"$work/open.txt"
 for i in 1 2 3; do
-  taskset -c "$GEN_CPU" "$loadtest" "$url" --mode open -r "$RATE" -c "$OPEN_CONNS" \
-    -d "$OPEN_DURATION" --threads 1 --json "$work/open.json" >/dev/null
+  taskset -c "$GEN_CPU" "$sentio" loadtest "$url" --mode open -r "$RATE" -c "$OPEN_CONNS" \
+    -d "$OPEN_DURATION" --threads 1 --json "$work/open.json" --quiet >/dev/null
   achieved=$(json_field "$work/open.json" achieved_rate)
   p50=$(json_field "$work/open.json" p50_ms)
   p99=$(json_field "$work/open.json" p99_ms)

@@ -49,7 +49,7 @@ enum Command {
     /// A/B experiments: create, list, report (with significance), promote.
     Experiment(Box<cmd::experiment::ExperimentArgs>),
     /// Load-test an HTTP endpoint (open loop, closed loop or ramp).
-    Loadtest(Box<loadtest::LoadtestArgs>),
+    Loadtest(Box<cmd::loadtest::LoadtestArgs>),
 }
 
 fn init_tracing(json: bool) {
@@ -84,7 +84,7 @@ fn main() -> ExitCode {
         Command::Transform(a) => cmd::transform::run(*a),
         Command::Monitor(a) => cmd::monitor::run(*a).map(|s| status = s),
         Command::Experiment(a) => cmd::experiment::run(*a),
-        Command::Loadtest(a) => loadtest::run_cli(*a),
+        Command::Loadtest(a) => cmd::loadtest::run(*a),
     };
     match result {
         Ok(()) => status,

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 use crate::error::Error;
-use crate::secret::Secret;
 
 /// The default name of the sticky-session header.
 pub const DEFAULT_STICKY_HEADER: &str = "X-Sentio-Session";
@@ -35,7 +36,7 @@ pub struct Config {
 }
 
 /// Which HTTP/1.1 client sends the requests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ClientKind {
     /// Pre-serialised requests, one write and (usually) one read per
     /// request, responses parsed in place with httparse.
@@ -61,8 +62,10 @@ impl Config {
         }
     }
 
-    /// Checks ranges and consistency; [`crate::run`] calls this first.
+    /// Checks the URL, ranges and consistency; [`crate::run`] calls this
+    /// first (resolving the host is left to the run).
     pub fn validate(&self) -> Result<(), Error> {
+        crate::target::parse_url(&self.url)?;
         let bad = |msg: String| Err(Error::InvalidConfig(msg));
         if self.connections == 0 || self.connections > 100_000 {
             return bad(format!(
@@ -148,11 +151,15 @@ pub struct RampConfig {
     pub step_duration: Duration,
     /// A step passes when its p99 latency (from intended send times) is at
     /// most this, its error fraction at most `max_error_rate`, and it
-    /// achieved at least 95% of its intended rate with nothing left unsent.
+    /// achieved at least `min_achieved_share` of its intended rate with
+    /// nothing left unsent.
     pub p99_objective: Duration,
     /// Largest passing fraction of failed requests (transport error or
     /// non-2xx status).
     pub max_error_rate: f64,
+    /// Smallest share of the intended rate a passing step must achieve
+    /// (achieved = answered + failed requests per second of the step).
+    pub min_achieved_share: f64,
     /// After the first failing step, bisect between the last pass and the
     /// failure this many times.
     pub refine_steps: u32,
@@ -167,6 +174,7 @@ impl Default for RampConfig {
             step_duration: Duration::from_secs(5),
             p99_objective: Duration::from_millis(100),
             max_error_rate: 0.01,
+            min_achieved_share: 0.95,
             refine_steps: 2,
         }
     }
@@ -194,6 +202,12 @@ impl RampConfig {
                 self.max_error_rate
             )));
         }
+        if !(0.0..=1.0).contains(&self.min_achieved_share) {
+            return Err(Error::InvalidConfig(format!(
+                "minimum achieved share must be a fraction in [0, 1], got {}",
+                self.min_achieved_share
+            )));
+        }
         if self.refine_steps > 20 {
             return Err(Error::InvalidConfig("at most 20 refine steps".into()));
         }
@@ -211,7 +225,7 @@ pub struct RequestConfig {
     /// Sticky session keys for A/B tests.
     pub sticky: Option<StickyKeys>,
     /// Sent as `Authorization: Bearer <token>`.
-    pub bearer_token: Option<Secret>,
+    pub bearer_token: Option<SecretString>,
     /// Extra headers, sent as given.
     pub headers: Vec<(String, String)>,
 }
@@ -303,7 +317,7 @@ pub enum PayloadSource {
 }
 
 /// How records are picked for each request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
     /// In file order, wrapping around.
     RoundRobin,
@@ -312,7 +326,7 @@ pub enum Order {
 }
 
 /// Body encoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContentType {
     /// `application/json`: `{"instances": ["…", …]}`.
     Json,

@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 use crate::config::{Bounds, ClientKind};
 use crate::connection::{Connection, Failure};
 use crate::error::Error;
+use crate::progress::{Progress, Ticker};
 use crate::recorder::Recorder;
 use crate::request::RequestTemplate;
 use crate::series::{SeriesRecorder, SeriesSink};
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     pub timeout: Duration,
     pub client: ClientKind,
     pub stop: Stop,
+    /// Live per-second progress, if the caller asked for it.
+    pub progress: Option<Progress>,
 }
 
 /// How requests arrive.
@@ -100,6 +103,7 @@ pub(crate) async fn execute(
     let connections = warm_up(&shared, plan.connections).await?;
     let start = Instant::now();
     let series = series.unwrap_or_else(|| SeriesSink::new(start));
+    let ticker = Ticker::start(&series, shared.progress.as_ref());
     let clock = Arc::new(Clock {
         start,
         end: plan.bounds.duration.map(|d| start + d),
@@ -124,23 +128,15 @@ pub(crate) async fn execute(
         total.merge(joined.map_err(|e| Error::Task(e.to_string()))?);
     }
     let mut elapsed = start.elapsed();
-    let scheduled = match plan.arrival {
-        Arrival::Open { rate } => {
-            let by_time = plan
-                .bounds
-                .duration
-                .map(|d| (d.as_secs_f64() * rate).ceil() as u64);
-            match (by_time, plan.bounds.max_requests) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            }
-        }
-        Arrival::Closed => None,
-    };
+    ticker.finish().await;
+    let scheduled = scheduled(plan);
     if let (Arrival::Open { rate }, Some(n)) = (plan.arrival, scheduled) {
         // An open-loop run lasts at least its schedule, even when the last
-        // answer came back before the next request would have been due.
-        elapsed = elapsed.max(Duration::from_secs_f64(n as f64 / rate));
+        // answer came back before the next request would have been due;
+        // unless it was stopped early: then it lasted until it stopped.
+        if !shared.stop.is_triggered() {
+            elapsed = elapsed.max(Duration::from_secs_f64(n as f64 / rate));
+        }
     }
     Ok(Outcome {
         recorder: total,
@@ -148,6 +144,27 @@ pub(crate) async fn execute(
         scheduled,
         series,
     })
+}
+
+/// Open loop: the number of requests due within the bounds; closed loop:
+/// `None`.
+fn scheduled(plan: &Plan) -> Option<u64> {
+    let Arrival::Open { rate } = plan.arrival else {
+        return None;
+    };
+    let by_time = plan
+        .bounds
+        .duration
+        .map(|d| (d.as_secs_f64() * rate).ceil() as u64);
+    match (by_time, plan.bounds.max_requests) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Open loop: when request `index` is due, counted from the start.
+fn due_offset(index: u64, rate: f64) -> Duration {
+    Duration::from_secs_f64(index as f64 / rate)
 }
 
 /// Opens all connections concurrently before the clock starts. Failures
@@ -177,12 +194,13 @@ async fn open_worker(
     rate: f64,
 ) -> Recorder {
     while let Some(i) = clock.take() {
-        let due = clock.start + Duration::from_secs_f64(i as f64 / rate);
+        let due = clock.start + due_offset(i, rate);
         if let Some(end) = clock.end {
             if due >= end || Instant::now() >= end + LATE_GRACE {
                 break;
             }
         }
+        recorder.settle_series(due);
         tokio::time::sleep_until(due.into()).await;
         let wire_bytes = connection.prepare(&shared.template, i);
         let sent_at = Instant::now();
@@ -214,4 +232,41 @@ async fn closed_worker(
     }
     recorder.flush_series();
     recorder
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(rate: f64, duration: Option<f64>, max_requests: Option<u64>) -> Plan {
+        Plan {
+            arrival: Arrival::Open { rate },
+            connections: 1,
+            bounds: Bounds {
+                duration: duration.map(Duration::from_secs_f64),
+                max_requests,
+            },
+        }
+    }
+
+    #[test]
+    fn the_schedule_is_evenly_spaced_at_the_rate() {
+        assert_eq!(due_offset(0, 500.0), Duration::ZERO);
+        assert_eq!(due_offset(1, 500.0), Duration::from_millis(2));
+        assert_eq!(due_offset(999, 500.0), Duration::from_millis(1998));
+        assert_eq!(due_offset(3, 0.5), Duration::from_secs(6));
+    }
+
+    #[test]
+    fn scheduled_counts_the_requests_due_within_the_bounds() {
+        assert_eq!(scheduled(&open(500.0, Some(2.0), None)), Some(1000));
+        assert_eq!(scheduled(&open(3.0, Some(0.5), None)), Some(2));
+        assert_eq!(scheduled(&open(500.0, Some(2.0), Some(300))), Some(300));
+        assert_eq!(scheduled(&open(500.0, None, Some(300))), Some(300));
+        let closed = Plan {
+            arrival: Arrival::Closed,
+            ..open(1.0, Some(1.0), None)
+        };
+        assert_eq!(scheduled(&closed), None);
+    }
 }

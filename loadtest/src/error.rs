@@ -73,10 +73,6 @@ pub enum Error {
     #[error("cannot serialize report: {0}")]
     Json(#[from] serde_json::Error),
 
-    /// The async runtime could not be built.
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(#[source] io::Error),
-
     /// A background task failed unexpectedly.
     #[error("internal task failed: {0}")]
     Task(String),

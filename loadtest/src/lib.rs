@@ -8,27 +8,28 @@
 //! a lean client by default (pre-serialised requests, responses parsed in
 //! place with httparse), hyper's `client::conn::http1` with `--client hyper`.
 //!
-//! Use [`run`] from code and tests, [`run_cli`] from a command line.
+//! Give [`run`] a typed [`Config`]; it returns a [`Report`] or an
+//! [`Error`]. The command line (`sentio loadtest`) lives in the root
+//! binary: it parses arguments into a `Config`, prints [`render_table`]
+//! and live [`progress_line`]s, and writes the files of [`write_json`],
+//! [`write_timeseries_csv`] and [`write_svg`].
 
 #![forbid(unsafe_code)]
 
 mod body;
-mod cli;
 mod config;
 mod connection;
-mod duration;
 mod engine;
 mod error;
 mod histogram;
-mod lean;
 mod output;
 mod payload;
 mod pick;
+mod progress;
 mod ramp;
 mod recorder;
 mod report;
 mod request;
-mod secret;
 mod series;
 mod stop;
 mod svg;
@@ -38,30 +39,39 @@ mod target;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use cli::{run_cli, LoadtestArgs, ModeArg, PayloadFormat};
 pub use config::{
     Bounds, ClientKind, Config, ContentType, Mode, Order, PayloadConfig, PayloadSource, RampConfig,
     RequestConfig, StickyKeys, DEFAULT_CSV_COLUMN, DEFAULT_JSON_FIELD, DEFAULT_STICKY_HEADER,
 };
 pub use connection::INVOKED_VARIANT_HEADER;
-pub use duration::parse_duration;
 pub use error::Error;
 pub use histogram::LatencyStats;
-pub use output::{write_json, write_svg, write_timeseries_csv};
+pub use output::{render_svg, write_json, write_svg, write_timeseries_csv};
+pub use progress::Progress;
 pub use report::{
     ByteCounts, ErrorCounts, RampReport, RampStep, Report, RequestCounts, RunReport, VariantReport,
     SCHEMA_VERSION,
 };
 pub use request::TARGET_VARIANT_HEADER;
-pub use secret::Secret;
+pub use secrecy::{ExposeSecret, SecretString};
 pub use series::SecondStats;
 pub use stop::Stop;
-pub use table::render_table;
+pub use table::{progress_line, render_table};
 
 use crate::body::Bodies;
 use crate::engine::{execute, Arrival, Plan, Shared};
 use crate::request::RequestTemplate;
 use crate::target::Target;
+
+/// What a caller can attach to a run besides its [`Config`].
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// When triggered, no new request is sent; in-flight ones finish and
+    /// the run reports what it measured (`interrupted: true`).
+    pub stop: Stop,
+    /// Called with each second's stats while the run goes.
+    pub progress: Option<Progress>,
+}
 
 /// Runs the load test described by `config` and returns its report.
 ///
@@ -69,13 +79,26 @@ use crate::target::Target;
 /// unresolvable host is an [`Error`]; failed requests are counted in the
 /// report instead.
 pub async fn run(config: &Config) -> Result<Report, Error> {
-    run_with_stop(config, Stop::new()).await
+    run_with(config, RunOptions::default()).await
 }
 
 /// Like [`run`], but stops sending when `stop` is triggered (in-flight
 /// requests still finish) and reports what was measured until then.
-#[tracing::instrument(skip(config, stop), fields(url = %config.url))]
 pub async fn run_with_stop(config: &Config, stop: Stop) -> Result<Report, Error> {
+    run_with(
+        config,
+        RunOptions {
+            stop,
+            progress: None,
+        },
+    )
+    .await
+}
+
+/// Like [`run`], with a stop switch and live progress.
+#[tracing::instrument(skip(config, options), fields(url = %config.url))]
+pub async fn run_with(config: &Config, options: RunOptions) -> Result<Report, Error> {
+    let RunOptions { stop, progress } = options;
     config.validate()?;
     let target = Arc::new(Target::resolve(&config.url).await?);
     let payload = config.payload.clone();
@@ -104,6 +127,7 @@ pub async fn run_with_stop(config: &Config, stop: Stop) -> Result<Report, Error>
         timeout: config.timeout,
         client: config.client,
         stop: stop.clone(),
+        progress: progress.clone(),
     });
     let started_at_unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -135,6 +159,7 @@ pub async fn run_with_stop(config: &Config, stop: Stop) -> Result<Report, Error>
             ("ramp", outcome.best, Some(outcome.report), outcome.series)
         }
     };
+    progress::report_rest(&series, progress.as_ref());
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         tool: "loadtest".into(),

@@ -119,7 +119,7 @@ impl Recorder {
                     *stats.status.entry(answer.status).or_default() += 1;
                 }
                 if let Some(series) = &mut self.series {
-                    series.record(done, Some(latency));
+                    series.record_answer(done, latency, (200..300).contains(&answer.status));
                 }
             }
             Err(failure) => {
@@ -129,7 +129,7 @@ impl Recorder {
                     Failure::Io => self.failures.io += 1,
                 }
                 if let Some(series) = &mut self.series {
-                    series.record(done, None);
+                    series.record_failure(done);
                 }
             }
         }
@@ -162,6 +162,14 @@ impl Recorder {
         self.sent += other.sent;
         self.bytes_sent += other.bytes_sent;
         self.bytes_received += other.bytes_received;
+    }
+
+    /// Before waiting until `until`: merges the per-second bucket if that
+    /// is in a later second.
+    pub(crate) fn settle_series(&mut self, until: Instant) {
+        if let Some(series) = &mut self.series {
+            series.settle(until);
+        }
     }
 
     /// Pushes the pending per-second bucket to the shared series.

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, Uri};
+use secrecy::ExposeSecret;
 
 use crate::body::Bodies;
 use crate::config::{Order, RequestConfig};
@@ -77,7 +78,10 @@ impl RequestTemplate {
             );
         }
         if let Some(token) = &config.bearer_token {
-            let mut value = header_value("authorization", &format!("Bearer {}", token.expose()))?;
+            let mut value = header_value(
+                "authorization",
+                &format!("Bearer {}", token.expose_secret()),
+            )?;
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
@@ -209,7 +213,7 @@ fn decimal_len(mut n: u64) -> u64 {
 mod tests {
     use super::*;
     use crate::config::{ContentType, StickyKeys};
-    use crate::secret::Secret;
+    use secrecy::SecretString;
 
     fn target() -> Target {
         Target {
@@ -240,7 +244,7 @@ mod tests {
                 header: "X-Sentio-Session".into(),
                 keys: 3,
             }),
-            bearer_token: Some(Secret::new("t0k")),
+            bearer_token: Some(SecretString::from("t0k")),
             headers: vec![("X-Extra".into(), "1".into())],
             ..RequestConfig::default()
         };

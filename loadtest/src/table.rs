@@ -4,6 +4,21 @@ use std::fmt::Write;
 
 use crate::histogram::LatencyStats;
 use crate::report::{Report, RunReport};
+use crate::series::SecondStats;
+
+/// One line of live progress for one second of a run: requests finished
+/// (answered + failed) per second, errors (failed + non-2xx) and the
+/// latency percentiles of the responses of that second.
+pub fn progress_line(s: &SecondStats) -> String {
+    format!(
+        "[{:>5} s] {:>9} req/s  errors {:>6}  p50 {:>9.3} ms  p99 {:>9.3} ms",
+        s.second,
+        s.finished(),
+        s.errors + s.non_2xx,
+        s.p50_ms,
+        s.p99_ms
+    )
+}
 
 /// Renders `report` as a plain-text table.
 pub fn render_table(report: &Report) -> String {
@@ -188,6 +203,26 @@ mod tests {
             .collect();
         assert_eq!(ends.len(), 3);
         assert!(ends.iter().all(|&e| e == ends[0]), "{out}");
+    }
+
+    #[test]
+    fn progress_lines_name_the_second_rate_errors_and_percentiles() {
+        let s = SecondStats {
+            second: 7,
+            completed: 490,
+            errors: 2,
+            non_2xx: 5,
+            p50_ms: 1.25,
+            p90_ms: 2.0,
+            p99_ms: 31.5,
+            max_ms: 40.0,
+        };
+        let line = progress_line(&s);
+        assert_eq!(
+            line,
+            "[    7 s]       492 req/s  errors      7  p50     1.250 ms  p99    31.500 ms"
+        );
+        assert!(!line.contains('\n'));
     }
 
     #[test]

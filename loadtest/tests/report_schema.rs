@@ -1,16 +1,9 @@
-//! The JSON report's fields and types, and the CLI's output files.
+//! The JSON report's fields and types, and the files written from it.
 
 mod common;
 
-use clap::Parser;
-use loadtest::{Config, LoadtestArgs, Mode, SCHEMA_VERSION};
+use loadtest::{Config, Mode, SCHEMA_VERSION};
 use serde_json::Value;
-
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    args: LoadtestArgs,
-}
 
 fn number(v: &Value, path: &str) -> f64 {
     let mut cur = v;
@@ -37,7 +30,7 @@ async fn report_json_has_the_documented_fields() {
     let mut config = Config::new(common::url(addr));
     config.mode = Mode::OpenLoop { rate: 200.0 };
     config.connections = 2;
-    config.bounds.duration = Some(common::secs(0.5));
+    config.bounds.max_requests = Some(100);
     let report = loadtest::run(&config).await.unwrap();
     let json: Value = serde_json::from_str(&report.to_json().unwrap()).unwrap();
 
@@ -86,6 +79,7 @@ async fn report_json_has_the_documented_fields() {
         "p90_ms",
         "p99_ms",
         "max_ms",
+        "non_2xx",
     ] {
         assert!(series[0][key].is_number(), "timeseries field {key}");
     }
@@ -99,44 +93,47 @@ async fn report_json_has_the_documented_fields() {
     assert_eq!(back.timeseries.len(), report.timeseries.len());
 }
 
-#[test]
-fn cli_writes_json_csv_and_svg() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let addr = runtime.block_on(common::fast_server());
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_json_csv_and_svg_files() {
+    let addr = common::fast_server().await;
+    let mut config = Config::new(common::url(addr));
+    config.connections = 2;
+    config.bounds.max_requests = Some(50);
+    let report = loadtest::run(&config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
-    let (json, csv, svg) = (path("r.json"), path("r.csv"), path("r.svg"));
-    let argv = [
-        "loadtest",
-        &common::url(addr),
-        "--mode",
-        "closed",
-        "-c",
-        "2",
-        "-d",
-        "1200ms",
-        "--threads",
-        "1",
-        "--json",
-        &json,
-        "--timeseries",
-        &csv,
-        "--svg",
-        &svg,
-    ];
-    let args = Cli::try_parse_from(argv).unwrap().args;
-    loadtest::run_cli(args).unwrap();
+    let (json, csv, svg) = (
+        dir.path().join("r.json"),
+        dir.path().join("r.csv"),
+        dir.path().join("r.svg"),
+    );
+    loadtest::write_json(&report, &json).unwrap();
+    loadtest::write_timeseries_csv(&report, &csv).unwrap();
+    loadtest::write_svg(&report, &svg).unwrap();
 
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(report["mode"], "closed_loop");
-    assert!(report["run"]["intended_rate"].is_null());
+    let back: loadtest::Report =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(back.mode, "closed_loop");
+    assert_eq!(back.run.unwrap().intended_rate, None);
     let csv = std::fs::read_to_string(&csv).unwrap();
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("second,completed,errors,p50_ms,p90_ms,p99_ms,max_ms")
+        Some("second,completed,errors,p50_ms,p90_ms,p99_ms,max_ms,non_2xx")
     );
-    assert!(lines.count() >= 2);
+    let completed: u64 = lines
+        .map(|l| l.split(',').nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(completed, 50);
     let svg = std::fs::read_to_string(&svg).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("<polyline"));
+    assert!(roxmltree::Document::parse(&svg).is_ok());
+    assert!(svg.contains("series-p99"));
+}
+
+#[test]
+fn reports_without_non_2xx_in_the_series_still_parse() {
+    // Written before `timeseries[].non_2xx` existed.
+    let old = r#"{"second": 0, "completed": 5, "errors": 0, "p50_ms": 1.0,
+                  "p90_ms": 1.0, "p99_ms": 1.0, "max_ms": 1.0}"#;
+    let s: loadtest::SecondStats = serde_json::from_str(old).unwrap();
+    assert_eq!(s.non_2xx, 0);
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hyper::header::HeaderValue;
-use loadtest::{Config, ContentType, Mode, PayloadSource, RequestConfig, Secret, StickyKeys};
+use loadtest::{Config, ContentType, Mode, PayloadSource, RequestConfig, SecretString, StickyKeys};
 
 /// Answers as variant A or B in turn (or the requested target variant),
 /// and 503 for every fourth request to B; records what it saw.
@@ -72,7 +72,7 @@ async fn breaks_down_by_invoked_variant() {
             header: "X-Sentio-Session".into(),
             keys: 5,
         }),
-        bearer_token: Some(Secret::new("tok")),
+        bearer_token: Some(SecretString::from("tok")),
         ..RequestConfig::default()
     };
     let run = loadtest::run(&config).await.unwrap().run.unwrap();

@@ -4,6 +4,7 @@ pub mod data_args;
 pub mod demo;
 pub mod evaluate;
 pub mod experiment;
+pub mod loadtest;
 pub mod monitor;
 pub mod predict;
 pub mod retrain;

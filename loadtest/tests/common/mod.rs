@@ -81,3 +81,34 @@ pub fn url(addr: SocketAddr) -> String {
 pub fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
+
+/// A jsonlines payload whose record `i` is the text `req-<i>`, for `n`
+/// records: with round-robin order, request `i` of a phase carries
+/// `req-<i>` (for `i < n`), so a server can tell which request it got.
+pub fn indexed_payload(n: u64) -> tempfile::NamedTempFile {
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!("{{\"text\":\"req-{i}\"}}\n"));
+    }
+    let file = tempfile::Builder::new()
+        .suffix(".jsonl")
+        .tempfile()
+        .unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file
+}
+
+/// Points `config` at an [`indexed_payload`] file.
+pub fn use_indexed_payload(config: &mut loadtest::Config, file: &tempfile::NamedTempFile) {
+    config.payload.source = loadtest::PayloadSource::JsonLines {
+        path: file.path().to_path_buf(),
+        field: "text".into(),
+    };
+}
+
+/// The request index carried by a body built from an [`indexed_payload`].
+pub fn index_of(body: &[u8]) -> u64 {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+    let text = v["instances"][0].as_str().unwrap();
+    text.strip_prefix("req-").unwrap().parse().unwrap()
+}

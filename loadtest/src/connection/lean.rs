@@ -21,7 +21,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::debug;
 
-use crate::connection::{Answer, Failure, INVOKED_VARIANT_HEADER};
+use super::outcome::{Answer, Failure, INVOKED_VARIANT_HEADER};
+use crate::request::RequestTemplate;
 
 /// Most response headers we accept (a response with more is an error).
 const MAX_HEADERS: usize = 64;
@@ -58,9 +59,9 @@ pub(crate) struct LeanConnection {
     addr: SocketAddr,
     stream: Option<TcpStream>,
     /// The serialised request to send next.
-    pub(crate) request: Vec<u8>,
+    request: Vec<u8>,
     /// Whether that request is a HEAD request (its response has no body).
-    pub(crate) head_request: bool,
+    head_request: bool,
     response: Vec<u8>,
 }
 
@@ -89,6 +90,13 @@ impl LeanConnection {
     /// Forgets the connection (after an error or a timeout).
     pub(crate) fn reset(&mut self) {
         self.stream = None;
+    }
+
+    /// Serialises request number `index` into the reused request buffer;
+    /// returns its size on the wire.
+    pub(crate) fn prepare(&mut self, template: &RequestTemplate, index: u64) -> u64 {
+        self.head_request = template.is_head();
+        template.write(index, &mut self.request)
     }
 
     /// Sends `self.request` and reads the whole response. Cancel-safe in
