@@ -114,8 +114,18 @@ impl TrainConfig {
         }
     }
 
-    fn check(&self) -> Result<()> {
+    /// Checks the settings (what [`train`] refuses); callers that accept a configuration
+    /// from users (the pipeline's train step) call it when they read it.
+    pub fn check(&self) -> Result<()> {
         let bad = |m: String| Err(TrainError::Config(m));
+        if let Architecture::Bert { checkpoint } = &self.architecture {
+            if !checkpoint.is_dir() {
+                return bad(format!(
+                    "checkpoint {} is not a directory",
+                    checkpoint.display()
+                ));
+            }
+        }
         if self.epochs == 0 {
             return bad("epochs must be at least 1".into());
         }

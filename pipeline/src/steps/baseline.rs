@@ -6,7 +6,7 @@
 //! Tokens are counted over the whole text (not truncated), special tokens included, and
 //! named by the tokenizer.json vocabulary (`#id` where an id has no entry) — the way the
 //! drift monitor (`serve::monitor`) profiles captured traffic.
-use super::{device, read_split, write_json, StepContext, StepOutcome};
+use super::{read_split, write_json, DeviceConfig, StepContext, StepOutcome};
 use crate::error::Result;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -183,8 +183,8 @@ pub fn profile(
     (statistics, constraints)
 }
 
-pub(super) fn run(ctx: &StepContext) -> Result<StepOutcome> {
-    let dev = device(&ctx.config).map_err(|m| ctx.fail(m))?;
+pub(super) fn run(ctx: &StepContext, cfg: &DeviceConfig) -> Result<StepOutcome> {
+    let dev = cfg.resolve(ctx)?;
     let predictor = models::Predictor::load(ctx.input("model")?, dev)?;
     let vocab =
         tokenizer_vocab(&ctx.input("model")?.join(models::artifact::TOKENIZER)).unwrap_or_default();
