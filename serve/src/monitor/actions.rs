@@ -1,5 +1,5 @@
 //! What a drift violation sets off: a webhook (POST of the violations as JSON) and/or the
-//! retraining pipeline (`pipeline::trigger`). [`ActionGate`] fires once per violation
+//! retraining pipeline (`pipeline::retrain`). [`ActionGate`] fires once per violation
 //! window: when a run finds violations after one that found none, not on every run while
 //! they last.
 use super::{CheckResult, MonitorError};
@@ -62,8 +62,7 @@ impl Action {
                 let reason = format!("drift: {reason}");
                 tracing::warn!(%reason, "drift violation: triggering retraining");
                 tokio::task::spawn_blocking(move || {
-                    let cfg = pipeline::ExecutorConfig::new(pipeline::Home::new(home));
-                    pipeline::trigger(&cfg, &reason, &source)
+                    pipeline::retrain(&pipeline::Home::new(home), &reason, &source)
                 })
                 .await
                 .map_err(|e| MonitorError::Action(e.to_string()))?
