@@ -466,3 +466,23 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, validation: &Dataset) -> Result
         device: models::device::device_name(device),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_refuses_what_train_cannot_use() {
+        assert!(TrainConfig::for_architecture(Architecture::FastText)
+            .check()
+            .is_ok());
+        let bert = TrainConfig::for_architecture(Architecture::Bert {
+            checkpoint: "/no/such/checkpoint".into(),
+        });
+        let e = bert.check().unwrap_err().to_string();
+        assert!(e.contains("is not a directory"), "{e}");
+        let mut c = TrainConfig::for_architecture(Architecture::FastText);
+        c.max_len = 1;
+        assert!(c.check().unwrap_err().to_string().contains("max length"));
+    }
+}

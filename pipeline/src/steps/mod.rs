@@ -128,7 +128,7 @@ fn parse<T: DeserializeOwned>(config: Value) -> std::result::Result<T, String> {
     serde_path_to_error::deserialize(config).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
-        if path == "." {
+        if path == "." || inner.contains(&format!("`{path}`")) {
             inner
         } else {
             format!("{path}: {inner}")
