@@ -35,11 +35,11 @@ enum Command {
     /// Check a data file (schema, completeness, class balance, duplicates).
     Validate(cmd::validate::ValidateArgs),
     /// Run, inspect, resume or watch the training pipeline.
-    Pipeline(pipeline::cli::PipelineArgs),
+    Pipeline(cmd::pipeline::PipelineArgs),
     /// The model registry: list, describe, approve, reject, history.
-    Registry(pipeline::cli::RegistryArgs),
+    Registry(cmd::registry::RegistryArgs),
     /// The lineage of a model version (data, code, parameters, parents, execution).
-    Lineage(pipeline::cli::LineageArgs),
+    Lineage(cmd::lineage::LineageArgs),
     /// Serve models over HTTP (SageMaker contract, variants, batching, metrics).
     Serve(Box<cmd::serve::ServeCmd>),
     /// Batch transform: predict jsonlines/CSV files (SageMaker's knobs, bad records isolated, resumable).
@@ -77,9 +77,9 @@ fn main() -> ExitCode {
         Command::Evaluate(a) => cmd::evaluate::run(a),
         Command::Predict(a) => cmd::predict::run(a),
         Command::Validate(a) => cmd::validate::run(a),
-        Command::Pipeline(a) => pipeline::cli::run_pipeline_cli(a),
-        Command::Registry(a) => pipeline::cli::run_registry_cli(a),
-        Command::Lineage(a) => pipeline::cli::run_lineage_cli(a),
+        Command::Pipeline(a) => cmd::pipeline::run(a),
+        Command::Registry(a) => cmd::registry::run(a),
+        Command::Lineage(a) => cmd::lineage::run(a),
         Command::Serve(a) => cmd::serve::run(*a),
         Command::Transform(a) => cmd::transform::run(*a),
         Command::Monitor(a) => cmd::monitor::run(*a).map(|s| status = s),

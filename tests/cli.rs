@@ -258,3 +258,46 @@ fn monitor_run_exits_2_on_violations_only_with_fail_on_violation() {
         "no statistics.json",
     );
 }
+
+#[test]
+fn pipeline_registry_and_lineage_take_home_anywhere_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let home = d.join("elsewhere");
+    let h = home.display().to_string();
+    for args in [
+        vec!["registry", "--home", &h, "list", "--json"],
+        vec!["registry", "list", "--json", "--home", &h],
+        vec!["pipeline", "--home", &h, "list", "--json"],
+        vec!["pipeline", "list", "--home", &h, "--json"],
+    ] {
+        let o = sentio(&args, d);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v, serde_json::json!([]), "{args:?}");
+    }
+    // --home wins over SENTIO_HOME (here `d`, which was never used).
+    assert!(home.join("sentio.db").is_file());
+    assert!(!d.join("sentio.db").exists());
+    fails_with(
+        &sentio(&["lineage", "sentiment/1", "--json", "--home", &h], d),
+        "model version \"sentiment/1\" not found",
+    );
+    fails_with(
+        &sentio(&["pipeline", "describe", "--json", "--home", &h], d),
+        "no executions yet",
+    );
+    fails_with(
+        &sentio(&["registry", "describe", "sentiment/1", "--json"], d),
+        "not found",
+    );
+    // Every option says what it does and its default.
+    let o = sentio(&["pipeline", "run", "--help"], d);
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(help.contains("[default: 30d]"), "{help}");
+    assert!(help.contains("[default: the built-in pipeline]"), "{help}");
+}

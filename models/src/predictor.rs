@@ -200,9 +200,6 @@ impl Predictor {
     pub fn model(&self) -> &Model {
         &self.model
     }
-    pub fn into_model(self) -> Model {
-        self.model
-    }
     pub fn labels(&self) -> &[String] {
         self.model.labels()
     }

@@ -20,7 +20,7 @@
 use crate::dag;
 use crate::error::{PipelineError, Result};
 use crate::params::{ParamDef, ParamType, ParamValues};
-use crate::steps::StepKind;
+use crate::steps::{StepConfig, StepKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -91,14 +91,14 @@ pub enum PlannedInput {
     Step { step: usize, output: String },
 }
 
-/// A step ready to run: configuration with parameters substituted, inputs resolved to
-/// files or upstream outputs, dependencies as indices.
+/// A step ready to run: its typed configuration (parameters substituted, checked),
+/// inputs resolved to files or upstream outputs, dependencies as indices.
 #[derive(Debug, Clone)]
 pub struct PlannedStep {
     pub name: String,
     pub kind: StepKind,
     pub inputs: BTreeMap<String, PlannedInput>,
-    pub config: Value,
+    pub config: StepConfig,
     /// Config key → parameter name, for explaining cache misses.
     pub config_params: BTreeMap<String, String>,
     pub deps: Vec<usize>,
@@ -310,10 +310,7 @@ impl PipelineDef {
                 }
             }
             let config = substitute(&Value::Object(s.config.clone()), values)
-                .map_err(|m| PipelineError::step(&s.name, m))?
-                .unwrap_or(Value::Object(Map::new()));
-            s.kind
-                .check_config(&config)
+                .and_then(|c| StepConfig::parse(s.kind, c.unwrap_or(Value::Object(Map::new()))))
                 .map_err(|m| PipelineError::step(&s.name, m))?;
             steps.push(PlannedStep {
                 name: s.name.clone(),

@@ -1,6 +1,7 @@
 //! What `sentio demo` calls: the built-in pipeline on one data file.
 use crate::error::Result;
 use crate::executor::{execute, ExecutionSummary, ExecutorConfig, RunRequest};
+use crate::store::Stores;
 use crate::PipelineDef;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,7 @@ pub struct DefaultRun {
 /// Runs the built-in pipeline on `data` with `name=value` overrides.
 pub fn run_default_pipeline(
     cfg: &ExecutorConfig,
+    stores: &Stores,
     data: &Path,
     overrides: &[(String, String)],
 ) -> Result<DefaultRun> {
@@ -24,11 +26,11 @@ pub fn run_default_pipeline(
         .push(("input_data".into(), data.display().to_string()));
     req.overrides.extend(overrides.iter().cloned());
     req.trigger = "demo".into();
-    let execution = execute(cfg, &req)?;
+    let execution = execute(cfg, stores, &req)?;
     let version = execution.registered.clone();
     let artifact_dir = version
         .as_ref()
-        .map(|v| cfg.home.artifacts_dir().join(&v.artifact_digest));
+        .map(|v| stores.artifacts.path(&v.artifact_digest));
     Ok(DefaultRun {
         execution,
         version,

@@ -1,7 +1,10 @@
-//! Where Sentio keeps its state: the typed form of `SENTIO_HOME`. The CLI layer reads the
+//! Where Sentio keeps its state: the typed form of `SENTIO_HOME`. The binary reads the
 //! environment once and passes a [`Home`] down; nothing below it reads the environment.
+//! [`Home::open_stores`] is the one place where the stores of a home are opened.
 use crate::error::{PipelineError, Result};
+use crate::store::{FsArtifactStore, SqliteStore, Stores};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The Sentio home directory (`sentio.db`, `artifacts/`, `executions/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,44 +38,59 @@ impl Home {
         }
         Ok(())
     }
+
+    /// Opens (creating) the metadata and artifact stores of this home: SQLite in
+    /// `sentio.db` and the content-addressed folder `artifacts/`. Another backend
+    /// (PostgreSQL, S3-compatible object storage) is a store implementing the traits plus
+    /// its choice here; nothing else opens stores.
+    pub fn open_stores(&self) -> Result<Stores> {
+        self.ensure()?;
+        Ok(Stores {
+            metadata: Arc::new(SqliteStore::open(&self.db_path())?),
+            artifacts: Arc::new(FsArtifactStore::new(self.artifacts_dir())),
+        })
+    }
 }
 
-/// The code that runs steps: part of every cache key and of lineage.
+/// The code that runs steps: part of every cache key and of lineage. It is fixed when
+/// the binary is built (see `build.rs`), so it does not depend on the directory a run
+/// starts in.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CodeVersion {
     pub crate_version: String,
+    /// The git commit the binary was built from, when it was built in a checkout.
     pub git_commit: Option<String>,
+    /// sha256 (16 hex digits) over the sources of `pipeline`, `train` and `models` at
+    /// build time: tells apart builds of uncommitted changes.
+    #[serde(default)]
+    pub source_digest: Option<String>,
 }
 
 impl CodeVersion {
-    /// This build: the crate version plus the git commit baked in at build time
-    /// (`SENTIO_GIT_COMMIT`), else the commit of the working directory when it is a git
-    /// checkout.
-    pub fn detect() -> Self {
-        let git_commit = option_env!("SENTIO_GIT_COMMIT")
-            .map(str::to_string)
-            .or_else(|| {
-                std::process::Command::new("git")
-                    .args(["rev-parse", "--short=12", "HEAD"])
-                    .stderr(std::process::Stdio::null())
-                    .output()
-                    .ok()
-                    .filter(|o| o.status.success())
-                    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-                    .filter(|s| !s.is_empty())
-            });
+    /// This build: the crate version, the git commit and the source digest recorded by
+    /// `build.rs`.
+    pub fn current() -> Self {
+        let commit = env!("SENTIO_BUILD_GIT_COMMIT");
         CodeVersion {
             crate_version: env!("CARGO_PKG_VERSION").to_string(),
-            git_commit,
+            git_commit: (!commit.is_empty()).then(|| commit.to_string()),
+            source_digest: Some(env!("SENTIO_SOURCE_DIGEST").to_string()),
         }
     }
 }
 
+/// `0.1.0`, `0.1.0+<commit>`, `0.1.0+<commit>.src-<digest>` (semver build metadata).
 impl std::fmt::Display for CodeVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.git_commit {
-            Some(c) => write!(f, "{}+{c}", self.crate_version),
-            None => write!(f, "{}", self.crate_version),
+        f.write_str(&self.crate_version)?;
+        let mut sep = '+';
+        if let Some(c) = &self.git_commit {
+            write!(f, "{sep}{c}")?;
+            sep = '.';
         }
+        if let Some(d) = &self.source_digest {
+            write!(f, "{sep}src-{d}")?;
+        }
+        Ok(())
     }
 }

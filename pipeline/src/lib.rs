@@ -1,14 +1,20 @@
-//! Sentio pipelines: definitions with typed parameters, a DAG executor with explained step
-//! caching, a content-addressed artifact store, a SQLite metadata store (executions,
-//! lineage, model registry, deployment history) and triggers.
+//! Sentio pipelines: definitions with typed parameters and typed step configurations, a
+//! DAG executor with explained step caching, the model registry, lineage and triggers.
+//!
+//! State lives behind two traits, [`store::MetadataStore`] (executions, step runs,
+//! lineage, registry, history; SQLite by default) and [`store::ArtifactStore`]
+//! (content-addressed step outputs; a local folder by default). Every component takes
+//! them as trait objects; [`Home::open_stores`] is the one place that opens them for a
+//! Sentio home. The code version in every cache key is fixed at build time
+//! ([`CodeVersion::current`]). Argument parsing and printing live in the `sentio` binary.
 #![forbid(unsafe_code)]
 
 pub mod cache;
-pub mod cli;
 pub mod condition;
 pub mod dag;
 pub mod definition;
 pub mod demo;
+pub mod describe;
 pub mod error;
 pub mod executor;
 pub mod home;
@@ -26,6 +32,8 @@ pub use error::{PipelineError, Result};
 pub use executor::{execute, resume, ExecutionSummary, ExecutorConfig, RunRequest, StepSummary};
 pub use home::{CodeVersion, Home};
 pub use params::{ParamType, ParamValue};
-pub use registry::{record_deployment, resolve_for_deployment, Registry, RegistryState};
-pub use store::{ApprovalStatus, ExecutionStatus, ModelVersion, StepStatus};
-pub use trigger::{trigger, watch, PipelineSource, WatchConfig};
+pub use registry::{Registry, RegistryState};
+pub use store::{
+    ApprovalStatus, ArtifactStore, ExecutionStatus, MetadataStore, ModelVersion, StepStatus, Stores,
+};
+pub use trigger::{retrain, trigger, watch, PipelineSource, WatchConfig};

@@ -2,7 +2,6 @@
 //! (PendingManualApproval → Approved / Rejected, Approved → Rejected to revoke), an
 //! append-only history, and the deployment gate that serving calls.
 use crate::error::{PipelineError, Result};
-use crate::home::Home;
 use crate::store::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,18 +18,16 @@ pub struct RegistryState {
     pub deployments: BTreeMap<String, RegistryEvent>,
 }
 
-/// A handle on the registry in a Sentio home.
-pub struct Registry {
-    store: SqliteStore,
-    home: Home,
+/// The registry over a metadata store (versions, history) and the artifact store that
+/// holds the packages ([`Stores::registry`] makes one for a home's stores).
+pub struct Registry<'a> {
+    store: &'a dyn MetadataStore,
+    artifacts: &'a dyn ArtifactStore,
 }
 
-impl Registry {
-    pub fn open(home: &Home) -> Result<Self> {
-        Ok(Registry {
-            store: SqliteStore::open(&home.db_path())?,
-            home: home.clone(),
-        })
+impl<'a> Registry<'a> {
+    pub fn new(store: &'a dyn MetadataStore, artifacts: &'a dyn ArtifactStore) -> Self {
+        Registry { store, artifacts }
     }
 
     pub fn list(&self, group: Option<&str>) -> Result<Vec<ModelVersion>> {
@@ -45,6 +42,21 @@ impl Registry {
                 what: "model version",
                 id: version.to_string(),
             })
+    }
+
+    /// The history events of one version, oldest first.
+    pub fn version_history(&self, v: &ModelVersion) -> Result<Vec<RegistryEvent>> {
+        Ok(self
+            .store
+            .events(Some(&v.group), None)?
+            .into_iter()
+            .filter(|e| e.version == v.version)
+            .collect())
+    }
+
+    /// Where a version's package is.
+    pub fn artifact_dir(&self, v: &ModelVersion) -> PathBuf {
+        self.artifacts.path(&v.artifact_digest)
     }
 
     pub fn approve(&self, version: &str, actor: &str, note: &str) -> Result<ModelVersion> {
@@ -120,8 +132,8 @@ impl Registry {
             }
             tracing::warn!(version = %v.version, status = %v.status, "deploying a version that is not Approved (forced)");
         }
-        let dir = self.home.artifacts_dir().join(&v.artifact_digest);
-        if !dir.is_dir() {
+        let dir = self.artifact_dir(&v);
+        if !self.artifacts.contains(&v.artifact_digest) {
             return Err(PipelineError::NotFound {
                 what: "artifact directory",
                 id: dir.display().to_string(),
@@ -248,27 +260,6 @@ fn normalize_time(t: &str) -> Result<String> {
         name: "at".into(),
         message: format!("{t:?} is not a time (use RFC 3339, e.g. 2025-01-31T12:00:00Z)"),
     })
-}
-
-/// The serving crate's entry point: see [`Registry::resolve_for_deployment`].
-pub fn resolve_for_deployment(
-    home: &Home,
-    group: &str,
-    version: Option<&str>,
-    force: bool,
-) -> Result<(PathBuf, String)> {
-    Registry::open(home)?.resolve_for_deployment(group, version, force)
-}
-
-/// The serving crate's entry point: see [`Registry::record_deployment`].
-pub fn record_deployment(
-    home: &Home,
-    endpoint: &str,
-    variant: &str,
-    version: &str,
-    forced: bool,
-) -> Result<()> {
-    Registry::open(home)?.record_deployment(endpoint, variant, version, forced)
 }
 
 #[cfg(test)]

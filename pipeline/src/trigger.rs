@@ -3,7 +3,9 @@
 use crate::definition::PipelineDef;
 use crate::error::{PipelineError, Result};
 use crate::executor::{execute, ExecutionSummary, ExecutorConfig, RunRequest};
+use crate::home::Home;
 use crate::params;
+use crate::store::Stores;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,11 +46,19 @@ impl PipelineSource {
 /// file x.csv", …), recorded with the execution.
 pub fn trigger(
     cfg: &ExecutorConfig,
+    stores: &Stores,
     reason: &str,
     source: &PipelineSource,
 ) -> Result<ExecutionSummary> {
     tracing::info!(reason, "pipeline triggered");
-    execute(cfg, &source.request(reason)?)
+    execute(cfg, stores, &source.request(reason)?)
+}
+
+/// A retraining run in `home` with the default executor settings (what a drift
+/// violation sets off): opens the home's stores and [`trigger`]s the pipeline.
+pub fn retrain(home: &Home, reason: &str, source: &PipelineSource) -> Result<ExecutionSummary> {
+    let stores = home.open_stores()?;
+    trigger(&ExecutorConfig::new(home.clone()), &stores, reason, source)
 }
 
 /// What `pipeline watch` watches.
@@ -103,6 +113,7 @@ fn snapshot(folder: &Path) -> Result<Snapshot> {
 /// A failed run is logged and watching goes on.
 pub fn watch(
     cfg: &ExecutorConfig,
+    stores: &Stores,
     w: &WatchConfig,
     stop: &AtomicBool,
 ) -> Result<Vec<ExecutionSummary>> {
@@ -155,7 +166,7 @@ pub fn watch(
             source
                 .overrides
                 .push((w.data_param.clone(), file.display().to_string()));
-            match trigger(cfg, &reason, &source) {
+            match trigger(cfg, stores, &reason, &source) {
                 Ok(s) => {
                     tracing::info!(execution = %s.id, status = %s.status, %reason, "watch run finished");
                     runs.push(s);

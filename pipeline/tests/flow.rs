@@ -2,13 +2,12 @@
 //! approval/deployment gate, and caching with explained misses.
 mod common;
 use common::*;
-use pipeline::store::{MetadataStore, SqliteStore};
-use pipeline::{execute, ApprovalStatus, ExecutionStatus, PipelineError, Registry, StepStatus};
+use pipeline::{execute, ApprovalStatus, ExecutionStatus, PipelineError, StepStatus};
 
 #[test]
 fn default_pipeline_registers_caches_and_explains() {
     let e = env(400, 1);
-    let run1 = execute(&e.cfg, &request(&e.data, &[])).unwrap();
+    let run1 = execute(&e.cfg, &e.stores, &request(&e.data, &[])).unwrap();
     assert_eq!(run1.status, ExecutionStatus::Succeeded, "{run1:?}");
     for s in &run1.steps {
         let want = if s.name == "fail" {
@@ -23,7 +22,7 @@ fn default_pipeline_registers_caches_and_explains() {
     assert_eq!(v.number, 1);
 
     // Dependency order, and evaluate ∥ baseline overlapping.
-    let store = SqliteStore::open(&e.cfg.home.db_path()).unwrap();
+    let store = &*e.stores.metadata;
     let rows = store.steps(&run1.id).unwrap();
     let row = |n: &str| rows.iter().find(|r| r.step == n).unwrap();
     for (before, after) in [
@@ -48,7 +47,7 @@ fn default_pipeline_registers_caches_and_explains() {
     );
 
     // The package has the serving layout, with the baseline and test evaluation.
-    let reg = Registry::open(&e.cfg.home).unwrap();
+    let reg = e.stores.registry();
     let err = reg
         .resolve_for_deployment("sentiment", Some(&v.version), false)
         .unwrap_err();
@@ -74,7 +73,7 @@ fn default_pipeline_registers_caches_and_explains() {
     assert_eq!(eval["split"], "test");
 
     // Lineage complete.
-    let (_, l) = pipeline::lineage::lineage(&store, "sentiment/1").unwrap();
+    let (_, l) = pipeline::lineage::lineage(store, "sentiment/1").unwrap();
     assert_eq!(l["execution"]["id"], run1.id.as_str());
     assert_eq!(l["data"]["digest"].as_str().unwrap().len(), 64);
     assert_eq!(l["data"]["rows"]["rows_read"], 400);
@@ -122,7 +121,12 @@ fn default_pipeline_registers_caches_and_explains() {
     assert!(st.latest_approved.is_none());
 
     // Second identical run: cached up to the gate, the same version found again.
-    let run2 = execute(&e.cfg, &request(&e.data, &[("auto_approve", "true")])).unwrap();
+    let run2 = execute(
+        &e.cfg,
+        &e.stores,
+        &request(&e.data, &[("auto_approve", "true")]),
+    )
+    .unwrap();
     for n in ["validate", "process", "train", "evaluate", "baseline"] {
         let s = step(&run2, n);
         assert_eq!(s.status, StepStatus::Cached, "{s:?}");
@@ -134,6 +138,7 @@ fn default_pipeline_registers_caches_and_explains() {
     // Changed parameter: only train and below rerun, and the reason names it.
     let run3 = execute(
         &e.cfg,
+        &e.stores,
         &request(&e.data, &[("epochs", "3"), ("auto_approve", "true")]),
     )
     .unwrap();
@@ -158,7 +163,7 @@ fn default_pipeline_registers_caches_and_explains() {
     let v3 = run3.registered.clone().unwrap();
     assert_eq!(v3.status, ApprovalStatus::Approved);
     assert_eq!(v3.number, 2);
-    let text = pipeline::cli::describe(&store, &run3.id, false).unwrap();
+    let text = describe(&e, &run3.id);
     assert!(text.contains("parameter epochs changed: 2 → 3"), "{text}");
     assert!(
         text.contains("hit: same type, config, inputs and code version"),
@@ -183,7 +188,7 @@ fn default_pipeline_registers_caches_and_explains() {
     // Changed code version: everything misses, saying so.
     let mut cfg = e.cfg.clone();
     cfg.code_version.git_commit = Some("bbbbbbb".into());
-    let run4 = execute(&cfg, &request(&e.data, &[])).unwrap();
+    let run4 = execute(&cfg, &e.stores, &request(&e.data, &[])).unwrap();
     let d = step(&run4, "validate").decision.clone().unwrap();
     assert!(
         d.contains("code version changed: 0.1.0+aaaaaaa → 0.1.0+bbbbbbb"),
@@ -192,7 +197,7 @@ fn default_pipeline_registers_caches_and_explains() {
 
     // Changed data: validate misses on its input.
     train::demo::write_csv(&e.data, 400, 2).unwrap();
-    let run5 = execute(&cfg, &request(&e.data, &[])).unwrap();
+    let run5 = execute(&cfg, &e.stores, &request(&e.data, &[])).unwrap();
     let d = step(&run5, "validate").decision.clone().unwrap();
     assert!(d.contains("input data changed"), "{d}");
     assert_eq!(run5.status, ExecutionStatus::Succeeded);
@@ -200,7 +205,7 @@ fn default_pipeline_registers_caches_and_explains() {
     // --no-cache says so.
     let mut nc = cfg.clone();
     nc.cache.enabled = false;
-    let run6 = execute(&nc, &request(&e.data, &[])).unwrap();
+    let run6 = execute(&nc, &e.stores, &request(&e.data, &[])).unwrap();
     assert!(step(&run6, "validate")
         .decision
         .as_deref()

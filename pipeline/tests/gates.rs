@@ -1,15 +1,17 @@
 //! Failure paths: a failing quality gate, a failing step, bad input refused up front.
 mod common;
 use common::*;
-use pipeline::store::{MetadataStore, SqliteStore};
-use pipeline::{
-    execute, ExecutionStatus, PipelineDef, PipelineError, Registry, RunRequest, StepStatus,
-};
+use pipeline::{execute, ExecutionStatus, PipelineDef, PipelineError, RunRequest, StepStatus};
 
 #[test]
 fn failing_condition_registers_nothing_and_says_why() {
     let e = env(300, 3);
-    let s = execute(&e.cfg, &request(&e.data, &[("min_accuracy", "1.01")])).unwrap();
+    let s = execute(
+        &e.cfg,
+        &e.stores,
+        &request(&e.data, &[("min_accuracy", "1.01")]),
+    )
+    .unwrap();
     assert_eq!(s.status, ExecutionStatus::Failed);
     let reason = s.failure_reason.clone().unwrap();
     assert!(reason.contains("quality gate"), "{reason}");
@@ -21,16 +23,12 @@ fn failing_condition_registers_nothing_and_says_why() {
     assert_eq!(step(&s, "register").status, StepStatus::Skipped);
     assert_eq!(step(&s, "fail").status, StepStatus::Failed);
     assert!(s.registered.is_none());
-    assert!(Registry::open(&e.cfg.home)
-        .unwrap()
-        .list(None)
-        .unwrap()
-        .is_empty());
-    let store = SqliteStore::open(&e.cfg.home.db_path()).unwrap();
+    assert!(e.stores.registry().list(None).unwrap().is_empty());
+    let store = &*e.stores.metadata;
     let rec = store.execution(&s.id).unwrap().unwrap();
     assert_eq!(rec.status, ExecutionStatus::Failed);
     assert!(rec.failure_reason.unwrap().contains("1.01"));
-    let text = pipeline::cli::describe(&store, &s.id, false).unwrap();
+    let text = describe(&e, &s.id);
     assert!(
         text.contains("not run: condition quality_gate was false"),
         "{text}"
@@ -40,12 +38,16 @@ fn failing_condition_registers_nothing_and_says_why() {
 #[test]
 fn a_failed_step_error_reaches_describe() {
     let e = env(100, 4);
-    let s = execute(&e.cfg, &request(&e.data, &[("label_column", "Stars")])).unwrap();
+    let s = execute(
+        &e.cfg,
+        &e.stores,
+        &request(&e.data, &[("label_column", "Stars")]),
+    )
+    .unwrap();
     assert_eq!(s.status, ExecutionStatus::Failed);
     assert_eq!(step(&s, "validate").status, StepStatus::Failed);
     assert_eq!(step(&s, "train").status, StepStatus::Skipped);
-    let store = SqliteStore::open(&e.cfg.home.db_path()).unwrap();
-    let text = pipeline::cli::describe(&store, &s.id, false).unwrap();
+    let text = describe(&e, &s.id);
     assert!(text.contains("Stars"), "{text}");
     assert!(text.contains("error: "), "{text}");
 }
@@ -53,7 +55,8 @@ fn a_failed_step_error_reaches_describe() {
 #[test]
 fn bad_input_is_refused_before_anything_runs() {
     let e = env(50, 5);
-    let run = |extra: &[(&str, &str)]| execute(&e.cfg, &request(&e.data, extra)).unwrap_err();
+    let run =
+        |extra: &[(&str, &str)]| execute(&e.cfg, &e.stores, &request(&e.data, extra)).unwrap_err();
     let err = run(&[("epoch", "3")]);
     assert!(
         matches!(err, PipelineError::UnknownParameter { .. }),
@@ -73,10 +76,10 @@ fn bad_input_is_refused_before_anything_runs() {
     assert!(err.to_string().contains("unknown architecture"), "{err}");
     let err = run(&[("validation_share", "0.6"), ("test_share", "0.5")]);
     assert!(err.to_string().contains("sum to less than 1"), "{err}");
-    assert!(
-        !e.cfg.home.db_path().exists(),
-        "nothing ran, nothing recorded"
-    );
+    // Nothing ran, nothing recorded.
+    assert!(e.stores.metadata.executions(10).unwrap().is_empty());
+    let artifacts = std::fs::read_dir(e.cfg.home.artifacts_dir()).unwrap();
+    assert_eq!(artifacts.count(), 0, "no artifacts, no staging");
 
     let cyclic = r#"
 name = "c"
@@ -96,7 +99,7 @@ inputs = { data = "steps.a.outputs.train" }
     assert!(err.to_string().contains("unknown step \"zz\""), "{err}");
     let mut r = RunRequest::new(PipelineDef::default_pipeline());
     r.overrides.push(("min_accuracy".into(), "0.5".into()));
-    let err = execute(&e.cfg, &r).unwrap_err();
+    let err = execute(&e.cfg, &e.stores, &r).unwrap_err();
     assert!(
         err.to_string().contains("input_data"),
         "no data file given: {err}"

@@ -1,7 +1,6 @@
 //! Crash recovery, concurrent executions, triggers and custom TOML definitions.
 mod common;
 use common::*;
-use pipeline::store::{MetadataStore, SqliteStore};
 use pipeline::{
     execute, resume, ExecutionStatus, PipelineDef, PipelineSource, RunRequest, StepStatus,
     WatchConfig,
@@ -11,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 #[test]
 fn resume_continues_after_a_crash() {
     let e = env(300, 6);
-    let s = execute(&e.cfg, &request(&e.data, &[])).unwrap();
+    let s = execute(&e.cfg, &e.stores, &request(&e.data, &[])).unwrap();
     assert_eq!(s.status, ExecutionStatus::Succeeded);
     let version = s.registered.clone().unwrap().version;
     // What kill -9 during `evaluate` leaves: the execution and that step Executing, later
@@ -28,11 +27,11 @@ fn resume_continues_after_a_crash() {
         ))
         .unwrap();
     }
-    let store = SqliteStore::open(&e.cfg.home.db_path()).unwrap();
+    let store = &*e.stores.metadata;
     assert!(store.execution(&s.id).unwrap().unwrap().interrupted());
     let mut cfg = e.cfg.clone();
     cfg.cache.enabled = false; // prove reuse comes from resume, not the cache
-    let r = resume(&cfg, &s.id[..12]).unwrap();
+    let r = resume(&cfg, &e.stores, &s.id[..12]).unwrap();
     assert_eq!(r.id, s.id);
     assert_eq!(r.status, ExecutionStatus::Succeeded, "{r:?}");
     let rows = store.steps(&s.id).unwrap();
@@ -56,7 +55,7 @@ fn resume_continues_after_a_crash() {
         "same model, same package"
     );
     assert!(
-        resume(&cfg, &s.id).is_err(),
+        resume(&cfg, &e.stores, &s.id).is_err(),
         "a succeeded execution cannot be resumed"
     );
 }
@@ -66,9 +65,14 @@ fn two_executions_at_once() {
     let e = env(300, 7);
     let other = e.dir.path().join("other.csv");
     train::demo::write_csv(&other, 300, 8).unwrap();
+    // Each with its own stores, as two processes would have.
+    let (sa, sb) = (
+        e.cfg.home.open_stores().unwrap(),
+        e.cfg.home.open_stores().unwrap(),
+    );
     let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| execute(&e.cfg, &request(&e.data, &[])));
-        let b = s.spawn(|| execute(&e.cfg, &request(&other, &[("auto_approve", "true")])));
+        let a = s.spawn(|| execute(&e.cfg, &sa, &request(&e.data, &[])));
+        let b = s.spawn(|| execute(&e.cfg, &sb, &request(&other, &[("auto_approve", "true")])));
         (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
     });
     assert_eq!(a.status, ExecutionStatus::Succeeded, "{a:?}");
@@ -76,7 +80,7 @@ fn two_executions_at_once() {
     let mut numbers = vec![a.registered.unwrap().number, b.registered.unwrap().number];
     numbers.sort();
     assert_eq!(numbers, vec![1, 2]);
-    let store = SqliteStore::open(&e.cfg.home.db_path()).unwrap();
+    let store = &*e.stores.metadata;
     assert_eq!(store.executions(10).unwrap().len(), 2);
 }
 
@@ -108,7 +112,7 @@ fn custom_definition_and_watch_trigger() {
     let mut r = RunRequest::new(def);
     r.overrides
         .push(("input_data".into(), e.data.display().to_string()));
-    let s = execute(&e.cfg, &r).unwrap();
+    let s = execute(&e.cfg, &e.stores, &r).unwrap();
     assert_eq!(s.status, ExecutionStatus::Succeeded);
     assert_eq!(
         s.steps.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),
@@ -134,10 +138,10 @@ fn custom_definition_and_watch_trigger() {
             std::thread::sleep(std::time::Duration::from_millis(300));
             train::demo::write_csv(&folder.join("new.csv"), 70, 2).unwrap();
         });
-        pipeline::watch(&e.cfg, &w, &stop).unwrap()
+        pipeline::watch(&e.cfg, &e.stores, &w, &stop).unwrap()
     });
     assert_eq!(runs.len(), 1);
-    let store = SqliteStore::open(&e.cfg.home.db_path()).unwrap();
+    let store = &*e.stores.metadata;
     let rec = store.execution(&runs[0].id).unwrap().unwrap();
     assert!(
         rec.trigger.contains("new data file") && rec.trigger.contains("new.csv"),

@@ -3,13 +3,16 @@
 //! `registry:GROUP:sha256-…` resolves through the model registry (only Approved versions
 //! unless forced), and successful deployments of registry versions are appended to the
 //! registry's history. Any other reference is an artifact directory.
-use pipeline::Home;
+use pipeline::{Home, Stores};
 use serve::{CatalogError, DeploymentRecord, ModelCatalog, PathCatalog, ResolvedModel};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 pub struct RegistryCatalog {
     home: Home,
+    /// The home's stores, opened at the first registry reference (an endpoint serving
+    /// artifact directories only never creates a home).
+    stores: OnceLock<Stores>,
     paths: PathCatalog,
     /// Registry version and force flag of each resolved registry reference.
     resolved: Mutex<HashMap<String, (String, bool)>>,
@@ -19,9 +22,29 @@ impl RegistryCatalog {
     pub fn new(home: Home) -> Self {
         RegistryCatalog {
             home,
+            stores: OnceLock::new(),
             paths: PathCatalog::default(),
             resolved: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Over stores already open (the demo shares its pipeline's).
+    pub fn with_stores(home: Home, stores: Stores) -> Self {
+        let c = RegistryCatalog::new(home);
+        let _ = c.stores.set(stores);
+        c
+    }
+
+    fn stores(&self) -> Result<&Stores, CatalogError> {
+        if let Some(s) = self.stores.get() {
+            return Ok(s);
+        }
+        let opened = self
+            .home
+            .open_stores()
+            .map_err(|e| CatalogError::Other(e.to_string()))?;
+        // Another thread may have opened them meanwhile; either copy will do.
+        Ok(self.stores.get_or_init(|| opened))
     }
 }
 
@@ -41,7 +64,11 @@ impl ModelCatalog for RegistryCatalog {
         let Some((group, version)) = parse(reference) else {
             return self.paths.resolve(reference, force);
         };
-        match pipeline::resolve_for_deployment(&self.home, &group, version.as_deref(), force) {
+        let resolved =
+            self.stores()?
+                .registry()
+                .resolve_for_deployment(&group, version.as_deref(), force);
+        match resolved {
             Ok((path, v)) => {
                 self.resolved
                     .lock()
@@ -75,14 +102,10 @@ impl ModelCatalog for RegistryCatalog {
             if record.outcome == "succeeded"
                 && matches!(record.action.as_str(), "create" | "deploy" | "add")
             {
-                pipeline::record_deployment(
-                    &self.home,
-                    &record.endpoint,
-                    &record.variant,
-                    &version,
-                    forced,
-                )
-                .map_err(|e| CatalogError::Other(e.to_string()))?;
+                self.stores()?
+                    .registry()
+                    .record_deployment(&record.endpoint, &record.variant, &version, forced)
+                    .map_err(|e| CatalogError::Other(e.to_string()))?;
             }
         }
         Ok(())

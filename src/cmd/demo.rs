@@ -38,6 +38,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
 
     let home = pipeline::Home::new(a.dir.join("home"));
     let cfg = pipeline::ExecutorConfig::new(home.clone());
+    let stores = home.open_stores()?;
     let device = match a.device {
         models::DeviceChoice::Auto => "auto",
         models::DeviceChoice::Cpu => "cpu",
@@ -48,7 +49,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         ("device".to_string(), device.to_string()),
     ];
     let started = std::time::Instant::now();
-    let run = pipeline::run_default_pipeline(&cfg, &data, &overrides)?;
+    let run = pipeline::run_default_pipeline(&cfg, &stores, &data, &overrides)?;
     println!(
         "2. pipeline execution {} {:?} in {:.1} s:",
         run.execution.id,
@@ -78,7 +79,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     );
 
     let reference = format!("registry:{}:{}", version.group, version.number);
-    let responses = serve_and_ask(&home, &reference, a.device)?;
+    let responses = serve_and_ask(&home, &stores, &reference, a.device)?;
     println!("4. endpoint on 127.0.0.1 serving {reference}; POST /invocations answered:");
     for (text, (variant, body)) in SAMPLES.iter().zip(responses) {
         println!("   [{variant}] {body}\n      ← {text:?}");
@@ -94,6 +95,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
 /// shuts it down. Returns (invoked variant, body) per sample.
 fn serve_and_ask(
     home: &pipeline::Home,
+    stores: &pipeline::Stores,
     reference: &str,
     device: models::DeviceChoice,
 ) -> anyhow::Result<Vec<(String, String)>> {
@@ -104,7 +106,7 @@ fn serve_and_ask(
     }]);
     config.endpoint_name = "demo".into();
     config.device = device.resolve()?;
-    config.catalog = Arc::new(RegistryCatalog::new(home.clone()));
+    config.catalog = Arc::new(RegistryCatalog::with_stores(home.clone(), stores.clone()));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

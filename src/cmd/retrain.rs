@@ -10,8 +10,8 @@ pub struct PipelineRetrainer {
 
 impl serve::Retrainer for PipelineRetrainer {
     fn retrain(&self, reason: &str) -> Result<String, String> {
-        let cfg = pipeline::ExecutorConfig::new(pipeline::Home::new(self.home.clone()));
-        let summary = pipeline::trigger(&cfg, reason, &self.source).map_err(|e| e.to_string())?;
+        let home = pipeline::Home::new(self.home.clone());
+        let summary = pipeline::retrain(&home, reason, &self.source).map_err(|e| e.to_string())?;
         Ok(format!("execution {} ({:?})", summary.id, summary.status))
     }
 }

@@ -19,11 +19,28 @@ pub enum Balance {
     ClassWeights,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Shares of the validation and test splits and the seed; settings left out take their
+/// defaults, unknown ones are refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SplitConfig {
     pub validation: f64,
     pub test: f64,
     pub seed: u64,
+}
+
+impl SplitConfig {
+    /// Both shares in [0, 1) and together less than 1.
+    pub fn check(&self) -> Result<()> {
+        let ok = |f: f64| (0.0..1.0).contains(&f);
+        if !ok(self.validation) || !ok(self.test) || self.validation + self.test >= 1.0 {
+            return Err(TrainError::Config(format!(
+                "validation ({}) and test ({}) shares must be in [0, 1) and sum to less than 1",
+                self.validation, self.test
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for SplitConfig {
@@ -45,13 +62,7 @@ pub struct Splits {
 
 /// Splits every class in the same proportions.
 pub fn split(ds: &Dataset, cfg: &SplitConfig) -> Result<Splits> {
-    let ok = |f: f64| (0.0..1.0).contains(&f);
-    if !ok(cfg.validation) || !ok(cfg.test) || cfg.validation + cfg.test >= 1.0 {
-        return Err(TrainError::Config(format!(
-            "validation ({}) and test ({}) shares must be in [0, 1) and sum to less than 1",
-            cfg.validation, cfg.test
-        )));
-    }
+    cfg.check()?;
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let (mut tr, mut va, mut te) = (Vec::new(), Vec::new(), Vec::new());
     for class in 0..ds.label_names.len() {

@@ -114,8 +114,18 @@ impl TrainConfig {
         }
     }
 
-    fn check(&self) -> Result<()> {
+    /// Checks the settings (what [`train`] refuses); callers that accept a configuration
+    /// from users (the pipeline's train step) call it when they read it.
+    pub fn check(&self) -> Result<()> {
         let bad = |m: String| Err(TrainError::Config(m));
+        if let Architecture::Bert { checkpoint } = &self.architecture {
+            if !checkpoint.is_dir() {
+                return bad(format!(
+                    "checkpoint {} is not a directory",
+                    checkpoint.display()
+                ));
+            }
+        }
         if self.epochs == 0 {
             return bad("epochs must be at least 1".into());
         }
@@ -455,4 +465,24 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, validation: &Dataset) -> Result
         examples_per_sec: seen as f64 / train_seconds.max(1e-9),
         device: models::device::device_name(device),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_refuses_what_train_cannot_use() {
+        assert!(TrainConfig::for_architecture(Architecture::FastText)
+            .check()
+            .is_ok());
+        let bert = TrainConfig::for_architecture(Architecture::Bert {
+            checkpoint: "/no/such/checkpoint".into(),
+        });
+        let e = bert.check().unwrap_err().to_string();
+        assert!(e.contains("is not a directory"), "{e}");
+        let mut c = TrainConfig::for_architecture(Architecture::FastText);
+        c.max_len = 1;
+        assert!(c.check().unwrap_err().to_string().contains("max length"));
+    }
 }

@@ -3,7 +3,7 @@
 //! (`monitoring::baseline`). The texts are profiled exactly as the monitor profiles
 //! captured traffic (`monitoring::profile`): tokens over the whole text, special tokens
 //! included, named by the tokenizer.json vocabulary.
-use super::{device, read_split, StepContext, StepOutcome};
+use super::{read_split, DeviceConfig, StepContext, StepOutcome};
 use crate::error::Result;
 use monitoring::baseline;
 use monitoring::profile::{Current, Profiler};
@@ -11,8 +11,8 @@ use serde_json::json;
 
 const CHUNK: usize = 256;
 
-pub(super) fn run(ctx: &StepContext) -> Result<StepOutcome> {
-    let dev = device(&ctx.config).map_err(|m| ctx.fail(m))?;
+pub(super) fn run(ctx: &StepContext, cfg: &DeviceConfig) -> Result<StepOutcome> {
+    let dev = cfg.resolve(ctx)?;
     let model_dir = ctx.input("model")?;
     let predictor = models::Predictor::load(model_dir, dev)?;
     let profiler = Profiler::load(model_dir).map_err(|e| ctx.fail(e.to_string()))?;

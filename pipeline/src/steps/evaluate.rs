@@ -1,11 +1,11 @@
 //! evaluate: the model's metrics on the test split, as `evaluation.json`
 //! (`{"metrics": {"balanced_accuracy": {"value": …}, …}}`).
-use super::{device, read_split, write_json, StepContext, StepOutcome};
+use super::{read_split, write_json, DeviceConfig, StepContext, StepOutcome};
 use crate::error::Result;
 use serde_json::json;
 
-pub(super) fn run(ctx: &StepContext) -> Result<StepOutcome> {
-    let dev = device(&ctx.config).map_err(|m| ctx.fail(m))?;
+pub(super) fn run(ctx: &StepContext, cfg: &DeviceConfig) -> Result<StepOutcome> {
+    let dev = cfg.resolve(ctx)?;
     let art = models::Artifact::open(ctx.input("model")?)?;
     let model = models::Model::load(&art, dev)?;
     let test = read_split(ctx.input("test")?)?;

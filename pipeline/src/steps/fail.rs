@@ -1,25 +1,28 @@
 //! fail: ends the execution as Failed with its message (and why it was reached).
 use super::{StepContext, StepOutcome};
 use crate::error::Result;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 
-pub(super) fn check(cfg: &Map<String, Value>) -> std::result::Result<(), String> {
-    match cfg.get("message") {
-        None | Some(Value::String(_)) => Ok(()),
-        Some(_) => Err("message must be a string".into()),
+/// `message`: what the failure says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FailConfig {
+    pub message: String,
+}
+
+impl Default for FailConfig {
+    fn default() -> Self {
+        FailConfig {
+            message: "the pipeline reached a fail step".into(),
+        }
     }
 }
 
-pub(super) fn run(ctx: &StepContext) -> Result<StepOutcome> {
-    let msg = ctx
-        .config
-        .get("message")
-        .and_then(Value::as_str)
-        .unwrap_or("the pipeline reached a fail step");
+pub(super) fn run(ctx: &StepContext, cfg: &FailConfig) -> Result<StepOutcome> {
     let full = if ctx.notes.is_empty() {
-        msg.to_string()
+        cfg.message.clone()
     } else {
-        format!("{msg}: {}", ctx.notes.join("; "))
+        format!("{}: {}", cfg.message, ctx.notes.join("; "))
     };
     ctx.log(full.clone());
     Err(ctx.fail(full))

@@ -1,11 +1,12 @@
-//! Step types: what each takes, produces and does. One file per type.
+//! Step types: what each takes, produces and does, and its typed configuration (parsed
+//! and checked once, when the plan is built). One file per type.
 use crate::error::{PipelineError, Result};
-use crate::home::{CodeVersion, Home};
+use crate::home::CodeVersion;
 use crate::params::ParamValues;
-use crate::store::ArtifactStore;
+use crate::store::{ArtifactStore, MetadataStore};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,12 @@ mod process;
 mod register;
 mod train;
 mod validate;
+
+pub use condition::ConditionConfig;
+pub use fail::FailConfig;
+pub use register::{RegisterConfig, DEFAULT_GROUP};
+pub use train::{ArchitectureName, TrainStepConfig};
+pub use validate::ValidateConfig;
 
 /// The step types (SageMaker's Processing, Training, Condition, RegisterModel, Fail,
 /// QualityCheck, specialised for text classification).
@@ -96,33 +103,120 @@ impl StepKind {
             StepKind::Condition | StepKind::Register | StepKind::Fail
         )
     }
+}
 
-    /// Checks a resolved configuration before anything runs.
-    pub fn check_config(&self, config: &Value) -> std::result::Result<(), String> {
-        let empty = Map::new();
-        let cfg = config.as_object().unwrap_or(&empty);
-        match self {
-            StepKind::Validate => validate::check(cfg),
-            StepKind::Process => process::split_config(cfg).map(|_| ()),
-            StepKind::Train => train::train_config(cfg).map(|_| ()),
-            StepKind::Evaluate | StepKind::Baseline => device(cfg).map(|_| ()),
-            StepKind::Condition => condition::check(cfg),
-            StepKind::Register => register::check(cfg),
-            StepKind::Fail => fail::check(cfg),
+/// A step's configuration, typed: parsed from the definition's `config` table (with
+/// parameters substituted) and checked when the plan is built, so a step never meets a
+/// setting it cannot use.
+#[derive(Debug, Clone)]
+pub enum StepConfig {
+    Validate(ValidateConfig),
+    Process(::train::SplitConfig),
+    Train(Box<TrainStepConfig>),
+    Evaluate(DeviceConfig),
+    Baseline(DeviceConfig),
+    Condition(ConditionConfig),
+    Register(RegisterConfig),
+    Fail(FailConfig),
+}
+
+/// Parses a configuration table as `T`; errors name the setting.
+fn parse<T: DeserializeOwned>(config: Value) -> std::result::Result<T, String> {
+    serde_path_to_error::deserialize(config).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if path == "." || inner.contains(&format!("`{path}`")) {
+            inner
+        } else {
+            format!("{path}: {inner}")
         }
+    })
+}
+
+impl StepConfig {
+    /// The configuration of a step of type `kind`, checked (unknown settings, wrong types
+    /// and values out of range are refused, naming the setting).
+    pub fn parse(kind: StepKind, config: Value) -> std::result::Result<Self, String> {
+        Ok(match kind {
+            StepKind::Validate => StepConfig::Validate(parse(config)?),
+            StepKind::Process => {
+                let c: ::train::SplitConfig = parse(config)?;
+                c.check().map_err(|e| e.to_string())?;
+                StepConfig::Process(c)
+            }
+            StepKind::Train => StepConfig::Train(Box::new(parse(config)?)),
+            StepKind::Evaluate | StepKind::Baseline => {
+                let c: DeviceConfig = parse(config)?;
+                c.check()?;
+                match kind {
+                    StepKind::Evaluate => StepConfig::Evaluate(c),
+                    _ => StepConfig::Baseline(c),
+                }
+            }
+            StepKind::Condition => StepConfig::Condition(parse(config)?),
+            StepKind::Register => StepConfig::Register(parse(config)?),
+            StepKind::Fail => StepConfig::Fail(parse(config)?),
+        })
+    }
+
+    pub fn kind(&self) -> StepKind {
+        match self {
+            StepConfig::Validate(_) => StepKind::Validate,
+            StepConfig::Process(_) => StepKind::Process,
+            StepConfig::Train(_) => StepKind::Train,
+            StepConfig::Evaluate(_) => StepKind::Evaluate,
+            StepConfig::Baseline(_) => StepKind::Baseline,
+            StepConfig::Condition(_) => StepKind::Condition,
+            StepConfig::Register(_) => StepKind::Register,
+            StepConfig::Fail(_) => StepKind::Fail,
+        }
+    }
+
+    /// The configuration as it enters the cache key and the manifest: its settings by
+    /// name, in their typed form.
+    pub fn to_json(&self) -> Value {
+        let v = match self {
+            StepConfig::Validate(c) => serde_json::to_value(c),
+            StepConfig::Process(c) => serde_json::to_value(c),
+            StepConfig::Train(c) => serde_json::to_value(c),
+            StepConfig::Evaluate(c) | StepConfig::Baseline(c) => serde_json::to_value(c),
+            StepConfig::Condition(c) => serde_json::to_value(c),
+            StepConfig::Register(c) => serde_json::to_value(c),
+            StepConfig::Fail(c) => serde_json::to_value(c),
+        };
+        v.unwrap_or_default()
     }
 
     pub(crate) fn run(&self, ctx: &StepContext) -> Result<StepOutcome> {
         match self {
-            StepKind::Validate => validate::run(ctx),
-            StepKind::Process => process::run(ctx),
-            StepKind::Train => train::run(ctx),
-            StepKind::Evaluate => evaluate::run(ctx),
-            StepKind::Baseline => baseline::run(ctx),
-            StepKind::Condition => condition::run(ctx),
-            StepKind::Register => register::run(ctx),
-            StepKind::Fail => fail::run(ctx),
+            StepConfig::Validate(c) => validate::run(ctx, c),
+            StepConfig::Process(c) => process::run(ctx, c),
+            StepConfig::Train(c) => train::run(ctx, c),
+            StepConfig::Evaluate(c) => evaluate::run(ctx, c),
+            StepConfig::Baseline(c) => baseline::run(ctx, c),
+            StepConfig::Condition(c) => condition::run(ctx, c),
+            StepConfig::Register(c) => register::run(ctx, c),
+            StepConfig::Fail(c) => fail::run(ctx, c),
         }
+    }
+}
+
+/// Where evaluate and baseline run the model: `device = "auto" | "cpu" | "cuda"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeviceConfig {
+    pub device: models::DeviceChoice,
+}
+
+impl DeviceConfig {
+    /// CUDA asked for on a machine without it is refused before anything runs.
+    fn check(&self) -> std::result::Result<(), String> {
+        self.device.resolve().map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// The device, resolved.
+    pub(crate) fn resolve(&self, ctx: &StepContext) -> Result<tch::Device> {
+        self.device.resolve().map_err(|e| ctx.fail(e.to_string()))
     }
 }
 
@@ -162,10 +256,9 @@ impl StepLog {
     }
 }
 
-/// Everything a step sees while it runs.
+/// Everything a step sees while it runs (its configuration is passed beside it).
 pub(crate) struct StepContext<'a> {
     pub step: String,
-    pub config: Map<String, Value>,
     /// Config key → the parameter it came from.
     pub config_params: BTreeMap<String, String>,
     /// Input name → file (data inputs) or artifact directory (step outputs).
@@ -174,8 +267,8 @@ pub(crate) struct StepContext<'a> {
     /// Where to write each output (created by the step; moved into the store afterwards).
     pub staging: PathBuf,
     pub execution: &'a ExecutionInfo,
-    pub home: &'a Home,
-    pub store: &'a dyn ArtifactStore,
+    pub metadata: &'a dyn MetadataStore,
+    pub artifacts: &'a dyn ArtifactStore,
     /// Why this step runs (e.g. the condition outcome that led to a fail step).
     pub notes: Vec<String>,
     pub log: StepLog,
@@ -218,38 +311,6 @@ pub(crate) struct StepOutcome {
     pub committed: BTreeMap<String, String>,
 }
 
-/// `base` with the keys of `cfg` laid over it (unknown keys and wrong types refused).
-pub(crate) fn overlay<T: Serialize + DeserializeOwned>(
-    base: &T,
-    cfg: &Map<String, Value>,
-    skip: &[&str],
-) -> std::result::Result<T, String> {
-    let mut v = serde_json::to_value(base).map_err(|e| e.to_string())?;
-    let obj = v.as_object_mut().ok_or("not an object")?;
-    for (k, x) in cfg {
-        if skip.contains(&k.as_str()) {
-            continue;
-        }
-        if !obj.contains_key(k) {
-            let known: Vec<&String> = obj.keys().collect();
-            return Err(format!(
-                "unknown setting {k:?}; known: {known:?} and {skip:?}"
-            ));
-        }
-        obj.insert(k.clone(), x.clone());
-    }
-    serde_json::from_value(v).map_err(|e| format!("invalid setting: {e}"))
-}
-
-pub(crate) fn device(cfg: &Map<String, Value>) -> std::result::Result<tch::Device, String> {
-    let choice: models::DeviceChoice = match cfg.get("device") {
-        None => models::DeviceChoice::Auto,
-        Some(v) => serde_json::from_value(v.clone())
-            .map_err(|_| format!("device must be auto, cpu or cuda, got {v}"))?,
-    };
-    choice.resolve().map_err(|e| e.to_string())
-}
-
 pub(crate) fn read_json(path: &Path) -> Result<Value> {
     let bytes = std::fs::read(path).map_err(|e| PipelineError::io(path, e))?;
     serde_json::from_slice(&bytes).map_err(|e| PipelineError::json(path, e))
@@ -280,4 +341,85 @@ pub(crate) fn read_split(dir: &Path) -> Result<::train::Dataset> {
         });
     }
     Ok(::train::Dataset::read_jsonl(&data, &labels)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn err(kind: StepKind, v: Value) -> String {
+        StepConfig::parse(kind, v).unwrap_err()
+    }
+
+    #[test]
+    fn configurations_are_typed_and_checked_once() {
+        let StepConfig::Train(t) = StepConfig::parse(
+            StepKind::Train,
+            json!({"architecture": "transformer", "epochs": 3, "device": "cpu"}),
+        )
+        .unwrap() else {
+            panic!("train")
+        };
+        assert_eq!(t.train.epochs, 3);
+        assert_eq!(t.train.architecture, ::train::Architecture::Transformer);
+        // The architecture's defaults for what is not set; no progress bar in a step.
+        assert_eq!(t.train.max_len, 128);
+        assert!(!t.train.progress);
+        // The key shows the settings as given, typed.
+        assert_eq!(
+            StepConfig::Train(t).to_json(),
+            json!({"architecture": "transformer", "epochs": 3, "device": "cpu"})
+        );
+
+        let e = err(StepKind::Train, json!({"architecture": "lstm"}));
+        assert!(e.contains("unknown architecture \"lstm\""), "{e}");
+        let e = err(StepKind::Train, json!({"epochs": "two"}));
+        assert!(e.starts_with("epochs: invalid type"), "{e}");
+        let e = err(StepKind::Train, json!({"epochs": 0}));
+        assert!(e.contains("epochs must be at least 1"), "{e}");
+        let e = err(StepKind::Train, json!({"architecture": "bert"}));
+        assert!(e.contains("needs a checkpoint"), "{e}");
+        let e = err(StepKind::Train, json!({"epoch": 2}));
+        assert!(e.contains("unknown field `epoch`"), "{e}");
+
+        let e = err(StepKind::Process, json!({"validation": 0.6, "test": 0.5}));
+        assert!(e.contains("sum to less than 1"), "{e}");
+        let e = err(
+            StepKind::Condition,
+            json!({"op": ">=", "path": "a", "file": "x"}),
+        );
+        assert!(e.contains("right is required"), "{e}");
+        let e = err(StepKind::Register, json!({"model_package_group": "a/b"}));
+        assert!(e.contains("without '/'"), "{e}");
+        let e = err(StepKind::Evaluate, json!({"device": "gpu"}));
+        assert!(e.starts_with("device: unknown variant"), "{e}");
+        assert_eq!(
+            StepConfig::parse(StepKind::Fail, json!({}))
+                .unwrap()
+                .to_json(),
+            json!({"message": "the pipeline reached a fail step"})
+        );
+    }
+
+    #[test]
+    fn equal_settings_written_differently_give_one_key() {
+        let a = StepConfig::parse(
+            StepKind::Validate,
+            json!({"text_columns": "Title, Review Text"}),
+        )
+        .unwrap();
+        let b = StepConfig::parse(
+            StepKind::Validate,
+            json!({"text_columns": ["Title", "Review Text"]}),
+        )
+        .unwrap();
+        assert_eq!(a.to_json(), b.to_json());
+        let c = StepConfig::parse(
+            StepKind::Condition,
+            json!({"op": "greater_than_or_equal_to", "path": "a", "file": "x", "right": 1}),
+        )
+        .unwrap();
+        assert_eq!(c.to_json()["op"], ">=");
+    }
 }

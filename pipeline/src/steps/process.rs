@@ -1,25 +1,13 @@
 //! process: a seeded, stratified train/validation/test split of the validated dataset.
-use super::{overlay, read_split, write_split, StepContext, StepOutcome};
+//! Its configuration is [`train::SplitConfig`] (`validation`, `test`, `seed`).
+use super::{read_split, write_split, StepContext, StepOutcome};
 use crate::error::Result;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use train::SplitConfig;
 
-pub(super) fn split_config(cfg: &Map<String, Value>) -> std::result::Result<SplitConfig, String> {
-    let c = overlay(&SplitConfig::default(), cfg, &[])?;
-    let ok = |f: f64| (0.0..1.0).contains(&f);
-    if !ok(c.validation) || !ok(c.test) || c.validation + c.test >= 1.0 {
-        return Err(format!(
-            "validation ({}) and test ({}) shares must be in [0, 1) and sum to less than 1",
-            c.validation, c.test
-        ));
-    }
-    Ok(c)
-}
-
-pub(super) fn run(ctx: &StepContext) -> Result<StepOutcome> {
-    let cfg = split_config(&ctx.config).map_err(|m| ctx.fail(m))?;
+pub(super) fn run(ctx: &StepContext, cfg: &SplitConfig) -> Result<StepOutcome> {
     let ds = read_split(ctx.input("dataset")?)?;
-    let s = train::split(&ds, &cfg)?;
+    let s = train::split(&ds, cfg)?;
     for (name, part) in [
         ("train", &s.train),
         ("validation", &s.validation),

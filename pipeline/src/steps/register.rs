@@ -4,26 +4,41 @@
 use super::{read_json, StepContext, StepOutcome};
 use crate::error::Result;
 use crate::lineage::package_lineage;
-use crate::store::{ApprovalStatus, MetadataStore, NewVersion, SqliteStore};
+use crate::store::{ApprovalStatus, NewVersion};
 use models::artifact::{self, Artifact, ArtifactWriter};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Map, Value};
 
+/// The model package group versions go to unless the step says otherwise.
 pub const DEFAULT_GROUP: &str = "sentiment";
 
-pub(super) fn check(cfg: &Map<String, Value>) -> std::result::Result<(), String> {
-    match cfg.get("model_package_group") {
-        None => {}
-        Some(Value::String(g)) if !g.trim().is_empty() && !g.contains('/') => {}
-        Some(g) => {
-            return Err(format!(
-                "model_package_group must be a non-empty name without '/', got {g}"
-            ))
+/// `model_package_group` (a name without '/') and `auto_approve` (register as Approved
+/// instead of PendingManualApproval).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegisterConfig {
+    #[serde(deserialize_with = "group_name")]
+    pub model_package_group: String,
+    pub auto_approve: bool,
+}
+
+impl Default for RegisterConfig {
+    fn default() -> Self {
+        RegisterConfig {
+            model_package_group: DEFAULT_GROUP.into(),
+            auto_approve: false,
         }
     }
-    match cfg.get("auto_approve") {
-        None | Some(Value::Bool(_)) => Ok(()),
-        Some(v) => Err(format!("auto_approve must be true or false, got {v}")),
+}
+
+fn group_name<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    let g = String::deserialize(d)?;
+    if g.trim().is_empty() || g.contains('/') {
+        return Err(serde::de::Error::custom(format!(
+            "model_package_group must be a non-empty name without '/', got {g:?}"
+        )));
     }
+    Ok(g)
 }
 
 fn copy_into(w: &mut ArtifactWriter, name: &str, from: &std::path::Path) -> Result<()> {
@@ -31,18 +46,9 @@ fn copy_into(w: &mut ArtifactWriter, name: &str, from: &std::path::Path) -> Resu
     Ok(w.write_bytes(name, &bytes)?)
 }
 
-pub(super) fn run(ctx: &StepContext) -> Result<StepOutcome> {
-    let group = ctx
-        .config
-        .get("model_package_group")
-        .and_then(Value::as_str)
-        .unwrap_or(DEFAULT_GROUP)
-        .to_string();
-    let auto = ctx
-        .config
-        .get("auto_approve")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+pub(super) fn run(ctx: &StepContext, cfg: &RegisterConfig) -> Result<StepOutcome> {
+    let group = cfg.model_package_group.clone();
+    let auto = cfg.auto_approve;
     let model_dir = ctx.input("model")?;
     let model = Artifact::open(model_dir)?;
     let evaluation = read_json(&ctx.input("evaluation")?.join(artifact::EVALUATION))?;
@@ -52,8 +58,8 @@ pub(super) fn run(ctx: &StepContext) -> Result<StepOutcome> {
         None => None,
     };
 
-    let store = SqliteStore::open(&ctx.home.db_path())?;
-    let lineage = package_lineage(&store, &model_meta, data.as_ref(), &ctx.input_digests)?;
+    let store = ctx.metadata;
+    let lineage = package_lineage(store, &model_meta, data.as_ref(), &ctx.input_digests)?;
 
     let out = ctx.output_path("package");
     let mut w = ArtifactWriter::new(&out)?;
@@ -76,7 +82,7 @@ pub(super) fn run(ctx: &StepContext) -> Result<StepOutcome> {
     w.write_json(artifact::METADATA, &meta)?;
     let package = w.finish()?;
     let version = package.version();
-    let digest = ctx.store.commit(&out)?;
+    let digest = ctx.artifacts.commit(&out)?;
 
     let metrics: Map<String, Value> = evaluation["metrics"]
         .as_object()

@@ -1,51 +1,157 @@
 //! train: trains a model on the training split (early stopping on the validation split)
 //! and writes a verified model artifact whose `evaluation.json` holds validation metrics.
-use super::{overlay, read_split, StepContext, StepOutcome};
+use super::{read_split, StepContext, StepOutcome};
 use crate::error::Result;
-use serde_json::{json, Map, Value};
+use models::DeviceChoice;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::json;
 use std::path::PathBuf;
-use train::{Architecture, TrainConfig};
+use train::{Architecture, Balance, TrainConfig};
 
-/// The training configuration: the architecture's defaults with the step's settings laid
-/// over them.
-pub(super) fn train_config(cfg: &Map<String, Value>) -> std::result::Result<TrainConfig, String> {
-    let arch = match cfg.get("architecture").map(|v| v.as_str().unwrap_or("")) {
-        None | Some("fasttext") | Some("fast_text") => Architecture::FastText,
-        Some("transformer") => Architecture::Transformer,
-        Some("bert") => {
-            let Some(c) = cfg
-                .get("checkpoint")
-                .and_then(Value::as_str)
-                .filter(|c| !c.is_empty())
-            else {
-                return Err("architecture bert needs a checkpoint directory".into());
-            };
-            if !std::path::Path::new(c).is_dir() {
-                return Err(format!("checkpoint {c} is not a directory"));
-            }
-            Architecture::Bert {
-                checkpoint: PathBuf::from(c),
-            }
-        }
-        Some(other) => {
-            return Err(format!(
-                "unknown architecture {other:?}: expected fasttext, transformer or bert"
-            ))
-        }
-    };
-    let base = TrainConfig::for_architecture(arch);
-    let mut c = overlay(&base, cfg, &["architecture", "checkpoint"])?;
-    c.progress = false;
-    if c.epochs == 0 || c.batch_size == 0 || c.max_len < 2 || c.learning_rate <= 0.0 {
-        return Err(
-            "epochs, batch_size and learning_rate must be positive and max_len at least 2".into(),
-        );
-    }
-    Ok(c)
+/// `architecture = "fasttext" | "transformer" | "bert"` (bert needs `checkpoint`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum ArchitectureName {
+    #[default]
+    Fasttext,
+    Transformer,
+    Bert,
 }
 
-pub(super) fn run(ctx: &StepContext) -> Result<StepOutcome> {
-    let cfg = train_config(&ctx.config).map_err(|m| ctx.fail(m))?;
+impl TryFrom<String> for ArchitectureName {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        match s.as_str() {
+            "fasttext" | "fast_text" => Ok(ArchitectureName::Fasttext),
+            "transformer" => Ok(ArchitectureName::Transformer),
+            "bert" => Ok(ArchitectureName::Bert),
+            other => Err(format!(
+                "unknown architecture {other:?}: expected fasttext, transformer or bert"
+            )),
+        }
+    }
+}
+
+impl Serialize for ArchitectureName {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(match self {
+            ArchitectureName::Fasttext => "fasttext",
+            ArchitectureName::Transformer => "transformer",
+            ArchitectureName::Bert => "bert",
+        })
+    }
+}
+
+/// The train step's settings as written: the architecture, and the hyperparameters that
+/// differ from that architecture's defaults ([`TrainConfig::for_architecture`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainSettings {
+    pub architecture: ArchitectureName,
+    /// Pretrained checkpoint directory (architecture bert).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learning_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_len: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patience: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceChoice>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance: Option<Balance>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vocab_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dim: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bigram_buckets: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropout: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sparse_lr_scale: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibrate: Option<bool>,
+}
+
+impl TrainSettings {
+    /// The training configuration these settings describe, checked by the train crate.
+    fn train_config(&self) -> std::result::Result<TrainConfig, String> {
+        let arch = match self.architecture {
+            ArchitectureName::Fasttext => Architecture::FastText,
+            ArchitectureName::Transformer => Architecture::Transformer,
+            ArchitectureName::Bert => Architecture::Bert {
+                checkpoint: self
+                    .checkpoint
+                    .clone()
+                    .filter(|c| !c.as_os_str().is_empty())
+                    .ok_or("architecture bert needs a checkpoint directory")?,
+            },
+        };
+        let mut c = TrainConfig::for_architecture(arch);
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };
+        }
+        set!(
+            epochs,
+            learning_rate,
+            batch_size,
+            max_len,
+            weight_decay,
+            warmup,
+            seed,
+            patience,
+            device,
+            balance,
+            vocab_size,
+            dim,
+            bigram_buckets,
+            dropout,
+            sparse_lr_scale,
+            calibrate
+        );
+        c.progress = false;
+        c.check().map_err(|e| e.to_string())?;
+        Ok(c)
+    }
+}
+
+/// The train step's configuration: its settings (what the cache key and the manifest
+/// show) and the training configuration they resolve to, checked when the plan is built.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "TrainSettings")]
+pub struct TrainStepConfig {
+    pub settings: TrainSettings,
+    pub train: TrainConfig,
+}
+
+impl TryFrom<TrainSettings> for TrainStepConfig {
+    type Error = String;
+    fn try_from(settings: TrainSettings) -> std::result::Result<Self, String> {
+        let train = settings.train_config()?;
+        Ok(TrainStepConfig { settings, train })
+    }
+}
+
+impl Serialize for TrainStepConfig {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.settings.serialize(s)
+    }
+}
+
+pub(super) fn run(ctx: &StepContext, config: &TrainStepConfig) -> Result<StepOutcome> {
+    let cfg = &config.train;
     let tr = read_split(ctx.input("train")?)?;
     let va = read_split(ctx.input("validation")?)?;
     ctx.log(format!(
@@ -55,7 +161,7 @@ pub(super) fn run(ctx: &StepContext) -> Result<StepOutcome> {
         va.len(),
         cfg.epochs
     ));
-    let outcome = train::train(&cfg, &tr, &va)?;
+    let outcome = train::train(cfg, &tr, &va)?;
     for r in &outcome.history {
         ctx.log(format!(
             "epoch {}: loss {:.4}, validation macro-F1 {:.4}, accuracy {:.4}",
@@ -69,7 +175,7 @@ pub(super) fn run(ctx: &StepContext) -> Result<StepOutcome> {
         "labels": tr.label_names,
         "evaluation_split": "validation",
     });
-    let meta = train::job::metadata(&cfg, &outcome, data)?;
+    let meta = train::job::metadata(cfg, &outcome, data)?;
     let art = train::job::write_artifact(&ctx.output_path("model"), &outcome, &evaluation, meta)?;
     ctx.log(format!(
         "model {} (best epoch {}, {:.1}s, {:.0} examples/s on {})",

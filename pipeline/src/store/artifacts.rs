@@ -14,6 +14,9 @@ pub trait ArtifactStore: Send + Sync {
     /// The directory of a stored artifact.
     fn path(&self, digest: &str) -> PathBuf;
     fn contains(&self, digest: &str) -> bool;
+    /// Removes staging directories older than `age` (left by killed processes; never
+    /// visible as artifacts). Returns how many were removed.
+    fn clean_staging(&self, age: std::time::Duration) -> usize;
 }
 
 /// The store on the local filesystem (`$SENTIO_HOME/artifacts/<digest>/`).
@@ -28,27 +31,6 @@ impl FsArtifactStore {
     }
     fn staging_root(&self) -> PathBuf {
         self.root.join(".staging")
-    }
-
-    /// Removes staging directories older than `age` (left by killed processes; never
-    /// visible as artifacts). Returns how many were removed.
-    pub fn clean_staging(&self, age: std::time::Duration) -> usize {
-        let Ok(rd) = std::fs::read_dir(self.staging_root()) else {
-            return 0;
-        };
-        let mut n = 0;
-        for e in rd.flatten() {
-            let old = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|el| el > age);
-            if old && std::fs::remove_dir_all(e.path()).is_ok() {
-                n += 1;
-            }
-        }
-        n
     }
 }
 
@@ -154,6 +136,25 @@ impl ArtifactStore for FsArtifactStore {
 
     fn contains(&self, digest: &str) -> bool {
         self.path(digest).is_dir()
+    }
+
+    fn clean_staging(&self, age: std::time::Duration) -> usize {
+        let Ok(rd) = std::fs::read_dir(self.staging_root()) else {
+            return 0;
+        };
+        let mut n = 0;
+        for e in rd.flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|el| el > age);
+            if old && std::fs::remove_dir_all(e.path()).is_ok() {
+                n += 1;
+            }
+        }
+        n
     }
 }
 

@@ -1,5 +1,7 @@
 //! The two stores behind small traits, so they can be swapped (object storage for
-//! artifacts, PostgreSQL for metadata) without touching the executor or the registry.
+//! artifacts, PostgreSQL for metadata) without touching the executor or the registry:
+//! every component takes `&dyn MetadataStore` / `&dyn ArtifactStore`, and
+//! [`crate::Home::open_stores`] is the one place that chooses and opens them.
 mod artifacts;
 mod records;
 mod sqlite;
@@ -9,9 +11,32 @@ pub use records::*;
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;
+use std::sync::Arc;
 
-/// Executions, step runs, artifacts, model versions and registry history.
-pub trait MetadataStore {
+/// The stores of a Sentio home, opened once ([`crate::Home::open_stores`]) and shared;
+/// cloning shares them.
+#[derive(Clone)]
+pub struct Stores {
+    pub metadata: Arc<dyn MetadataStore>,
+    pub artifacts: Arc<dyn ArtifactStore>,
+}
+
+impl Stores {
+    /// The model registry over these stores.
+    pub fn registry(&self) -> crate::registry::Registry<'_> {
+        crate::registry::Registry::new(&*self.metadata, &*self.artifacts)
+    }
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}
+
+/// Executions, step runs, artifacts, model versions and registry history. Shared by the
+/// threads that run steps, hence `Send + Sync`.
+pub trait MetadataStore: Send + Sync {
     fn create_execution(&self, e: &ExecutionRecord) -> Result<()>;
     fn execution(&self, id: &str) -> Result<Option<ExecutionRecord>>;
     /// Newest first.

@@ -7,6 +7,7 @@ use crate::error::{PipelineError, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde_json::Value;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 const SCHEMA: &str = r#"
@@ -83,9 +84,10 @@ CREATE TRIGGER IF NOT EXISTS registry_events_append_only_d BEFORE DELETE ON regi
 BEGIN SELECT RAISE(ABORT, 'registry history is append-only'); END;
 "#;
 
-/// One connection to `sentio.db`. Open one per thread.
+/// One connection to `sentio.db`, shared by the threads of a process (each call holds
+/// it for one statement or one transaction); other processes open their own.
 pub struct SqliteStore {
-    conn: Connection,
+    conn: Mutex<Connection>,
 }
 
 fn js(v: &impl serde::Serialize) -> String {
@@ -221,15 +223,24 @@ impl SqliteStore {
         wal_mode(&conn)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let store = SqliteStore { conn };
+        let store = SqliteStore {
+            conn: Mutex::new(conn),
+        };
         store.write(|c| c.execute_batch(SCHEMA))?;
         Ok(store)
+    }
+
+    /// The connection (a panic elsewhere while holding it leaves no transaction open:
+    /// rusqlite rolls back on drop).
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Runs `f` in an IMMEDIATE transaction (takes the write lock up front, so concurrent
     /// writers wait on the busy timeout instead of failing).
     fn write<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let conn = self.conn();
+        let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
@@ -252,7 +263,8 @@ impl MetadataStore for SqliteStore {
 
     fn execution(&self, id: &str) -> Result<Option<ExecutionRecord>> {
         // A unique prefix is enough.
-        let mut stmt = self.conn.prepare(&format!(
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
             "SELECT {EXEC_COLS} FROM executions WHERE id = ?1 OR id LIKE ?2 ORDER BY id = ?1 DESC LIMIT 2"
         ))?;
         let rows: Vec<ExecutionRecord> = stmt
@@ -266,7 +278,8 @@ impl MetadataStore for SqliteStore {
     }
 
     fn executions(&self, limit: usize) -> Result<Vec<ExecutionRecord>> {
-        let mut stmt = self.conn.prepare(&format!(
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
             "SELECT {EXEC_COLS} FROM executions ORDER BY started_at DESC, rowid DESC LIMIT ?1"
         ))?;
         let rows = stmt
@@ -334,7 +347,8 @@ impl MetadataStore for SqliteStore {
     }
 
     fn steps(&self, execution_id: &str) -> Result<Vec<StepRecord>> {
-        let mut stmt = self.conn.prepare(&format!(
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
             "SELECT {STEP_COLS} FROM step_runs WHERE execution_id = ?1 ORDER BY id"
         ))?;
         let rows = stmt
@@ -345,7 +359,7 @@ impl MetadataStore for SqliteStore {
 
     fn cache_hit(&self, cache_key: &str) -> Result<Option<StepRecord>> {
         Ok(self
-            .conn
+            .conn()
             .query_row(
                 &format!("SELECT {STEP_COLS} FROM step_runs WHERE cache_key = ?1 AND status = 'Succeeded' ORDER BY id DESC LIMIT 1"),
                 params![cache_key],
@@ -361,7 +375,7 @@ impl MetadataStore for SqliteStore {
         before_execution: &str,
     ) -> Result<Option<StepRecord>> {
         Ok(self
-            .conn
+            .conn()
             .query_row(
                 &format!(
                     "SELECT {} FROM step_runs s JOIN executions e ON e.id = s.execution_id
@@ -387,7 +401,7 @@ impl MetadataStore for SqliteStore {
 
     fn artifact(&self, digest: &str) -> Result<Option<ArtifactRecord>> {
         Ok(self
-            .conn
+            .conn()
             .query_row(
                 "SELECT digest, step, output, execution_id, parents, created_at FROM artifacts WHERE digest = ?1",
                 params![digest],
@@ -454,7 +468,7 @@ impl MetadataStore for SqliteStore {
         if let Some((group, n)) = id.rsplit_once('/') {
             if let Ok(n) = n.parse::<i64>() {
                 return Ok(self
-                    .conn
+                    .conn()
                     .query_row(
                         &format!("SELECT {VERSION_COLS} FROM model_versions WHERE grp = ?1 AND number = ?2"),
                         params![group, n],
@@ -464,7 +478,7 @@ impl MetadataStore for SqliteStore {
             }
         }
         Ok(self
-            .conn
+            .conn()
             .query_row(
                 &format!("SELECT {VERSION_COLS} FROM model_versions WHERE version = ?1"),
                 params![id],
@@ -474,7 +488,8 @@ impl MetadataStore for SqliteStore {
     }
 
     fn versions(&self, group: Option<&str>) -> Result<Vec<ModelVersion>> {
-        let mut stmt = self.conn.prepare(&format!(
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
             "SELECT {VERSION_COLS} FROM model_versions WHERE ?1 IS NULL OR grp = ?1 ORDER BY grp, number"
         ))?;
         let rows = stmt
@@ -534,7 +549,8 @@ impl MetadataStore for SqliteStore {
     }
 
     fn events(&self, group: Option<&str>, until: Option<&str>) -> Result<Vec<RegistryEvent>> {
-        let mut stmt = self.conn.prepare(
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
             "SELECT id, at, grp, version, event, from_status, to_status, actor, note, endpoint, variant FROM registry_events
              WHERE (?1 IS NULL OR grp = ?1) AND (?2 IS NULL OR at <= ?2) ORDER BY id",
         )?;

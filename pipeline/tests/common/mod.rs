@@ -1,10 +1,11 @@
 #![allow(dead_code)]
-use pipeline::{CodeVersion, ExecutorConfig, Home, PipelineDef, RunRequest};
+use pipeline::{CodeVersion, ExecutorConfig, Home, PipelineDef, RunRequest, Stores};
 use std::path::{Path, PathBuf};
 
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub cfg: ExecutorConfig,
+    pub stores: Stores,
     pub data: PathBuf,
 }
 
@@ -16,8 +17,15 @@ pub fn env(rows: usize, seed: u64) -> Env {
     cfg.code_version = CodeVersion {
         crate_version: "0.1.0".into(),
         git_commit: Some("aaaaaaa".into()),
+        source_digest: None,
     };
-    Env { dir, cfg, data }
+    let stores = cfg.home.open_stores().unwrap();
+    Env {
+        dir,
+        cfg,
+        stores,
+        data,
+    }
 }
 
 /// Tiny fastText settings so a train step takes a second or two.
@@ -48,4 +56,11 @@ pub fn request(data: &Path, extra: &[(&str, &str)]) -> RunRequest {
 
 pub fn step<'a>(s: &'a pipeline::ExecutionSummary, name: &str) -> &'a pipeline::StepSummary {
     s.steps.iter().find(|x| x.name == name).unwrap()
+}
+
+/// `pipeline describe` of an execution, as text.
+pub fn describe(e: &Env, id: &str) -> String {
+    let store = &*e.stores.metadata;
+    let rec = store.execution(id).unwrap().unwrap();
+    pipeline::describe::describe_text(store, &rec).unwrap()
 }

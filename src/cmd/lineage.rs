@@ -1,6 +1,5 @@
 //! `sentio lineage <model-version>`.
-use super::HomeArgs;
-use crate::store::SqliteStore;
+use super::home::HomeArgs;
 
 /// Where a model version came from: data, code, parameters, framework, artifacts.
 #[derive(Debug, clap::Args)]
@@ -9,19 +8,18 @@ pub struct LineageArgs {
     pub home: HomeArgs,
     /// Version id (sha256-…) or group/number.
     pub version: String,
-    /// As JSON (for tools).
+    /// Print the lineage as JSON (for tools) instead of a tree.
     #[arg(long)]
     pub json: bool,
 }
 
-/// Runs `sentio lineage …`.
-pub fn run_lineage_cli(args: LineageArgs) -> anyhow::Result<()> {
-    let store = SqliteStore::open(&args.home.home().db_path())?;
-    let (v, l) = crate::lineage::lineage(&store, &args.version)?;
+pub fn run(args: LineageArgs) -> anyhow::Result<()> {
+    let stores = args.home.home().open_stores()?;
+    let (v, l) = pipeline::lineage::lineage(&*stores.metadata, &args.version)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&l)?);
     } else {
-        print!("{}", crate::lineage::render(&v, &l));
+        print!("{}", pipeline::lineage::render(&v, &l));
     }
     Ok(())
 }

@@ -1,11 +1,13 @@
-//! `sentio pipeline run|describe|resume|watch|list|show`.
-use super::{describe, parse_duration, HomeArgs};
-use crate::cache::CachePolicy;
-use crate::executor::{resume, ExecutionSummary, ExecutorConfig};
-use crate::params::parse_assignment;
-use crate::store::{MetadataStore, SqliteStore};
-use crate::trigger::{trigger, watch, PipelineSource, WatchConfig};
+//! `sentio pipeline run|describe|resume|watch|list|show`: arguments and printing; the
+//! work is the pipeline crate's.
+use super::home::HomeArgs;
 use anyhow::Context;
+use pipeline::describe::{describe_json, describe_text, list_executions};
+use pipeline::params::parse_assignment;
+use pipeline::{
+    resume, trigger, watch, CachePolicy, ExecutionSummary, ExecutorConfig, PipelineSource, Stores,
+    WatchConfig,
+};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -29,7 +31,7 @@ pub enum PipelineCommand {
     Resume(ResumeArgs),
     /// Re-run when a data file appears or changes in a folder, or the parameters file changes.
     Watch(WatchArgs),
-    /// Recent executions.
+    /// Recent executions, newest first.
     List(ListArgs),
     /// Print the built-in pipeline definition (a starting point for --definition).
     Show,
@@ -38,14 +40,15 @@ pub enum PipelineCommand {
 /// Which pipeline and parameters.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SourceArgs {
-    /// Pipeline definition (TOML); the built-in pipeline when absent.
-    #[arg(long)]
+    /// Pipeline definition (TOML) [default: the built-in pipeline].
+    #[arg(long, value_name = "FILE")]
     pub definition: Option<PathBuf>,
-    /// Parameter override `name=value` (repeatable), checked against the declared type.
+    /// Parameter override `name=value` (repeatable), checked against the declared type
+    /// [default: the definition's defaults].
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// TOML file of `name = value` parameters (overrides win over it).
-    #[arg(long)]
+    /// TOML file of `name = value` parameters; --param wins over it [default: none].
+    #[arg(long, value_name = "FILE")]
     pub params_file: Option<PathBuf>,
 }
 
@@ -70,16 +73,36 @@ pub struct ExecArgs {
     #[arg(long)]
     pub no_cache: bool,
     /// Do not reuse cached results older than this (30d, 12h, 45m, 90s or never).
-    #[arg(long, default_value = "30d", value_parser = parse_expiry)]
+    #[arg(long, default_value = "30d", value_parser = parse_expiry, value_name = "AGE")]
     pub cache_expiry: Expiry,
     /// Steps run at once.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_name = "N")]
     pub max_parallel: usize,
 }
 
 /// A cache expiry; `None` never expires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expiry(pub Option<std::time::Duration>);
+
+/// `30d`, `12h`, `45m`, `90s` (or plain seconds) or `never`.
+fn parse_duration(s: &str) -> Result<Option<std::time::Duration>, String> {
+    let s = s.trim();
+    if s == "never" || s == "none" {
+        return Ok(None);
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30d, 12h, 45m or 90s"))?;
+    let secs = match unit {
+        "d" => n * 86_400,
+        "h" => n * 3600,
+        "m" => n * 60,
+        "s" | "" => n,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use d, h, m or s)")),
+    };
+    Ok(Some(std::time::Duration::from_secs(secs)))
+}
 
 fn parse_expiry(s: &str) -> Result<Expiry, String> {
     parse_duration(s).map(Expiry)
@@ -110,19 +133,22 @@ pub struct RunArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct DescribeArgs {
-    /// Execution id (or a unique prefix); the latest execution when absent.
+    /// Execution id or a unique prefix [default: the latest execution].
     pub execution: Option<String>,
-    /// Print the execution manifest as JSON.
+    /// Print the execution manifest (with its step runs) as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ResumeArgs {
-    /// Execution id (or a unique prefix).
+    /// Execution id or a unique prefix.
     pub execution: String,
     #[command(flatten)]
     pub exec: ExecArgs,
+    /// Print the execution summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,21 +160,24 @@ pub struct WatchArgs {
     #[command(flatten)]
     pub exec: ExecArgs,
     /// The pipeline parameter that receives the data file.
-    #[arg(long, default_value = "input_data")]
+    #[arg(long, default_value = "input_data", value_name = "NAME")]
     pub data_param: String,
     /// Seconds between polls.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     pub interval: f64,
-    /// Stop after this many runs (default: until Ctrl-C).
-    #[arg(long)]
+    /// Stop after this many runs [default: run until Ctrl-C].
+    #[arg(long, value_name = "N")]
     pub max_runs: Option<usize>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
     /// How many executions.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_name = "N")]
     pub limit: usize,
+    /// Print the executions as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn print_summary(s: &ExecutionSummary, json: bool) -> anyhow::Result<()> {
@@ -184,6 +213,7 @@ fn print_summary(s: &ExecutionSummary, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A failed execution is a failed command.
 fn outcome(s: &ExecutionSummary) -> anyhow::Result<()> {
     match &s.failure_reason {
         Some(r) => anyhow::bail!("execution {} failed: {r}", s.id),
@@ -191,74 +221,96 @@ fn outcome(s: &ExecutionSummary) -> anyhow::Result<()> {
     }
 }
 
+/// Stops the watch on Ctrl-C, after the run in progress (a second Ctrl-C is not needed:
+/// the store stays consistent even when the process is killed).
+fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            if rt.block_on(tokio::signal::ctrl_c()).is_ok() {
+                tracing::info!("Ctrl-C: stopping the watch");
+                flag.store(true, Ordering::Relaxed);
+            }
+        }
+    });
+    stop
+}
+
+fn describe(stores: &Stores, a: DescribeArgs) -> anyhow::Result<()> {
+    let store = &*stores.metadata;
+    let e = match &a.execution {
+        Some(id) => store
+            .execution(id)?
+            .with_context(|| format!("execution {id:?} not found"))?,
+        None => store
+            .executions(1)?
+            .into_iter()
+            .next()
+            .context("no executions yet")?,
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&describe_json(store, &e)?)?
+        );
+    } else {
+        print!("{}", describe_text(store, &e)?);
+    }
+    Ok(())
+}
+
+fn list(stores: &Stores, a: ListArgs) -> anyhow::Result<()> {
+    let rows = list_executions(&*stores.metadata, a.limit)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "{:<26} {:<10} {:<24} {:<24} trigger",
+        "execution", "pipeline", "status", "started"
+    );
+    for e in rows {
+        println!(
+            "{:<26} {:<10} {:<24} {:<24} {}",
+            e.id,
+            e.pipeline,
+            e.status_text(),
+            e.started_at,
+            e.trigger
+        );
+    }
+    Ok(())
+}
+
 /// Runs `sentio pipeline …`.
-pub fn run_pipeline_cli(args: PipelineArgs) -> anyhow::Result<()> {
+pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
+    let stores = || args.home.home().open_stores();
     match args.command {
+        PipelineCommand::Show => {
+            print!("{}", pipeline::DEFAULT_PIPELINE);
+            Ok(())
+        }
         PipelineCommand::Run(a) => {
             let cfg = a.exec.config(&args.home);
-            let s = trigger(&cfg, "manual", &a.source.source()?)?;
+            let s = trigger(&cfg, &stores()?, "manual", &a.source.source()?)?;
             print_summary(&s, a.json)?;
             outcome(&s)
         }
         PipelineCommand::Resume(a) => {
             let cfg = a.exec.config(&args.home);
-            let s = resume(&cfg, &a.execution)?;
-            print_summary(&s, false)?;
+            let s = resume(&cfg, &stores()?, &a.execution)?;
+            print_summary(&s, a.json)?;
             outcome(&s)
         }
-        PipelineCommand::Describe(a) => {
-            let store = SqliteStore::open(&args.home.home().db_path())?;
-            let id = match a.execution {
-                Some(id) => id,
-                None => store
-                    .executions(1)?
-                    .first()
-                    .map(|e| e.id.clone())
-                    .context("no executions yet")?,
-            };
-            print!("{}", describe::describe(&store, &id, a.json)?);
-            Ok(())
-        }
-        PipelineCommand::List(a) => {
-            let store = SqliteStore::open(&args.home.home().db_path())?;
-            println!(
-                "{:<26} {:<10} {:<24} {:<24} trigger",
-                "execution", "pipeline", "status", "started"
-            );
-            for e in store.executions(a.limit)? {
-                let status = if e.interrupted() {
-                    "Executing (interrupted)".to_string()
-                } else {
-                    e.status.to_string()
-                };
-                println!(
-                    "{:<26} {:<10} {:<24} {:<24} {}",
-                    e.id, e.pipeline, status, e.started_at, e.trigger
-                );
-            }
-            Ok(())
-        }
-        PipelineCommand::Show => {
-            print!("{}", crate::DEFAULT_PIPELINE);
-            Ok(())
-        }
+        PipelineCommand::Describe(a) => describe(&stores()?, a),
+        PipelineCommand::List(a) => list(&stores()?, a),
         PipelineCommand::Watch(a) => {
             let cfg = a.exec.config(&args.home);
-            let stop = Arc::new(AtomicBool::new(false));
-            let flag = stop.clone();
-            // Ctrl-C ends the watch after the run in progress (a second one is not needed:
-            // the store stays consistent even when the process is killed).
-            std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    if rt.block_on(tokio::signal::ctrl_c()).is_ok() {
-                        tracing::info!("Ctrl-C: stopping the watch");
-                        flag.store(true, Ordering::Relaxed);
-                    }
-                }
-            });
+            let stop = stop_on_ctrl_c();
             let w = WatchConfig {
                 folder: a.folder,
                 data_param: a.data_param,
@@ -266,7 +318,7 @@ pub fn run_pipeline_cli(args: PipelineArgs) -> anyhow::Result<()> {
                 max_runs: a.max_runs,
                 source: a.source.source()?,
             };
-            for s in watch(&cfg, &w, &stop)? {
+            for s in watch(&cfg, &stores()?, &w, &stop)? {
                 print_summary(&s, false)?;
             }
             Ok(())
@@ -277,7 +329,7 @@ pub fn run_pipeline_cli(args: PipelineArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
+    use clap::{CommandFactory, Parser};
 
     #[derive(Parser)]
     struct Cli {
@@ -287,7 +339,6 @@ mod tests {
 
     #[test]
     fn arguments_parse() {
-        use clap::CommandFactory;
         Cli::command().debug_assert();
         let c = Cli::try_parse_from([
             "x",
@@ -325,5 +376,30 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn home_before_or_after_the_subcommand_and_json_lists() {
+        for argv in [
+            ["x", "--home", "/tmp/h", "list", "--json"],
+            ["x", "list", "--home", "/tmp/h", "--json"],
+        ] {
+            let c = Cli::try_parse_from(argv).unwrap();
+            assert_eq!(c.args.home.home, std::path::Path::new("/tmp/h"));
+            assert!(matches!(
+                c.args.command,
+                PipelineCommand::List(ListArgs { json: true, .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Some(std::time::Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(parse_duration("never").unwrap(), None);
+        assert!(parse_duration("7 weeks").is_err());
     }
 }
