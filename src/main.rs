@@ -50,6 +50,8 @@ enum Command {
     Experiment(Box<serve::ExperimentArgs>),
     /// Load-test an HTTP endpoint (open loop, closed loop or ramp).
     Loadtest(Box<loadtest::LoadtestArgs>),
+    /// Start a project: pipeline, parameters, sample data, deployment, Makefile and CI.
+    Init(cmd::init::InitArgs),
 }
 
 fn init_tracing(json: bool) {
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
         Command::Monitor(a) => cmd::monitor::run(*a).map(|s| status = s),
         Command::Experiment(a) => serve::run_experiment_cli(*a),
         Command::Loadtest(a) => loadtest::run_cli(*a),
+        Command::Init(a) => cmd::init::run(a).map(|s| status = s),
     };
     match result {
         Ok(()) => status,

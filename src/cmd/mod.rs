@@ -3,6 +3,7 @@ pub mod catalog;
 pub mod data_args;
 pub mod demo;
 pub mod evaluate;
+pub mod init;
 pub mod monitor;
 pub mod predict;
 pub mod serve;
