@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// What this sentio would do to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
+pub enum Upgrade {
     Add,
     Change,
     Remove,
@@ -29,7 +29,7 @@ pub enum Local {
 pub struct Entry {
     pub path: String,
     /// `None`: this sentio would write the file as the earlier one did.
-    pub change: Option<Change>,
+    pub change: Option<Upgrade>,
     pub local: Local,
 }
 
@@ -49,9 +49,9 @@ pub fn compare(dir: &Path, manifest: &Manifest, now: &[File]) -> Vec<Entry> {
         let then = manifest.files.get(path);
         let on_disk = std::fs::read(dir.join(path)).ok().map(|b| digest(&b));
         let change = match (then, now.get(path)) {
-            (None, Some(_)) => Some(Change::Add),
-            (Some(_), None) => Some(Change::Remove),
-            (Some(a), Some(b)) if a != b => Some(Change::Change),
+            (None, Some(_)) => Some(Upgrade::Add),
+            (Some(_), None) => Some(Upgrade::Remove),
+            (Some(a), Some(b)) if a != b => Some(Upgrade::Change),
             _ => None,
         };
         let local = match (then, &on_disk) {
@@ -87,8 +87,8 @@ pub fn report(dir: &Path, manifest: &Manifest, sentio_version: &str, entries: &[
         s.push_str("This sentio would:\n");
         for e in &changes {
             let verb = match e.change {
-                Some(Change::Add) => "add",
-                Some(Change::Change) => "change",
+                Some(Upgrade::Add) => "add",
+                Some(Upgrade::Change) => "change",
                 _ => "remove",
             };
             let note = match e.local {

@@ -50,7 +50,12 @@ impl Template {
 #[derive(Args)]
 pub struct InitArgs {
     /// The project to write.
-    #[arg(long, value_enum, required_unless_present = "check")]
+    #[arg(
+        long,
+        value_enum,
+        required_unless_present = "check",
+        conflicts_with = "check"
+    )]
     pub template: Option<Template>,
     /// Project name: pipeline, registry group, endpoints and image are named after it
     /// (lowercase letters, digits, `-`, `_`; default: DIR's name).
