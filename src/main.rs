@@ -50,6 +50,8 @@ enum Command {
     Experiment(Box<cmd::experiment::ExperimentArgs>),
     /// Load-test an HTTP endpoint (open loop, closed loop or ramp).
     Loadtest(Box<cmd::loadtest::LoadtestArgs>),
+    /// Start a project: pipeline, parameters, sample data, deployment, Makefile and CI.
+    Init(cmd::init::InitArgs),
 }
 
 fn init_tracing(json: bool) {
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
         Command::Monitor(a) => cmd::monitor::run(*a).map(|s| status = s),
         Command::Experiment(a) => cmd::experiment::run(*a),
         Command::Loadtest(a) => cmd::loadtest::run(*a),
+        Command::Init(a) => cmd::init::run(a).map(|s| status = s),
     };
     match result {
         Ok(()) => status,

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod evaluate;
 pub mod experiment;
 pub mod home;
+pub mod init;
 pub mod lineage;
 pub mod loadtest;
 pub mod monitor;
