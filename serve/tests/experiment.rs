@@ -110,7 +110,7 @@ fn verdicts_on_constructed_data() {
     let (c, f) = data(2000, &[("A", 0.80), ("B", 0.805)]);
     let r = report(&e, &c, &f, &opts);
     assert!(
-        matches!(r.verdict, Verdict::NoSignificantDifference { .. }),
+        matches!(r.verdict, Verdict::NoSignificantDifference),
         "{:?}",
         r.verdict
     );

@@ -122,7 +122,7 @@ impl Writer {
         let before = self.stats.write_errors.fetch_add(n, Ordering::Relaxed);
         metrics::counter!(CAPTURE_WRITE_ERRORS, "variant" => variant.to_string()).increment(n);
         // The first failure and every 1000th after it: a broken disk must not flood the log.
-        if before % 1000 == 0 {
+        if before.is_multiple_of(1000) {
             tracing::warn!(error = %e, variant, failed = before + n, "cannot write capture records");
         }
     }

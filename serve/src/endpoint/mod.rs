@@ -9,7 +9,7 @@ use crate::variant::{
     validate_variant_name, validate_weight, Deployed, DeployedInfo, LoadContext, VariantSource,
     MAX_VARIANTS,
 };
-use routing::Route;
+use routing::{Pick, Route};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -103,14 +103,19 @@ impl Endpoint {
         }
         let slots = self.read();
         let weights = slots.iter().map(|s| (s.name.as_str(), s.weight));
-        let i = routing::pick_variant(route, weights)
-            .map_err(|()| ServeError::UnknownVariant(route.target.unwrap_or_default().into()))?
-            .ok_or_else(|| {
-                ServeError::Unavailable(
+        let i =
+            match routing::pick_variant(route, weights) {
+                Pick::Variant(i) => i,
+                Pick::UnknownTarget => {
+                    return Err(ServeError::UnknownVariant(
+                        route.target.unwrap_or_default().into(),
+                    ))
+                }
+                Pick::NoWeight => return Err(ServeError::Unavailable(
                     "every variant has weight 0; target one with X-Amzn-SageMaker-Target-Variant"
                         .into(),
-                )
-            })?;
+                )),
+            };
         Ok(Routed {
             variant: slots[i].name.clone(),
             deployed: slots[i].deployed.clone(),

@@ -46,37 +46,46 @@ pub struct Route<'a> {
     pub session: Option<&'a str>,
 }
 
-/// Picks among `(name, weight)` pairs: the target by name (`Err(())` when there is no
-/// such variant), else stickily by session key, else at random by weight. `Ok(None)`
-/// when every weight is 0 and nothing is targeted.
+/// What routing picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// The index of the variant.
+    Variant(usize),
+    /// The target names no variant.
+    UnknownTarget,
+    /// Nothing is targeted and every weight is 0.
+    NoWeight,
+}
+
+/// Picks among `(name, weight)` pairs: the target by name, else stickily by session key,
+/// else at random by weight.
 pub fn pick_variant<'a>(
     route: Route<'_>,
     variants: impl Iterator<Item = (&'a str, f64)> + Clone,
-) -> Result<Option<usize>, ()> {
+) -> Pick {
     if let Some(t) = route.target {
         return variants
             .clone()
             .position(|(n, _)| n == t)
-            .map(Some)
-            .ok_or(());
+            .map_or(Pick::UnknownTarget, Pick::Variant);
     }
     if let Some(key) = route.session {
-        return Ok(pick(key, variants));
+        return pick(key, variants).map_or(Pick::NoWeight, Pick::Variant);
     }
     let total: f64 = variants.clone().map(|(_, w)| w).sum();
     if total <= 0.0 {
-        return Ok(None);
+        return Pick::NoWeight;
     }
     let mut x = rand::rng().random::<f64>() * total;
-    let mut last = None;
+    let mut last = Pick::NoWeight;
     for (i, (_, w)) in variants.enumerate() {
         if x < w {
-            return Ok(Some(i));
+            return Pick::Variant(i);
         }
         x -= w;
-        last = Some(i);
+        last = Pick::Variant(i);
     }
-    Ok(last)
+    last
 }
 
 /// 64-bit FNV-1a of `key`, then of `variant`, finished with a SplitMix64 mix.
@@ -146,15 +155,15 @@ mod tests {
         let go = |target, session| pick_variant(Route { target, session }, vs.iter().copied());
         assert_eq!(
             go(Some("B"), Some("s")),
-            Ok(Some(1)),
+            Pick::Variant(1),
             "a target wins, weight 0 too"
         );
-        assert_eq!(go(Some("C"), None), Err(()));
-        assert_eq!(go(None, Some("s")), Ok(Some(0)));
-        assert_eq!(go(None, None), Ok(Some(0)));
+        assert_eq!(go(Some("C"), None), Pick::UnknownTarget);
+        assert_eq!(go(None, Some("s")), Pick::Variant(0));
+        assert_eq!(go(None, None), Pick::Variant(0));
         let zero = [("A", 0.0)];
         let none = pick_variant(Route::default(), zero.iter().copied());
-        assert_eq!(none, Ok(None));
+        assert_eq!(none, Pick::NoWeight);
         let mut h = hyper::HeaderMap::new();
         let r = RoutingConfig::default();
         assert_eq!(r.session(&h), None);
