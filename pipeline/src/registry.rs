@@ -25,6 +25,13 @@ pub struct Registry<'a> {
     artifacts: &'a dyn ArtifactStore,
 }
 
+impl Stores {
+    /// The model registry over these stores.
+    pub fn registry(&self) -> Registry<'_> {
+        Registry::new(&*self.metadata, &*self.artifacts)
+    }
+}
+
 impl<'a> Registry<'a> {
     pub fn new(store: &'a dyn MetadataStore, artifacts: &'a dyn ArtifactStore) -> Self {
         Registry { store, artifacts }

@@ -11,6 +11,10 @@ pub type Req = Request<Limited<Incoming>>;
 /// Every response body is a complete buffer (predictions are small; 6 MiB at most).
 pub type Resp = Response<Full<Bytes>>;
 
+/// The future of the crate's own services and middleware (one allocation per request and
+/// layer).
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
+
 /// Vendor headers of the SageMaker contract.
 pub mod headers {
     pub const TARGET_VARIANT: &str = "x-amzn-sagemaker-target-variant";

@@ -21,13 +21,6 @@ pub struct Stores {
     pub artifacts: Arc<dyn ArtifactStore>,
 }
 
-impl Stores {
-    /// The model registry over these stores.
-    pub fn registry(&self) -> crate::registry::Registry<'_> {
-        crate::registry::Registry::new(&*self.metadata, &*self.artifacts)
-    }
-}
-
 impl std::fmt::Debug for Stores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stores").finish_non_exhaustive()

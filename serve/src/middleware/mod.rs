@@ -6,8 +6,4 @@ pub mod shed;
 pub mod stack;
 pub mod timeout;
 
-use std::future::Future;
-use std::pin::Pin;
-
-/// The future of the crate's own middleware (one allocation per request and layer).
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+pub use crate::http::BoxFuture;

@@ -224,7 +224,7 @@ async fn dispatch(app: Arc<App>, req: Req) -> Result<Resp, ServeError> {
 impl tower::Service<Req> for Router {
     type Response = Resp;
     type Error = Infallible;
-    type Future = crate::middleware::BoxFuture<Result<Resp, Infallible>>;
+    type Future = crate::http::BoxFuture<Result<Resp, Infallible>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
