@@ -94,12 +94,23 @@ fn identical_weights_are_one_version_and_out_is_not_replaced_silently() {
     };
     let version = |o: &Output| {
         let stdout = String::from_utf8_lossy(&o.stdout);
-        let v = stdout.split("model ").nth(1).and_then(|r| r.split(' ').next());
-        v.unwrap_or_else(|| panic!("no version in {stdout}")).to_string()
+        let v = stdout
+            .split("model ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next());
+        v.unwrap_or_else(|| panic!("no version in {stdout}"))
+            .to_string()
     };
-    let (a, b) = (d.join("a").display().to_string(), d.join("b").display().to_string());
+    let (a, b) = (
+        d.join("a").display().to_string(),
+        d.join("b").display().to_string(),
+    );
     let first = train(&a, &[]);
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     // Trained again (other timestamps in metadata.json): the same weights, the same version.
     let second = train(&b, &[]);
     assert!(second.status.success());
@@ -112,7 +123,11 @@ fn identical_weights_are_one_version_and_out_is_not_replaced_silently() {
     // An existing artifact is not replaced without --force.
     fails_with(&train(&a, &[]), "exists; pass --force");
     let forced = train(&a, &["--force"]);
-    assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
     assert_eq!(version(&forced), version(&first));
 }
 

@@ -6,7 +6,7 @@
 use crate::telemetry::{
     DRIFT_DETECTED, DRIFT_JS, DRIFT_PSI, DRIFT_P_VALUE, DRIFT_RECORDS, DRIFT_VIOLATIONS,
 };
-use monitoring::drift::{run_once, CheckResult, MonitorConfig, RunStatus};
+use monitoring::drift::{run_once, MonitorConfig, MonitorRun};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,40 +51,67 @@ pub struct ActionGate {
 }
 
 impl ActionGate {
-    pub fn should_fire(&mut self, r: &CheckResult) -> bool {
-        if r.status != RunStatus::Completed {
+    pub fn should_fire(&mut self, r: &MonitorRun) -> bool {
+        if !r.completed() {
             return false;
         }
-        let violated = !r.violations.is_empty();
+        let violated = r.violations().next().is_some();
         let fire = violated && !self.open;
         self.open = violated;
         fire
     }
 }
 
-/// The one-line reason of a run's violations.
-pub fn reason(r: &CheckResult) -> String {
+/// The one-line reason of a run's violations, naming the variant and model version of each
+/// group that has some.
+pub fn reason(r: &MonitorRun) -> String {
     let parts: Vec<String> = r
-        .violations
+        .groups
         .iter()
-        .map(|v| format!("{} on {}", v.constraint_check_type, v.feature_name))
+        .filter(|g| !g.result.violations.is_empty())
+        .map(|g| {
+            let what: Vec<String> = g
+                .result
+                .violations
+                .iter()
+                .map(|v| format!("{} on {}", v.constraint_check_type, v.feature_name))
+                .collect();
+            match (&g.variant, &g.model_version) {
+                (Some(v), Some(m)) => format!("variant {v} ({m}): {}", what.join(", ")),
+                _ => what.join(", "),
+            }
+        })
         .collect();
     format!("drift: {}", parts.join("; "))
 }
 
 impl Action {
     /// Fires the action for a run's violations.
-    pub async fn fire(&self, r: &CheckResult) -> Result<(), String> {
+    pub async fn fire(&self, r: &MonitorRun) -> Result<(), String> {
         match self {
             Action::Webhook(url) => {
+                let groups: Vec<serde_json::Value> = r
+                    .groups
+                    .iter()
+                    .filter(|g| !g.result.violations.is_empty())
+                    .map(|g| {
+                        serde_json::json!({
+                            "variant": g.variant,
+                            "model_version": g.model_version,
+                            "records": g.result.records,
+                            "violations": g.result.violations,
+                            "features": g.result.features.iter().map(|f| serde_json::json!({
+                                "name": f.name, "psi": f.psi, "js_distance": f.js_distance,
+                                "p_value": f.p_value, "severity": f.severity,
+                            })).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
                 let body = serde_json::json!({
                     "event": "drift_violation",
-                    "records": r.records,
-                    "violations": r.violations,
-                    "features": r.features.iter().map(|f| serde_json::json!({
-                        "name": f.name, "psi": f.psi, "js_distance": f.js_distance,
-                        "p_value": f.p_value, "severity": f.severity,
-                    })).collect::<Vec<_>>(),
+                    "records": r.records(),
+                    "violations": r.violations().collect::<Vec<_>>(),
+                    "groups": groups,
                 });
                 crate::client::send_json(hyper::Method::POST, url, &body, None)
                     .await
@@ -104,16 +131,22 @@ impl Action {
     }
 }
 
-/// Sets the drift gauges from a run.
-fn gauges(r: &CheckResult) {
-    metrics::gauge!(DRIFT_VIOLATIONS).set(r.violations.len() as f64);
-    metrics::gauge!(DRIFT_RECORDS).set(r.records as f64);
-    for f in &r.features {
-        metrics::gauge!(DRIFT_PSI, "feature" => f.name.clone()).set(f.psi);
-        metrics::gauge!(DRIFT_JS, "feature" => f.name.clone()).set(f.js_distance);
-        metrics::gauge!(DRIFT_P_VALUE, "feature" => f.name.clone()).set(f.p_value);
-        metrics::gauge!(DRIFT_DETECTED, "feature" => f.name.clone())
-            .set(f64::from(u8::from(f.drift)));
+/// Sets the drift gauges from a run, per variant and model version.
+fn gauges(run: &MonitorRun) {
+    for g in &run.groups {
+        let r = &g.result;
+        let variant = g.variant.clone().unwrap_or_default();
+        let version = g.model_version.clone().unwrap_or_default();
+        let l = [("variant", variant), ("model_version", version)];
+        metrics::gauge!(DRIFT_VIOLATIONS, &l).set(r.violations.len() as f64);
+        metrics::gauge!(DRIFT_RECORDS, &l).set(r.records as f64);
+        for f in &r.features {
+            let lf = [l[0].clone(), l[1].clone(), ("feature", f.name.clone())];
+            metrics::gauge!(DRIFT_PSI, &lf).set(f.psi);
+            metrics::gauge!(DRIFT_JS, &lf).set(f.js_distance);
+            metrics::gauge!(DRIFT_P_VALUE, &lf).set(f.p_value);
+            metrics::gauge!(DRIFT_DETECTED, &lf).set(f64::from(u8::from(f.drift)));
+        }
     }
 }
 
@@ -133,7 +166,7 @@ impl Monitor {
 
     /// One scheduled run: check, set the gauges, then fire the actions if a violation
     /// window opened. An action that fails is logged; the others still fire.
-    pub async fn tick(&mut self) -> Result<CheckResult, String> {
+    pub async fn tick(&mut self) -> Result<MonitorRun, String> {
         let job = self.config.job.clone();
         let result = tokio::task::spawn_blocking(move || run_once(&job))
             .await
@@ -161,9 +194,10 @@ pub fn spawn(config: ScheduleConfig) -> tokio::task::JoinHandle<()> {
             every.tick().await;
             match monitor.tick().await {
                 Ok(r) => tracing::info!(
-                    records = r.records,
-                    violations = r.violations.len(),
-                    status = %r.status,
+                    records = r.records(),
+                    groups = r.groups.len(),
+                    violations = r.violations().count(),
+                    unjudged = r.unjudged.len(),
                     "drift monitor ran"
                 ),
                 Err(e) => tracing::warn!(error = %e, "drift monitor failed"),

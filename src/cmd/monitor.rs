@@ -172,14 +172,15 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
         } => {
             let records = monitoring::capture::read_dir(&capture)
                 .with_context(|| format!("reading {}", capture.display()))?;
-            let (truth, unreadable) = monitoring::feedback::read_feedback(&feedback)?;
-            if unreadable > 0 {
+            let truth = monitoring::feedback::read_feedback(&feedback)?;
+            if truth.unreadable > 0 {
                 eprintln!(
-                    "monitor: {unreadable} line(s) of {} are not feedback records and are left out",
+                    "monitor: {} line(s) of {} are not feedback records and are left out",
+                    truth.unreadable,
                     feedback.display()
                 );
             }
-            let q = monitoring::quality::quality(&records, &truth);
+            let q = monitoring::quality::quality(&records, &truth.records);
             let text = serde_json::to_string_pretty(&q)?;
             if let Some(p) = out {
                 std::fs::write(&p, &text).with_context(|| format!("writing {}", p.display()))?;

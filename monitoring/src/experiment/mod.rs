@@ -137,7 +137,7 @@ pub fn report_from_files(
         .join(format!("{}.jsonl", e.endpoint));
     let fb = feedback.unwrap_or(&default);
     let truth = if fb.exists() {
-        crate::feedback::read_feedback(fb)?.0
+        crate::feedback::read_feedback(fb)?.records
     } else {
         Vec::new()
     };
