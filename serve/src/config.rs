@@ -49,6 +49,12 @@ pub struct ServeConfig {
     pub shadow: Option<ShadowConfig>,
     /// The in-process drift monitor (needs capture).
     pub monitor: Option<ScheduleConfig>,
+    /// Bearer token `POST /feedback` needs (the admin token is accepted too); `None`: open.
+    pub feedback_token: Option<SecretString>,
+    /// Bearer token `GET /experiments/{id}` needs (the admin token is accepted too).
+    pub read_token: Option<SecretString>,
+    /// Ground-truth records `POST /feedback` accepts per second on average.
+    pub feedback_rate: f64,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -69,6 +75,9 @@ impl std::fmt::Debug for ServeConfig {
             .field("state_dir", &self.state_dir)
             .field("shadow", &self.shadow)
             .field("monitor", &self.monitor)
+            .field("feedback_token", &self.feedback_token)
+            .field("read_token", &self.read_token)
+            .field("feedback_rate", &self.feedback_rate)
             .finish_non_exhaustive()
     }
 }
@@ -93,6 +102,9 @@ impl ServeConfig {
             state_dir: None,
             shadow: None,
             monitor: None,
+            feedback_token: None,
+            read_token: None,
+            feedback_rate: 1000.0,
         }
     }
 

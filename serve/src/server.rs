@@ -54,9 +54,18 @@ pub async fn run(
         transform: crate::transform::TransformJobs::new(config.transform_roots.clone()),
         routing: config.routing.clone(),
         capture,
-        feedback: config.state_dir.as_deref().map(|d| Feedback::new(d, name)),
+        feedback: config
+            .state_dir
+            .as_deref()
+            .map(|d| Feedback::new(d, name, config.feedback_rate)),
         shadow: config.shadow.clone().map(|s| Arc::new(Shadow::new(s))),
         state_dir: config.state_dir.clone(),
+        reports: config.state_dir.as_deref().map(|d| {
+            let capture = config.capture.as_ref().map(|c| c.dir.join(name));
+            crate::reports::Reports::new(d, capture.unwrap_or_default(), name)
+        }),
+        feedback_token: config.feedback_token.clone(),
+        read_token: config.read_token.clone(),
     });
     app.endpoint.set_phase(Phase::Starting);
     let service = stack::build(Router::new(app.clone()), &config.limits);
@@ -64,7 +73,10 @@ pub async fn run(
     tracing::info!(%addr, endpoint = %config.endpoint_name, variants = config.variants.len(), worker = config.worker, "listening; loading models");
 
     let mut loading = tokio::spawn(load_variants(app.clone(), config.clone()));
-    let monitor = config.monitor.clone().map(crate::schedule::spawn);
+    let monitor = config.monitor.clone().map(|m| {
+        let served = Arc::new(crate::served::AppHandle(app.clone()));
+        crate::schedule::spawn(m, served)
+    });
     let mut loaded = false;
     let mut fatal = None;
     let graceful = GracefulShutdown::new();

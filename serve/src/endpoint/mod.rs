@@ -48,6 +48,8 @@ pub struct VariantInfo {
 pub struct Endpoint {
     pub name: String,
     slots: RwLock<Vec<Slot>>,
+    /// The artifact directory of every local model version loaded since start.
+    artifacts: std::sync::Mutex<HashMap<String, std::path::PathBuf>>,
     phase: AtomicU8,
     /// Serialises management operations (loads may take seconds).
     admin: tokio::sync::Mutex<()>,
@@ -59,6 +61,7 @@ impl Endpoint {
         Endpoint {
             name,
             slots: RwLock::new(Vec::new()),
+            artifacts: Default::default(),
             phase: AtomicU8::new(Phase::Starting as u8),
             admin: tokio::sync::Mutex::new(()),
             ctx,
@@ -176,6 +179,7 @@ impl Endpoint {
             }
         };
         let version = deployed.model_version.clone();
+        self.remember(&deployed);
         self.write().push(Slot {
             name: name.to_string(),
             weight,
@@ -282,6 +286,7 @@ impl Endpoint {
             }
         };
         let version = deployed.model_version.clone();
+        self.remember(&deployed);
         let old = {
             let mut slots = self.write();
             match slots.iter_mut().find(|s| s.name == name) {
@@ -338,6 +343,43 @@ impl Endpoint {
         if let Err(e) = self.ctx.catalog.record_deployment(&record) {
             tracing::warn!(error = %e, variant, action, "cannot record the deployment");
         }
+    }
+
+    /// The artifact directory of a model version this endpoint serves or served.
+    pub fn model_dir(&self, version: &str) -> Option<std::path::PathBuf> {
+        self.artifacts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(version)
+            .cloned()
+    }
+
+    fn remember(&self, d: &Deployed) {
+        if let Some(a) = &d.artifact {
+            self.artifacts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(d.model_version.clone(), a.clone());
+        }
+    }
+
+    /// Records a step that is not one of the management operations (a canary's
+    /// `canary`, `promote`, `retire`) in the deployment history.
+    pub fn record_action(&self, variant: &str, action: &str, reference: Option<&str>) {
+        let version = self
+            .read()
+            .iter()
+            .find(|s| s.name == variant)
+            .map(|s| s.deployed.model_version.clone());
+        self.record(
+            variant,
+            action,
+            reference.map(String::from),
+            version,
+            None,
+            None,
+            Ok(()),
+        );
     }
 
     pub fn history(&self) -> Vec<DeploymentRecord> {

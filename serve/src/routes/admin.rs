@@ -107,17 +107,25 @@ pub(super) fn authorize(app: &App, h: &hyper::HeaderMap) -> Result<(), ServeErro
             "the management API is disabled (no token configured)".into(),
         ));
     };
+    check_bearer(h, &[Some(token)])
+}
+
+/// `Authorization: Bearer <token>` with one of `tokens` (compared in constant time): 401
+/// without a bearer token, 403 with another one.
+pub(super) fn check_bearer(
+    h: &hyper::HeaderMap,
+    tokens: &[Option<&secrecy::SecretString>],
+) -> Result<(), ServeError> {
     let given = header_str(h, "authorization")
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .ok_or(ServeError::Unauthorized)?;
-    let matches: bool = token
-        .expose_secret()
-        .as_bytes()
-        .ct_eq(given.trim().as_bytes())
-        .into();
+    let matches = tokens
+        .iter()
+        .flatten()
+        .any(|t| bool::from(t.expose_secret().as_bytes().ct_eq(given.trim().as_bytes())));
     if matches {
         Ok(())
     } else {

@@ -53,6 +53,12 @@ pub struct App {
     pub shadow: Option<Arc<Shadow>>,
     /// Experiments and feedback live here.
     pub state_dir: Option<PathBuf>,
+    /// Experiment reports, kept up to date incrementally (with a state directory).
+    pub reports: Option<crate::reports::Reports>,
+    /// Bearer token `POST /feedback` needs (the admin token is accepted too).
+    pub feedback_token: Option<SecretString>,
+    /// Bearer token `GET /experiments/{id}` needs (the admin token is accepted too).
+    pub read_token: Option<SecretString>,
 }
 
 #[derive(Clone)]
@@ -217,7 +223,7 @@ async fn dispatch(app: Arc<App>, req: Req) -> Result<Resp, ServeError> {
         }
         Handler::TransformDescribe => crate::transform::api::describe(&app.transform, param),
         Handler::Feedback => feedback::feedback(&app, req).await,
-        Handler::Experiment => experiments::get(&app, param).await,
+        Handler::Experiment => experiments::get(app.clone(), param, req.headers()).await,
     }
 }
 

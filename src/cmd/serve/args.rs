@@ -1,12 +1,13 @@
 //! The flags of `sentio serve` and their conversion to a `serve::ServeConfig`.
-use crate::cmd::retrain::PipelineRetrainer;
+use crate::cmd::retrain::{PipelineRetrainer, RetrainSettings};
 use anyhow::Context;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use monitoring::drift::{MonitorConfig, Thresholds};
+use monitoring::drift::{Baselines, MonitorConfig, Thresholds};
+use monitoring::experiment::ReportOptions;
 use secrecy::{ExposeSecret, SecretString};
 use serve::capture::{CaptureConfig, CaptureFormat, CaptureMode, TextTypes};
 use serve::endpoint::routing::{self, RoutingConfig};
-use serve::schedule::{Action, ScheduleConfig};
+use serve::schedule::{Action, CanaryConfig, ScheduleConfig};
 use serve::shadow::ShadowConfig;
 use serve::{BatchConfig, Limits, ModelCatalog, ServeConfig, VariantSource, VariantSpec};
 use std::path::PathBuf;
@@ -126,8 +127,12 @@ fn secs(s: f64, what: &str) -> anyhow::Result<Duration> {
 
 impl ServeArgs {
     /// The typed configuration these arguments describe.
-    pub fn to_config(&self, catalog: Arc<dyn ModelCatalog>) -> anyhow::Result<ServeConfig> {
-        let observe = self.observe.to_config(&self.endpoint_name)?;
+    pub fn to_config(
+        &self,
+        catalog: Arc<dyn ModelCatalog>,
+        home: &std::path::Path,
+    ) -> anyhow::Result<ServeConfig> {
+        let observe = self.observe.to_config(&self.endpoint_name, home)?;
         let mut specs: Vec<VariantSpec> = Vec::new();
         if let Some(m) = &self.model {
             specs.push(spec(DEFAULT_VARIANT, VariantSource::Model(m.clone())));
@@ -180,6 +185,9 @@ impl ServeArgs {
             state_dir: self.observe.state_dir.clone(),
             shadow: observe.shadow,
             monitor: observe.monitor,
+            feedback_token: self.observe.feedback_token.clone(),
+            read_token: self.observe.read_token.clone(),
+            feedback_rate: self.observe.feedback_rate,
         };
         config.validate()?;
         Ok(config)
@@ -239,10 +247,11 @@ pub struct ObserveArgs {
     /// Shadow requests running at once, at most; beyond it copies are dropped (counted).
     #[arg(long, env = "SENTIO_SHADOW_MAX_IN_FLIGHT", default_value_t = 32)]
     pub shadow_max_in_flight: usize,
-    /// Run the drift monitor every this many seconds (needs --capture-dir and --monitor-baseline).
+    /// Run the drift monitor every this many seconds (needs --capture-dir).
     #[arg(long, env = "SENTIO_MONITOR_INTERVAL_SECS")]
     pub monitor_interval_secs: Option<u64>,
-    /// Baseline folder (statistics.json, constraints.json) of the drift monitor.
+    /// One baseline folder (statistics.json, constraints.json) for all traffic. Without it
+    /// each variant and model version is judged against its own model's baseline.
     #[arg(long, env = "SENTIO_MONITOR_BASELINE")]
     pub monitor_baseline: Option<PathBuf>,
     /// Model artifact whose tokenizer profiles captured texts (default: the baseline's parent).
@@ -260,9 +269,72 @@ pub struct ObserveArgs {
     /// POST violations to this http:// URL (once per violation window).
     #[arg(long, env = "SENTIO_MONITOR_WEBHOOK")]
     pub monitor_webhook: Option<String>,
-    /// Trigger the retraining pipeline in this SENTIO_HOME on violations (once per window).
+    /// Retrain the drifted model version from its lineage on violations (once per
+    /// window), in this SENTIO_HOME.
     #[arg(long, env = "SENTIO_MONITOR_RETRAIN_HOME")]
     pub monitor_retrain_home: Option<PathBuf>,
+    /// New data for retraining: a data file, or a folder whose data files are all read
+    /// (default: the version's own data).
+    #[arg(long, env = "SENTIO_RETRAIN_DATA", requires = "monitor_retrain_home")]
+    pub retrain_data: Option<PathBuf>,
+    /// Add the ground truth received through POST /feedback, joined with the captured
+    /// texts, to the retraining data.
+    #[arg(
+        long,
+        env = "SENTIO_RETRAIN_WITH_FEEDBACK",
+        requires = "monitor_retrain_home"
+    )]
+    pub retrain_with_feedback: bool,
+    /// Register retrained versions as Approved (they still have to pass the quality gate).
+    #[arg(
+        long,
+        env = "SENTIO_RETRAIN_AUTO_APPROVE",
+        requires = "monitor_retrain_home"
+    )]
+    pub retrain_auto_approve: bool,
+    /// Also retrain after this many new ground-truth labels.
+    #[arg(
+        long,
+        env = "SENTIO_RETRAIN_AFTER_LABELS",
+        requires = "monitor_retrain_home"
+    )]
+    pub retrain_after_labels: Option<u64>,
+    /// Try an approved retrained version as `canary:PERCENT` of the traffic, with an A/B
+    /// experiment against the live variant (needs --state-dir).
+    #[arg(long, env = "SENTIO_DEPLOY", value_parser = parse_canary, requires_all = ["monitor_retrain_home", "state_dir"])]
+    pub deploy: Option<f64>,
+    /// Promote a canary that wins its experiment (and retire one that does not) without
+    /// waiting for `sentio experiment promote`.
+    #[arg(long, env = "SENTIO_AUTO_PROMOTE", requires = "deploy")]
+    pub auto_promote: bool,
+    /// Fewest labelled instances per variant before a canary's experiment has a verdict.
+    #[arg(long, env = "SENTIO_CANARY_MIN_SAMPLES", default_value_t = 100)]
+    pub canary_min_samples: u64,
+    /// Bearer token POST /feedback needs (the admin token is accepted too; default: open).
+    #[arg(long, env = "SENTIO_FEEDBACK_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub feedback_token: Option<SecretString>,
+    /// Bearer token GET /experiments/{id} needs (the admin token is accepted too).
+    #[arg(long, env = "SENTIO_READ_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub read_token: Option<SecretString>,
+    /// Ground-truth records POST /feedback accepts per second on average (bursts of ten
+    /// seconds' worth); beyond it 429.
+    #[arg(long, env = "SENTIO_FEEDBACK_RATE", default_value_t = 1000.0)]
+    pub feedback_rate: f64,
+}
+
+fn parse_canary(s: &str) -> Result<f64, String> {
+    let p = s
+        .strip_prefix("canary:")
+        .ok_or_else(|| format!("{s:?}: use canary:PERCENT, e.g. canary:10"))?
+        .trim_end_matches('%')
+        .parse::<f64>()
+        .map_err(|e| format!("{s:?}: {e}"))?;
+    if !(p > 0.0 && p <= 50.0) {
+        return Err(format!(
+            "{s:?}: a canary takes more than 0 and at most 50 percent"
+        ));
+    }
+    Ok(p)
 }
 
 fn parse_shadow(s: &str) -> Result<(String, String), String> {
@@ -281,7 +353,7 @@ pub struct Observe {
 }
 
 impl ObserveArgs {
-    pub fn to_config(&self, endpoint: &str) -> anyhow::Result<Observe> {
+    pub fn to_config(&self, endpoint: &str, home: &std::path::Path) -> anyhow::Result<Observe> {
         serve::capture::validate_sampling_percent(self.capture_sampling)
             .map_err(|e| anyhow::anyhow!("--capture-sampling: {e}"))?;
         if !(0.0..=1.0).contains(&self.shadow_fraction) {
@@ -308,21 +380,24 @@ impl ObserveArgs {
                 text_types,
             },
         });
-        let monitor = match (self.monitor_interval_secs, &self.monitor_baseline, &capture) {
-            (None, _, _) => None,
-            (Some(_), None, _) | (Some(_), _, None) => {
-                anyhow::bail!("--monitor-interval-secs needs --monitor-baseline and --capture-dir")
-            }
-            (Some(secs), Some(baseline), Some(c)) => {
+        let monitor = match (self.monitor_interval_secs, &capture) {
+            (None, _) => None,
+            (Some(_), None) => anyhow::bail!("--monitor-interval-secs needs --capture-dir"),
+            (Some(secs), Some(c)) => {
                 let mut actions = Vec::new();
                 if let Some(u) = &self.monitor_webhook {
                     actions.push(Action::Webhook(u.clone()));
                 }
                 if let Some(h) = &self.monitor_retrain_home {
-                    actions.push(Action::Retrain(Arc::new(PipelineRetrainer {
-                        home: h.clone(),
-                        source: pipeline::PipelineSource::default(),
-                    })));
+                    actions.push(Action::Retrain(Arc::new(PipelineRetrainer(
+                        RetrainSettings {
+                            home: h.clone(),
+                            data: self.retrain_data.clone(),
+                            with_feedback: self.retrain_with_feedback,
+                            auto_approve: self.retrain_auto_approve,
+                            overrides: Vec::new(),
+                        },
+                    ))));
                 }
                 let out = self.monitor_out.clone().unwrap_or_else(|| {
                     c.dir
@@ -331,12 +406,23 @@ impl ObserveArgs {
                         .join("monitor")
                         .join(endpoint)
                 });
+                let baselines = match &self.monitor_baseline {
+                    Some(b) => Baselines::One {
+                        baseline_dir: b.clone(),
+                        model_dir: self.monitor_model.clone(),
+                    },
+                    None => {
+                        let registry = self.monitor_retrain_home.as_deref().unwrap_or(home);
+                        Baselines::PerVersion(Arc::new(crate::cmd::reference::registry_model_dirs(
+                            &pipeline::Home::new(registry),
+                        )?))
+                    }
+                };
                 Some(ScheduleConfig {
                     interval: std::time::Duration::from_secs(secs.max(1)),
                     job: MonitorConfig {
                         capture_dir: c.dir.join(endpoint),
-                        baseline_dir: baseline.clone(),
-                        model_dir: self.monitor_model.clone(),
+                        baselines,
                         window: std::time::Duration::try_from_secs_f64(
                             self.monitor_window_minutes * 60.0,
                         )
@@ -349,6 +435,15 @@ impl ObserveArgs {
                         threads: 1,
                     },
                     actions,
+                    retrain_after_labels: self.retrain_after_labels,
+                    canary: self.deploy.map(|percent| CanaryConfig {
+                        percent,
+                        auto_promote: self.auto_promote,
+                        report: ReportOptions {
+                            min_samples: self.canary_min_samples,
+                            ..ReportOptions::default()
+                        },
+                    }),
                 })
             }
         };
@@ -400,7 +495,10 @@ mod tests {
         assert!(!dbg.contains("s3cret"), "{dbg}");
         let c = cli
             .serve
-            .to_config(Arc::new(PathCatalog::default()))
+            .to_config(
+                Arc::new(PathCatalog::default()),
+                std::path::Path::new(".sentio"),
+            )
             .unwrap();
         assert_eq!(c.variants.len(), 3);
         assert_eq!(c.variants[0].weight, 2.0);
@@ -419,7 +517,10 @@ mod tests {
         .unwrap();
         assert!(cli
             .serve
-            .to_config(Arc::new(PathCatalog::default()))
+            .to_config(
+                Arc::new(PathCatalog::default()),
+                std::path::Path::new(".sentio")
+            )
             .is_err());
     }
 
@@ -430,7 +531,10 @@ mod tests {
             args.extend_from_slice(extra);
             Cli::try_parse_from(args).map(|cli| {
                 cli.serve
-                    .to_config(Arc::new(PathCatalog::default()))
+                    .to_config(
+                        Arc::new(PathCatalog::default()),
+                        std::path::Path::new(".sentio"),
+                    )
                     .map_err(|e| format!("{e:#}"))
             })
         };

@@ -23,7 +23,7 @@ pub struct ServeCmd {
 pub fn run(a: ServeCmd) -> anyhow::Result<()> {
     let catalog = Arc::new(RegistryCatalog::new(pipeline::Home::new(a.home.clone())));
     let args = a.serve;
-    let config = args.to_config(catalog)?;
+    let config = args.to_config(catalog, &a.home)?;
     tracing::debug!(?config, "configuration");
     tch::set_num_threads(args.torch_threads.max(1));
     let mut builder = tokio::runtime::Builder::new_multi_thread();
