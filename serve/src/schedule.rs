@@ -153,6 +153,7 @@ impl Monitor {
 
 /// Starts the schedule; the task runs until aborted.
 pub fn spawn(config: ScheduleConfig) -> tokio::task::JoinHandle<()> {
+    crate::telemetry::register_drift();
     tokio::spawn(async move {
         let mut monitor = Monitor::new(config);
         let mut every = tokio::time::interval(monitor.config.interval);

@@ -6,3 +6,4 @@ mod errors;
 mod lifecycle;
 mod openapi;
 mod routing;
+mod tools;
