@@ -178,10 +178,14 @@ async fn the_spec_passes_openapi_spec_validator_and_is_served() {
 /// traffic, which is the operator's doing, not a client mistake of the request that meets it.
 const PROD: &str = "prod-7f3a9c";
 const CAND: &str = "cand-91c2e4";
+const REMOTE: &str = "remote-5d1e08";
 
-/// Schemathesis against a live server, every route (the management API with the token):
-/// generated valid and invalid requests, and zero failures of the checks that no request
-/// answers 5xx, that every status, content type, body and header is the documented one.
+/// Schemathesis against a live server, every route (the management API with the token),
+/// with two local variants, a remote one (a worker) and a shadow: generated valid and
+/// invalid requests, single and chained along the spec's links, and zero failures of the
+/// checks that no request answers 5xx and that every status, content type, body and header
+/// is the documented one. Bounded by examples per operation and a deadline (one worker:
+/// CI has two cores).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_failure() {
     let m = models();
@@ -193,7 +197,23 @@ async fn schemathesis_finds_no_failure() {
         "{\"text\": \"I love this dress\"}\n{\"text\": \"the zipper broke\"}\n",
     )
     .unwrap();
-    let mut c = config(vec![local(PROD, &m.a, 1.0), local(CAND, &m.b, 1.0)]);
+    // A worker behind a remote variant: its answers pass through the proxy.
+    let mut wc = config(vec![local("W", &m.b, 1.0)]);
+    wc.worker = true;
+    let worker = TestServer::start(wc).await;
+    let remote = serve::VariantSpec {
+        name: REMOTE.into(),
+        source: serve::VariantSource::Upstream(worker.url()),
+        weight: 1.0,
+    };
+    let mut c = config(vec![local(PROD, &m.a, 1.0), local(CAND, &m.b, 1.0), remote]);
+    c.shadow = Some(serve::shadow::ShadowConfig {
+        name: "shadow-0b7d".into(),
+        model: m.b.display().to_string(),
+        production: PROD.into(),
+        fraction: 1.0,
+        max_in_flight: 4,
+    });
     c.state_dir = Some(state.clone());
     c.transform_roots = vec![root];
     c.capture = Some(serve::capture::CaptureConfig::new(dir.path().join("capture")));
@@ -237,8 +257,8 @@ async fn schemathesis_finds_no_failure() {
         .args(["run", spec_file.to_str().unwrap(), "--url", &s.url()])
         .args(["--checks", CHECKS])
         .args(["--header", &format!("Authorization: Bearer {TOKEN}")])
-        .args(["--phases", "examples,coverage,fuzzing"])
-        .args(["--max-examples", "30", "--seed", "18", "--workers", "1"])
+        .args(["--phases", "examples,coverage,fuzzing,stateful"])
+        .args(["--max-examples", "50", "--seed", "18", "--workers", "1"])
         .args(["--request-timeout", "30", "--generation-database", "none"])
         .args(["--suppress-health-check", "all", "--no-color"]);
     let out = tools::run(&mut cmd, Duration::from_secs(900)).await;
@@ -251,6 +271,7 @@ async fn schemathesis_finds_no_failure() {
         "Schemathesis ran nothing:\n{report}"
     );
     s.stop().await.unwrap();
+    worker.stop().await.unwrap();
 }
 
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance";
