@@ -353,8 +353,18 @@ mod tests {
         for f in FAMILIES {
             assert!(seen.insert(f.name), "{} listed twice", f.name);
             assert!(f.name.starts_with("sentio_"), "{}", f.name);
-            assert_eq!(f.kind == Kind::Counter, f.name.ends_with("_total"), "{}", f.name);
-            assert_eq!(f.unit == Unit::Seconds, f.name.ends_with("_seconds"), "{}", f.name);
+            assert_eq!(
+                f.kind == Kind::Counter,
+                f.name.ends_with("_total"),
+                "{}",
+                f.name
+            );
+            assert_eq!(
+                f.unit == Unit::Seconds,
+                f.name.ends_with("_seconds"),
+                "{}",
+                f.name
+            );
             assert!(!f.name.contains("latency"), "{}: say duration", f.name);
             assert!(f.help.len() > 10 && f.help.ends_with('.'), "{}", f.name);
             assert!(!f.labels.iter().any(|l| l.contains("id")), "{}", f.name);
@@ -365,7 +375,11 @@ mod tests {
     fn the_readme_lists_every_family() {
         let readme = include_str!("../../README.md");
         for f in FAMILIES {
-            assert!(readme.contains(f.name), "README.md does not mention {}", f.name);
+            assert!(
+                readme.contains(f.name),
+                "README.md does not mention {}",
+                f.name
+            );
         }
     }
 }

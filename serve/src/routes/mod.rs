@@ -138,7 +138,12 @@ pub const ROUTES: &[Route] = &[
         Handler::Predict,
         &[200, 400, 406, 422, 424, 429, 503],
     ),
-    route(Method::GET, "/v1/admin/endpoint", Handler::AdminEndpoint, &[200]),
+    route(
+        Method::GET,
+        "/v1/admin/endpoint",
+        Handler::AdminEndpoint,
+        &[200],
+    ),
     route(
         Method::PUT,
         "/v1/admin/weights",
@@ -163,7 +168,12 @@ pub const ROUTES: &[Route] = &[
         Handler::AdminDeploy,
         &[200, 400, 404, 422, 424, 500],
     ),
-    route(Method::GET, "/v1/admin/capture", Handler::AdminCapture, &[200]),
+    route(
+        Method::GET,
+        "/v1/admin/capture",
+        Handler::AdminCapture,
+        &[200],
+    ),
     route(
         Method::PUT,
         "/v1/admin/capture",
@@ -413,13 +423,19 @@ mod tests {
                 .as_object()
                 .unwrap()
                 .keys()
-                .map(|k| k.parse().unwrap_or_else(|_| panic!("{} {}: {k}", r.method, r.path)))
+                .map(|k| {
+                    k.parse()
+                        .unwrap_or_else(|_| panic!("{} {}: {k}", r.method, r.path))
+                })
                 .collect();
             assert_eq!(documented, r.statuses(), "{} {}", r.method, r.path);
             for (code, resp) in op["responses"].as_object().unwrap() {
                 let resp = resolve(&spec, resp);
                 let at = format!("{} {} {code}", r.method, r.path);
-                assert!(resp["headers"]["x-request-id"].is_object(), "{at}: no x-request-id");
+                assert!(
+                    resp["headers"]["x-request-id"].is_object(),
+                    "{at}: no x-request-id"
+                );
                 if code.starts_with('2') {
                     continue;
                 }
@@ -432,7 +448,13 @@ mod tests {
                     _ => {}
                 }
             }
-            assert_eq!(op["security"].is_array(), r.protected(), "{} {}", r.method, r.path);
+            assert_eq!(
+                op["security"].is_array(),
+                r.protected(),
+                "{} {}",
+                r.method,
+                r.path
+            );
         }
     }
 
@@ -442,7 +464,9 @@ mod tests {
         fn walk(v: &serde_json::Value, at: &str) {
             match v {
                 serde_json::Value::Null => panic!("null at {at} (quote the text before it)"),
-                serde_json::Value::Object(o) => o.iter().for_each(|(k, v)| walk(v, &format!("{at}/{k}"))),
+                serde_json::Value::Object(o) => {
+                    o.iter().for_each(|(k, v)| walk(v, &format!("{at}/{k}")))
+                }
                 serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, at)),
                 _ => {}
             }

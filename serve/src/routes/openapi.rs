@@ -45,7 +45,12 @@ mod tests {
 
     fn futures_body(r: crate::http::Resp) -> Vec<u8> {
         use http_body_util::BodyExt;
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        rt.block_on(r.into_body().collect()).unwrap().to_bytes().to_vec()
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(r.into_body().collect())
+            .unwrap()
+            .to_bytes()
+            .to_vec()
     }
 }

@@ -51,9 +51,18 @@ fn assert_described(scrape: &str, skip: &[&str]) {
 /// A baseline and 600 captured records like it, for one drift monitor run.
 fn drift_inputs(dir: &Path, model: &Path) -> MonitorConfig {
     let text = |i: usize| match i % 3 {
-        0 => (format!("Terrible fit and the zipper broke after {} days", i % 40), 0),
-        1 => (format!("It is okay, nothing special about the colour {}", i % 40), 1),
-        _ => (format!("I love this dress, the fabric is lovely {}", i % 40), 2),
+        0 => (
+            format!("Terrible fit and the zipper broke after {} days", i % 40),
+            0,
+        ),
+        1 => (
+            format!("It is okay, nothing special about the colour {}", i % 40),
+            1,
+        ),
+        _ => (
+            format!("I love this dress, the fabric is lovely {}", i % 40),
+            2,
+        ),
     };
     let labels = ["negative", "neutral", "positive"].map(String::from);
     let texts: Vec<(String, usize)> = (1000..1900).map(text).collect();
@@ -93,7 +102,9 @@ async fn scrape_after_traffic() -> String {
     let m = models();
     let dir = tempfile::tempdir().unwrap();
     let mut c = config(vec![local("Scraped", &m.a, 1.0)]);
-    c.capture = Some(serve::capture::CaptureConfig::new(dir.path().join("capture")));
+    c.capture = Some(serve::capture::CaptureConfig::new(
+        dir.path().join("capture"),
+    ));
     c.state_dir = Some(dir.path().join("state"));
     c.shadow = Some(serve::shadow::ShadowConfig {
         name: "scraped-shadow".into(),
@@ -107,14 +118,29 @@ async fn scrape_after_traffic() -> String {
     assert_eq!(invoke(s.addr, &csv, "great fit\nawful\n").await.status, 200);
     let ok = invoke_json(s.addr, r#"{"instances": ["great", "bad"]}"#).await;
     assert_eq!(ok.status, 200);
-    let id = ok.header("x-amzn-sagemaker-inference-id").unwrap().to_string();
+    let id = ok
+        .header("x-amzn-sagemaker-inference-id")
+        .unwrap()
+        .to_string();
     assert_eq!(invoke_json(s.addr, r#"{"text": " "}"#).await.status, 422);
-    let predict = send(s.addr, Method::POST, "/v1/predict", &[], r#"{"text": "ok"}"#).await;
+    let predict = send(
+        s.addr,
+        Method::POST,
+        "/v1/predict",
+        &[],
+        r#"{"text": "ok"}"#,
+    )
+    .await;
     assert_eq!(predict.status, 200);
     let fb = json!({"inferenceId": id, "labels": ["positive", "negative"]});
     let fb = send(s.addr, Method::POST, "/feedback", &[], fb.to_string()).await;
     assert_eq!(fb.status, 202, "{}", fb.text());
-    assert_eq!(admin(s.addr, Method::GET, "/v1/admin/endpoint", json!({})).await.status, 200);
+    assert_eq!(
+        admin(s.addr, Method::GET, "/v1/admin/endpoint", json!({}))
+            .await
+            .status,
+        200
+    );
     assert_eq!(get(s.addr, "/nope").await.status, 404);
 
     let job = drift_inputs(dir.path(), &m.a);
@@ -123,7 +149,10 @@ async fn scrape_after_traffic() -> String {
         job,
         actions: Vec::new(),
     };
-    serve::schedule::Monitor::new(schedule).tick().await.unwrap();
+    serve::schedule::Monitor::new(schedule)
+        .tick()
+        .await
+        .unwrap();
 
     let r = get(s.addr, "/metrics").await;
     assert_eq!(r.status, 200);
@@ -136,10 +165,7 @@ async fn scrape_after_traffic() -> String {
 async fn promtool_finds_no_problem_and_the_dashboard_queries_only_real_series() {
     let scrape = scrape_after_traffic().await;
     assert_described(&scrape, &[]);
-    for process in [
-        "process_cpu_seconds_total",
-        "process_resident_memory_bytes",
-    ] {
+    for process in ["process_cpu_seconds_total", "process_resident_memory_bytes"] {
         assert!(scrape.contains(&format!("# HELP {process} ")), "{process}");
     }
     assert!(scrape.contains("# TYPE process_cpu_seconds_total counter\n"));
@@ -160,7 +186,8 @@ async fn promtool_finds_no_problem_and_the_dashboard_queries_only_real_series() 
     );
 
     // Every series the dashboard queries is in the scrape...
-    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(DASHBOARD).unwrap()).unwrap();
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(DASHBOARD).unwrap()).unwrap();
     let exprs = queries(&dashboard);
     assert!(exprs.len() > 30, "{exprs:?}");
     let have = series(&scrape);
@@ -169,7 +196,10 @@ async fn promtool_finds_no_problem_and_the_dashboard_queries_only_real_series() 
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
             .filter(|t| t.starts_with("sentio_") || t.starts_with("process_"))
         {
-            assert!(have.contains(name), "the dashboard queries {name}, which no scrape has: {e}");
+            assert!(
+                have.contains(name),
+                "the dashboard queries {name}, which no scrape has: {e}"
+            );
         }
     }
     // ...and every query is PromQL that promtool accepts (as recording rules).
@@ -188,8 +218,16 @@ async fn promtool_finds_no_problem_and_the_dashboard_queries_only_real_series() 
     let doc = json!({"groups": [{"name": "dashboard", "rules": rules}]});
     std::fs::write(&rules_file, serde_yaml::to_string(&doc).unwrap()).unwrap();
     let mut cmd = tokio::process::Command::new(tools::system_tool("promtool"));
-    let out = tools::run(cmd.args(["check", "rules"]).arg(&rules_file), Duration::from_secs(60)).await;
-    assert!(out.status.success(), "promtool check rules:\n{}", tools::text(&out));
+    let out = tools::run(
+        cmd.args(["check", "rules"]).arg(&rules_file),
+        Duration::from_secs(60),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "promtool check rules:\n{}",
+        tools::text(&out)
+    );
 }
 
 /// Every PromQL query of a Grafana dashboard: panel targets (rows' panels too) and query
@@ -205,10 +243,18 @@ fn queries(dashboard: &Value) -> Vec<String> {
     }
     let mut out = Vec::new();
     panels(&dashboard["panels"], &mut out);
-    for v in dashboard["templating"]["list"].as_array().into_iter().flatten() {
+    for v in dashboard["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         if let Some(q) = v["query"]["query"].as_str() {
             // label_values(metric, label) names a metric, not PromQL.
-            let metric = q.trim_start_matches("label_values(").split(',').next().unwrap();
+            let metric = q
+                .trim_start_matches("label_values(")
+                .split(',')
+                .next()
+                .unwrap();
             out.push(metric.trim().to_string());
         }
     }
@@ -236,24 +282,43 @@ async fn every_family_is_there_from_start_up() {
     assert_described(&scrape, &later);
     let v = version_of(&models().a);
     let labels = format!("variant=\"Fresh\",model_version=\"{v}\"");
-    for f in FAMILIES.iter().filter(|f| f.labels == ["variant", "model_version"]) {
+    for f in FAMILIES
+        .iter()
+        .filter(|f| f.labels == ["variant", "model_version"])
+    {
         let name = match f.kind {
             Kind::Histogram => format!("{}_count", f.name),
             _ => f.name.to_string(),
         };
         let found = metric(&scrape, &format!("{name}{{"), &[&labels]);
-        assert!(found.is_some(), "{name}{{{labels}}} missing at start-up:\n{scrape}");
+        assert!(
+            found.is_some(),
+            "{name}{{{labels}}} missing at start-up:\n{scrape}"
+        );
     }
-    for zero in ["sentio_invocations_total", "sentio_abandoned_instances_total"] {
+    for zero in [
+        "sentio_invocations_total",
+        "sentio_abandoned_instances_total",
+    ] {
         assert_eq!(metric(&scrape, zero, &[&labels]), Some(0.0), "{zero}");
     }
     assert_eq!(metric(&scrape, "sentio_model_info", &[&labels]), Some(1.0));
-    for name in ["sentio_capture_records_total", "sentio_capture_dropped_total"] {
-        assert_eq!(metric(&scrape, name, &["variant=\"Fresh\""]), Some(0.0), "{name}");
+    for name in [
+        "sentio_capture_records_total",
+        "sentio_capture_dropped_total",
+    ] {
+        assert_eq!(
+            metric(&scrape, name, &["variant=\"Fresh\""]),
+            Some(0.0),
+            "{name}"
+        );
     }
     for reason in ["concurrency_limit", "queue_full"] {
         let r = format!("reason=\"{reason}\"");
-        assert!(metric(&scrape, "sentio_shed_requests_total", &[&r]).is_some(), "{reason}");
+        assert!(
+            metric(&scrape, "sentio_shed_requests_total", &[&r]).is_some(),
+            "{reason}"
+        );
     }
     let build = format!("version=\"{}\"", env!("CARGO_PKG_VERSION"));
     assert_eq!(metric(&scrape, "sentio_build_info", &[&build]), Some(1.0));
@@ -272,7 +337,13 @@ async fn model_info_follows_a_deployment() {
     };
     assert_eq!(info(&get(s.addr, "/metrics").await.text(), &va), Some(1.0));
     let body = json!({"model": m.b.display().to_string()});
-    let r = admin(s.addr, Method::POST, "/v1/admin/variants/Swapped/deploy", body).await;
+    let r = admin(
+        s.addr,
+        Method::POST,
+        "/v1/admin/variants/Swapped/deploy",
+        body,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
     // The old version counts down once its last request is done (none is in flight).
     let mut scrape = String::new();

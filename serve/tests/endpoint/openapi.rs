@@ -216,7 +216,9 @@ async fn schemathesis_finds_no_failure() {
     });
     c.state_dir = Some(state.clone());
     c.transform_roots = vec![root];
-    c.capture = Some(serve::capture::CaptureConfig::new(dir.path().join("capture")));
+    c.capture = Some(serve::capture::CaptureConfig::new(
+        dir.path().join("capture"),
+    ));
     // Generated upstream URLs may name closed local ports: give up on them quickly.
     c.limits.upstream_timeout = Duration::from_secs(2);
     // The experiment the spec's example id names.
@@ -252,7 +254,10 @@ async fn schemathesis_finds_no_failure() {
     let mut cmd = tokio::process::Command::new(tools::venv_tool("st"));
     cmd.current_dir(dir.path())
         .env("NO_COLOR", "1")
-        .env("PYTHONPATH", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/endpoint"))
+        .env(
+            "PYTHONPATH",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/endpoint"),
+        )
         .env("SCHEMATHESIS_HOOKS", "schemathesis_hooks")
         .args(["run", spec_file.to_str().unwrap(), "--url", &s.url()])
         .args(["--checks", CHECKS])
@@ -264,7 +269,10 @@ async fn schemathesis_finds_no_failure() {
     let out = tools::run(&mut cmd, Duration::from_secs(900)).await;
     let report = tools::text(&out);
     println!("{report}");
-    assert!(out.status.success(), "Schemathesis found failures:\n{report}");
+    assert!(
+        out.status.success(),
+        "Schemathesis found failures:\n{report}"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         !stdout.contains("No operations") && stdout.contains("passed"),
@@ -275,3 +283,57 @@ async fn schemathesis_finds_no_failure() {
 }
 
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance";
+
+/// A client's mistake is a 4xx wherever it is made: an upstream that is not an http URL, an
+/// unknown field, a missing source.
+#[tokio::test]
+async fn management_mistakes_are_4xx() {
+    let s = TestServer::start(config(vec![local("A", &models().a, 1.0)])).await;
+    let cases = [
+        (
+            "/v1/admin/variants",
+            serde_json::json!({"name": "Z", "upstream": "x"}),
+            422,
+        ),
+        (
+            "/v1/admin/variants",
+            serde_json::json!({"name": "Z", "upstream": "ftp://x"}),
+            422,
+        ),
+        (
+            "/v1/admin/variants",
+            serde_json::json!({"name": "Z", "upstream": "http://"}),
+            422,
+        ),
+        ("/v1/admin/variants", serde_json::json!({"name": "Z"}), 422),
+        (
+            "/v1/admin/variants",
+            serde_json::json!({"name": "Z", "model": "m", "wieght": 2}),
+            400,
+        ),
+        (
+            "/v1/admin/variants/A/deploy",
+            serde_json::json!({"upstream": "x"}),
+            422,
+        ),
+        ("/v1/admin/variants/A/deploy", serde_json::json!({}), 422),
+        (
+            "/v1/admin/variants/A/deploy",
+            serde_json::json!({"model": "m", "x": 1}),
+            400,
+        ),
+    ];
+    for (path, body, status) in cases {
+        let r = admin(s.addr, Method::POST, path, body.clone()).await;
+        assert_eq!(r.status, status, "{path} {body}: {}", r.text());
+        r.error_type();
+    }
+    let r = admin(
+        s.addr,
+        Method::PUT,
+        "/v1/admin/capture",
+        serde_json::json!({"sampling_percent": 5, "x": 1}),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+}
