@@ -266,7 +266,7 @@ async fn schemathesis_finds_no_failure() {
         .args(["--max-examples", "50", "--seed", "18", "--workers", "1"])
         .args(["--request-timeout", "30", "--generation-database", "none"])
         .args(["--suppress-health-check", "all", "--no-color"]);
-    let out = tools::run(&mut cmd, Duration::from_secs(900)).await;
+    let out = tools::run(&mut cmd, Duration::from_secs(600)).await;
     let report = tools::text(&out);
     println!("{report}");
     assert!(
