@@ -44,8 +44,9 @@ pub enum ServeError {
     NotFound(String),
     #[error("path not allowed: {0}")]
     PathNotAllowed(String),
-    #[error("method not allowed")]
-    MethodNotAllowed,
+    /// The path exists with other methods (listed as `Allow` says them: `GET, PUT`).
+    #[error("method not allowed; this path answers {0}")]
+    MethodNotAllowed(String),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("cannot load model {reference}: {source}")]
@@ -73,7 +74,7 @@ impl ServeError {
             Unauthorized => StatusCode::UNAUTHORIZED,
             Forbidden | PathNotAllowed(_) => StatusCode::FORBIDDEN,
             NotFound(_) => StatusCode::NOT_FOUND,
-            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Conflict(_) => StatusCode::CONFLICT,
             TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -107,7 +108,7 @@ impl ServeError {
             Forbidden => "forbidden",
             NotFound(_) => "not_found",
             PathNotAllowed(_) => "path_not_allowed",
-            MethodNotAllowed => "method_not_allowed",
+            MethodNotAllowed(_) => "method_not_allowed",
             Conflict(_) => "conflict",
             ModelLoad { .. } => "model_load_failed",
             Catalog(e) if e.is_client_error() => "invalid_model",

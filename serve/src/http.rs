@@ -69,7 +69,7 @@ impl Answer {
     }
 
     /// The answer of an error: its status, the one JSON body shape, `Retry-After` on 429
-    /// and 503, `WWW-Authenticate` on 401.
+    /// and 503, `WWW-Authenticate` on 401, `Allow` on 405.
     pub fn error(e: &ServeError, retry_after_secs: u64) -> Self {
         let status = e.status();
         let body = serde_json::to_vec(&e.to_json()).unwrap_or_else(|_| b"{}".to_vec());
@@ -86,6 +86,11 @@ impl Answer {
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
             );
+        }
+        if let ServeError::MethodNotAllowed(allow) = e {
+            if let Ok(v) = header::HeaderValue::from_str(allow) {
+                a.headers.insert(header::ALLOW, v);
+            }
         }
         a
     }

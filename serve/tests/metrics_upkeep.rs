@@ -13,7 +13,7 @@ fn rss_bytes() -> u64 {
 #[test]
 fn histograms_are_folded_without_a_scrape() {
     serve::telemetry::prometheus();
-    let h = metrics::histogram!(serve::telemetry::MODEL_LATENCY, "variant" => "upkeep-test");
+    let h = metrics::histogram!(serve::telemetry::MODEL_DURATION, "variant" => "upkeep-test");
     // Warm up the allocator and the recorder's storage, then measure.
     for _ in 0..200_000 {
         h.record(0.001);
@@ -50,7 +50,7 @@ fn histograms_are_folded_without_a_scrape() {
     let text = serve::telemetry::render();
     let count = text
         .lines()
-        .find(|l| l.starts_with("sentio_model_latency_seconds_count") && l.contains("upkeep-test"))
+        .find(|l| l.starts_with("sentio_model_duration_seconds_count") && l.contains("upkeep-test"))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|n| n.parse::<u64>().ok());
     let count = count.expect("the histogram is rendered");

@@ -189,8 +189,8 @@ fn finish(
         m.errors_5xx.increment(1);
     }
     let total = started.elapsed();
-    m.model_latency.record(model_time.as_secs_f64());
-    m.overhead_latency
+    m.model_duration.record(model_time.as_secs_f64());
+    m.overhead_duration
         .record(total.saturating_sub(model_time).as_secs_f64());
     let h = &mut answer.headers;
     if let Ok(v) = HeaderValue::from_str(&routed.variant) {

@@ -99,6 +99,7 @@ pub struct Monitor {
 impl Monitor {
     /// A schedule on its own (its actions are a webhook or retraining without a canary).
     pub fn new(config: ScheduleConfig) -> Self {
+        crate::telemetry::register_drift();
         Monitor {
             config,
             gate: ActionGate::default(),

@@ -223,7 +223,11 @@ async fn unavailable_is_503_and_a_failed_remote_is_424() {
         Some("Remote")
     );
     assert_eq!(ok.json()["model_version"], version_of(&m.b));
-    assert_eq!(ok.json()["variant"], "Remote", "the body names the variant, as the header");
+    assert_eq!(
+        ok.json()["variant"],
+        "Remote",
+        "the body names the variant, as the header"
+    );
     // A client error is the worker's answer, passed through.
     let bad = invoke(s.addr, &target("Remote"), r#"{"text": ""}"#).await;
     assert_eq!(bad.status, 422);

@@ -4,5 +4,7 @@ mod common;
 mod contract;
 mod errors;
 mod lifecycle;
+mod metrics;
 mod openapi;
 mod routing;
+mod tools;

@@ -11,20 +11,67 @@ use rand::seq::IndexedRandom;
 use rand::Rng;
 
 const ASPECTS: &[&str] = &[
-    "fabric", "fit", "color", "length", "stitching", "zipper", "waist", "sleeves", "neckline",
-    "lining", "buttons", "pattern", "material", "cut", "hem",
+    "fabric",
+    "fit",
+    "color",
+    "length",
+    "stitching",
+    "zipper",
+    "waist",
+    "sleeves",
+    "neckline",
+    "lining",
+    "buttons",
+    "pattern",
+    "material",
+    "cut",
+    "hem",
 ];
 const POS: &[&str] = &[
-    "soft", "flattering", "gorgeous", "well made", "comfortable", "true to size", "vibrant",
-    "elegant", "lovely", "perfect", "beautiful", "sturdy", "cozy", "stylish",
+    "soft",
+    "flattering",
+    "gorgeous",
+    "well made",
+    "comfortable",
+    "true to size",
+    "vibrant",
+    "elegant",
+    "lovely",
+    "perfect",
+    "beautiful",
+    "sturdy",
+    "cozy",
+    "stylish",
 ];
 const NEG: &[&str] = &[
-    "scratchy", "unflattering", "faded", "poorly stitched", "too tight", "boxy",
-    "see-through", "flimsy", "cheap", "itchy", "crooked", "awkward", "stiff", "disappointing",
+    "scratchy",
+    "unflattering",
+    "faded",
+    "poorly stitched",
+    "too tight",
+    "boxy",
+    "see-through",
+    "flimsy",
+    "cheap",
+    "itchy",
+    "crooked",
+    "awkward",
+    "stiff",
+    "disappointing",
 ];
 const NEU: &[&str] = &[
-    "fine", "okay", "as expected", "a bit long", "slightly loose", "average", "thinner than I thought",
-    "a little short", "not bad", "acceptable", "so-so", "different from the photo",
+    "fine",
+    "okay",
+    "as expected",
+    "a bit long",
+    "slightly loose",
+    "average",
+    "thinner than I thought",
+    "a little short",
+    "not bad",
+    "acceptable",
+    "so-so",
+    "different from the photo",
 ];
 const INTENSIFIERS: &[&str] = &["", "", "really ", "very ", "quite ", "a little ", "super "];
 const PATTERNS: &[&str] = &[
@@ -55,8 +102,20 @@ const OPENERS: [&[&str]; 3] = [
     ],
 ];
 const TITLES: [&[&str]; 3] = [
-    &["Disappointed", "Returned it", "Poor quality", "Not for me", "Meh"],
-    &["Just okay", "Mixed feelings", "Cute but", "Hmm", "Could be better"],
+    &[
+        "Disappointed",
+        "Returned it",
+        "Poor quality",
+        "Not for me",
+        "Meh",
+    ],
+    &[
+        "Just okay",
+        "Mixed feelings",
+        "Cute but",
+        "Hmm",
+        "Could be better",
+    ],
     &["Love it!", "Perfect", "Beautiful", "Great buy", "So cute"],
 ];
 
@@ -112,7 +171,19 @@ pub fn review(rng: &mut StdRng) -> (String, String, u8) {
             "I am {}'{}\" and ordered a {}.",
             rng.random_range(4..=6),
             rng.random_range(0..12),
-            pick(rng, &["XS", "small", "medium", "large", "petite small", "2", "6", "10"])
+            pick(
+                rng,
+                &[
+                    "XS",
+                    "small",
+                    "medium",
+                    "large",
+                    "petite small",
+                    "2",
+                    "6",
+                    "10"
+                ]
+            )
         ));
     }
     // Ratings near the middle are noisy, as real ones are.
@@ -130,13 +201,23 @@ pub fn review(rng: &mut StdRng) -> (String, String, u8) {
         };
     }
     // A title sometimes disagrees with the text.
-    let title_class = if rng.random_bool(0.1) { rng.random_range(0..3) } else { class };
+    let title_class = if rng.random_bool(0.1) {
+        rng.random_range(0..3)
+    } else {
+        class
+    };
     let title = pick(rng, TITLES[title_class]).to_string();
     (title, parts.join(" "), rating)
 }
 
 const GEAR: &[&str] = &[
-    "hiking boots", "trail runners", "sandals", "rain jacket", "backpack", "tent", "headlamp",
+    "hiking boots",
+    "trail runners",
+    "sandals",
+    "rain jacket",
+    "backpack",
+    "tent",
+    "headlamp",
     "trekking poles",
 ];
 const GEAR_POS: &[&str] = &[
