@@ -398,6 +398,11 @@ mod tests {
             Some(std::time::Duration::from_secs(7 * 86_400))
         );
         assert_eq!(parse_duration("never").unwrap(), None);
-        assert!(parse_duration("7 weeks").is_err());
+        assert_eq!(
+            parse_duration("2 weeks").unwrap(),
+            Some(std::time::Duration::from_secs(14 * 86_400))
+        );
+        assert!(parse_duration("7 eons").is_err());
+        assert!(parse_duration("-3d").is_err());
     }
 }
