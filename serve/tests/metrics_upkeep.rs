@@ -17,11 +17,19 @@ fn thread_names() -> Vec<String> {
 fn installing_the_recorder_starts_the_upkeep_thread_and_observations_are_counted() {
     serve::telemetry::prometheus();
     serve::telemetry::prometheus(); // idempotent: one recorder, one thread
-    let upkeep = thread_names()
-        .iter()
-        .filter(|n| n.as_str() == "sentio-metrics")
-        .count();
-    assert_eq!(upkeep, 1, "threads: {:?}", thread_names());
+    // The OS-level name is set by the new thread itself once it runs: wait for it (a
+    // condition, not a speed bound; the deadline only turns a hang into a failure).
+    let upkeep = || {
+        thread_names()
+            .iter()
+            .filter(|n| n.as_str() == "sentio-metrics")
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while upkeep() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(upkeep(), 1, "threads: {:?}", thread_names());
 
     let h = metrics::histogram!(serve::telemetry::MODEL_DURATION, "variant" => "upkeep-test");
     for i in 0..200_000 {
