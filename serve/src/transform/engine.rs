@@ -14,6 +14,7 @@ use crate::error::ServeError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant};
 pub const SUMMARY_FILE: &str = "transform-summary.json";
 
 /// What a job did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub status: JobStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,21 +62,19 @@ pub async fn run_transform(
     counters: Arc<Counters>,
     options: RunOptions,
 ) -> Result<Summary, ServeError> {
-    let stop = Arc::new(Stop::default());
-    run_transform_with(batcher, spec, counters, options, stop).await
-}
-
-/// `run_transform`, stopped by `stop`.
-pub(crate) async fn run_transform_with(
-    batcher: Batcher,
-    spec: TransformSpec,
-    counters: Arc<Counters>,
-    options: RunOptions,
-    stop: Arc<Stop>,
-) -> Result<Summary, ServeError> {
-    let input = InputPath::Ambient(spec.input.clone());
-    let out = OutDir::ambient(&spec.output)?;
-    run_job(batcher, spec, (input, out), counters, options, stop).await
+    let (input, out) = (
+        InputPath::ambient(&spec.input),
+        OutDir::ambient(&spec.output)?,
+    );
+    run_job(
+        batcher,
+        spec,
+        (input, out),
+        counters,
+        options,
+        Arc::default(),
+    )
+    .await
 }
 
 /// Runs a job on opened paths until it ends or `stop` stops it.
@@ -104,16 +103,10 @@ pub(crate) async fn run_job(
             None => SUMMARY_FILE.into(),
         },
         template: Summary {
-            status: JobStatus::InProgress,
-            failure_reason: None,
             model_version: version,
             fingerprint: fingerprint.clone(),
             shard: options.shard.map(|s| s.to_string()),
-            files: Vec::new(),
-            counts: Counts::default(),
-            wall_seconds: 0.0,
-            records_per_second: 0.0,
-            signal: None,
+            ..Summary::default()
         },
         out: out.clone(),
         counters: counters.clone(),
@@ -125,12 +118,9 @@ pub(crate) async fn run_job(
     let n = files.len();
     for (i, f) in files.into_iter().enumerate() {
         let name = f.name();
-        let kind = knobs
-            .content_type
-            .or_else(|| InputKind::from_name(&name))
-            .ok_or_else(|| {
-                ServeError::Invalid(format!("{name}: unknown format; set ContentType"))
-            })?;
+        let unknown = || ServeError::Invalid(format!("{name}: unknown format; set ContentType"));
+        let kind = knobs.content_type.or_else(|| InputKind::from_name(&name));
+        let kind = kind.ok_or_else(unknown)?;
         let accept = knobs.accept.unwrap_or(match kind {
             InputKind::Csv => OutputKind::Csv,
             _ => OutputKind::Json,
@@ -144,10 +134,8 @@ pub(crate) async fn run_job(
         let Some(part) = shard::part(options.shard, i, n, &name, meta.len(), cut) else {
             continue;
         };
-        counters.total_bytes.fetch_add(
-            meta.len().min(part.range.1),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        let bytes = meta.len().min(part.range.1);
+        counters.total_bytes.fetch_add(bytes, Relaxed);
         let out_name = format!("{}.out", part.stem);
         let finished = done.get(&shown).filter(|s| {
             (s.input_bytes, s.input_mtime) == identity(&meta)
@@ -211,18 +199,11 @@ pub(crate) async fn run_job(
     }
     drop(reporter);
     let summary = ledger.finish(stop.outcome())?;
-    let c = summary.counts;
-    match &summary.failure_reason {
-        Some(r) => {
-            tracing::error!(reason = %r, records = c.records, "transform job did not complete")
-        }
-        None => tracing::info!(
-            records = c.records,
-            failed = c.failed,
-            wall_seconds = summary.wall_seconds,
-            "transform job completed"
-        ),
-    }
+    let (c, reason) = (
+        summary.counts,
+        summary.failure_reason.as_deref().unwrap_or(""),
+    );
+    tracing::info!(status = ?summary.status, reason, records = c.records, failed = c.failed, "transform job ended");
     Ok(summary)
 }
 

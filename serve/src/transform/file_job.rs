@@ -9,14 +9,15 @@ use super::knobs::{AssembleWith, InputKind, Knobs, OutputKind};
 use super::output;
 use super::pipeline::{outcomes, Feed, FeedConfig, Next};
 use super::progress::{Counters, Stop};
-use super::reader::{Raw, RecordReader};
+use super::reader::{Raw, RecordReader, Records};
 use super::record::{Header, RecordError};
 use super::shard::{align, Part};
 use crate::batcher::Batcher;
 use crate::error::ServeError;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tokio::runtime::Handle;
 
@@ -36,7 +37,8 @@ pub struct FileJob {
 }
 
 /// The result of one file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FileSummary {
     pub input: String,
     pub output: String,
@@ -48,11 +50,8 @@ pub struct FileSummary {
     pub resumed_records: u64,
     /// The input's size and modification time, and the output's size: a rerun of the
     /// same job skips the file while they hold.
-    #[serde(default)]
     pub input_bytes: u64,
-    #[serde(default)]
     pub input_mtime: u64,
-    #[serde(default)]
     pub output_bytes: u64,
 }
 
@@ -119,13 +118,13 @@ impl FileJob {
                     ..Default::default()
                 };
                 let mut out = self.out.create(&n.out_tmp)?;
-                if let (Some(h), 0) = (&header, start) {
-                    c.offset = c.offset.max(h.end);
+                if let (Some((h, h_end)), 0) = (&header, start) {
+                    c.offset = c.offset.max(*h_end);
                     c.line = 1;
                     if self.accept == OutputKind::Csv && end > 0 {
                         let mut row = Vec::new();
                         let labels = &self.batcher.info().labels;
-                        output::header_row(&mut row, &self.knobs, labels, &h.header);
+                        output::header_row(&mut row, &self.knobs, labels, h);
                         row.extend_from_slice(self.separator());
                         out.write_all(&row)?;
                         c.out_bytes = row.len() as u64;
@@ -138,19 +137,11 @@ impl FileJob {
         self.counters.add_done(&state, 0);
         let mut out = BufWriter::with_capacity(256 * 1024, out);
         let mut err = BufWriter::with_capacity(64 * 1024, err);
-        let gz = shown.to_ascii_lowercase().ends_with(".gz");
-        let split = (self.knobs.split, self.knobs.max_payload_bytes);
-        let reader = RecordReader::open(
-            file,
-            gz,
-            split,
-            (state.offset, end),
-            self.counters.bytes_read.clone(),
-        )
-        .map_err(io)?;
+        let read = self.counters.bytes_read.clone();
+        let reader = self.reader(file, (state.offset, end), read).map_err(io)?;
         let config = FeedConfig {
             kind: self.kind,
-            header: header.map(|h| h.header),
+            header: header.map(|h| h.0),
             knobs: self.knobs.clone(),
             keep_input: self.knobs.join == super::knobs::JoinSource::Input,
             cut_when_dry: false,
@@ -173,6 +164,7 @@ impl FileJob {
         self.out.rename(&n.out_tmp, &n.out)?;
         self.out.rename(&n.err_tmp, &n.err)?;
         self.out.remove(&n.ckpt)?;
+        self.out.remove(&format!(".{}.tmp", n.ckpt))?; // left by a crash while saving
         self.out.sync()?;
         tracing::info!(input = %shown, records = state.records(), failed = state.failed, "file transformed");
         Ok(FileSummary {
@@ -189,26 +181,28 @@ impl FileJob {
         })
     }
 
-    /// The header row of a CSV file with one (and where its records start).
-    fn header(&self) -> Result<Option<HeaderAt>, ServeError> {
+    /// Reads the input from `range`, counting bytes into `read`.
+    fn reader(&self, f: File, range: (u64, u64), read: Arc<AtomicU64>) -> io::Result<RecordReader> {
+        let gz = self.input.name().to_ascii_lowercase().ends_with(".gz");
+        let split = (self.knobs.split, self.knobs.max_payload_bytes);
+        RecordReader::open(f, gz, split, range, read)
+    }
+
+    /// The header row of a CSV file with one, and where the records after it start.
+    fn header(&self) -> Result<Option<(Arc<Header>, u64)>, ServeError> {
         if !(self.knobs.csv_header && self.kind == InputKind::Csv) {
             return Ok(None);
         }
-        let shown = self.input.shown().display();
-        let gz = shown.to_string().to_ascii_lowercase().ends_with(".gz");
-        let file = self.input.open()?;
-        let split = (self.knobs.split, self.knobs.max_payload_bytes);
-        let mut r = RecordReader::open(file, gz, split, (0, u64::MAX), Default::default())?;
-        let raw = match r.next_record()? {
+        let mut r = self.reader(self.input.open()?, (0, u64::MAX), Default::default())?;
+        let header = match r.next_record()? {
             None => return Ok(None),
             Some(Raw::TooLarge(n)) => Err(RecordError::TooLarge(n)),
             Some(Raw::Record(b)) => Header::parse(&b),
         };
-        let header = raw.map_err(|e| ServeError::Invalid(format!("{shown}: CSV header: {e}")))?;
-        Ok(Some(HeaderAt {
-            header: Arc::new(header),
-            end: r.offset,
-        }))
+        let shown = self.input.shown().display();
+        let header =
+            header.map_err(|e| ServeError::Invalid(format!("{shown}: CSV header: {e}")))?;
+        Ok(Some((Arc::new(header), r.offset)))
     }
 
     fn separator(&self) -> &'static [u8] {
@@ -323,12 +317,6 @@ impl FileJob {
         }
         Ok(())
     }
-}
-
-struct HeaderAt {
-    header: Arc<Header>,
-    /// Where the records after it start.
-    end: u64,
 }
 
 fn durable(w: &mut BufWriter<File>) -> std::io::Result<()> {

@@ -9,59 +9,51 @@ use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt};
 use cap_std::fs::{Dir, OpenOptions};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// An input file or folder: a path as given (a CLI job), or a path beneath a root.
+/// An input file or folder: a path as given (a CLI job, no root), or a path beneath a root.
 #[derive(Debug, Clone)]
-pub enum InputPath {
-    Ambient(PathBuf),
-    Beneath {
-        root: Arc<Dir>,
-        rel: PathBuf,
-        shown: PathBuf,
-    },
+pub struct InputPath {
+    root: Option<Arc<Dir>>,
+    rel: PathBuf,
+    shown: PathBuf,
 }
 
 impl InputPath {
-    /// The path to show (in summaries and messages).
-    pub fn shown(&self) -> &Path {
-        match self {
-            InputPath::Ambient(p) => p,
-            InputPath::Beneath { shown, .. } => shown,
+    pub fn ambient(path: &Path) -> InputPath {
+        let (rel, shown) = (path.to_path_buf(), path.to_path_buf());
+        InputPath {
+            root: None,
+            rel,
+            shown,
         }
     }
 
+    /// The path to show (in summaries and messages).
+    pub fn shown(&self) -> &Path {
+        &self.shown
+    }
+
     pub fn name(&self) -> String {
-        let name = self.shown().file_name().unwrap_or_default();
+        let name = self.shown.file_name().unwrap_or_default();
         name.to_string_lossy().into_owned()
     }
 
     pub fn open(&self) -> io::Result<File> {
-        match self {
-            InputPath::Ambient(p) => File::open(p),
-            InputPath::Beneath { root, rel, .. } => Ok(root.open(dot(rel))?.into_std()),
-        }
-    }
-
-    fn join(&self, name: &str) -> InputPath {
-        match self {
-            InputPath::Ambient(p) => InputPath::Ambient(p.join(name)),
-            InputPath::Beneath { root, rel, shown } => InputPath::Beneath {
-                root: root.clone(),
-                rel: rel.join(name),
-                shown: shown.join(name),
-            },
+        match &self.root {
+            None => File::open(&self.rel),
+            Some(root) => Ok(root.open(dot(&self.rel))?.into_std()),
         }
     }
 
     /// Whether it is a folder (else a file), refusing what leads outside a root.
     fn is_dir(&self) -> Result<bool, ServeError> {
-        let meta = match self {
-            InputPath::Ambient(p) => std::fs::metadata(p).map(|m| m.is_dir()),
-            InputPath::Beneath { root, rel, .. } => root.metadata(dot(rel)).map(|m| m.is_dir()),
+        let meta = match &self.root {
+            None => std::fs::metadata(&self.rel).map(|m| m.is_dir()),
+            Some(root) => root.metadata(dot(&self.rel)).map(|m| m.is_dir()),
         };
-        meta.map_err(|e| refusal(self.shown(), e))
+        meta.map_err(|e| refusal(&self.shown, e))
     }
 
     /// The files of a folder (sorted, `keep` choosing by name), or the file itself. A
@@ -70,18 +62,23 @@ impl InputPath {
         if !self.is_dir()? {
             return Ok(vec![self.clone()]);
         }
-        let names: Vec<String> = match self {
-            InputPath::Ambient(p) => std::fs::read_dir(p)?
+        let names: Vec<String> = match &self.root {
+            None => std::fs::read_dir(&self.rel)?
                 .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
                 .collect::<io::Result<_>>()?,
-            InputPath::Beneath { root, rel, .. } => root
-                .read_dir(dot(rel))?
+            Some(root) => root
+                .read_dir(dot(&self.rel))?
                 .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
                 .collect::<io::Result<_>>()?,
         };
         let mut files = Vec::new();
         for name in names.into_iter().filter(|n| keep(n)) {
-            let f = self.join(&name);
+            let (rel, shown) = (self.rel.join(&name), self.shown.join(&name));
+            let f = InputPath {
+                root: self.root.clone(),
+                rel,
+                shown,
+            };
             match f.is_dir() {
                 Ok(false) => files.push(f),
                 Ok(true) => {}
@@ -89,7 +86,7 @@ impl InputPath {
                 Err(_) => {} // a dangling link
             }
         }
-        files.sort_by(|a, b| a.shown().cmp(b.shown()));
+        files.sort_by(|a, b| a.shown.cmp(&b.shown));
         Ok(files)
     }
 }
@@ -232,12 +229,6 @@ impl Roots {
                 .ok_or_else(|| denied("no transform roots are configured (--transform-root)"))?;
             (first, path.to_path_buf())
         };
-        if rel
-            .components()
-            .any(|c| matches!(c, Component::RootDir | Component::Prefix(_)))
-        {
-            return Err(denied("outside the transform roots"));
-        }
         let dir = root.2.clone().map_err(ServeError::Config)?;
         Ok((dir, root.1.join(&rel), rel))
     }
@@ -245,7 +236,11 @@ impl Roots {
     /// An input file or folder beneath a root (it must exist and stay inside).
     pub fn input(&self, path: &Path) -> Result<InputPath, ServeError> {
         let (root, shown, rel) = self.locate(path)?;
-        let input = InputPath::Beneath { root, rel, shown };
+        let input = InputPath {
+            root: Some(root),
+            rel,
+            shown,
+        };
         input.is_dir()?;
         Ok(input)
     }
@@ -282,6 +277,14 @@ mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
 
+    /// How resolving an input ends: "ok N files", "403" or "422".
+    fn input(roots: &Roots, p: &Path) -> String {
+        match roots.input(p).and_then(|i| i.files(|_| true)) {
+            Ok(f) => format!("ok {}", f.len()),
+            Err(e) => e.status().as_str().to_string(),
+        }
+    }
+
     #[test]
     fn roots_refuse_escapes_and_outputs_never_follow_links() {
         let dir = tempfile::tempdir().unwrap();
@@ -292,54 +295,33 @@ mod tests {
         std::fs::write(outside.join("b.jsonl"), "secret").unwrap();
         symlink(&outside, root.join("link")).unwrap();
         let roots = Roots::open(std::slice::from_ref(&root));
+        let rel = |p: &str| input(&roots, Path::new(p));
         assert_eq!(
-            roots
-                .input(Path::new("in"))
-                .unwrap()
-                .files(|_| true)
-                .unwrap()
-                .len(),
-            1
+            [rel("in"), input(&roots, &root.join("in/a.jsonl"))],
+            ["ok 1", "ok 1"]
         );
-        assert!(roots.input(&root.join("in/a.jsonl")).is_ok());
         assert!(roots.output(Path::new("new/out")).is_ok());
         for bad in ["../outside/b.jsonl", "link/b.jsonl", "link"] {
-            let e = roots.input(Path::new(bad)).unwrap_err();
-            assert!(matches!(e, ServeError::PathNotAllowed(_)), "{bad}: {e}");
+            assert_eq!(rel(bad), "403", "{bad}");
         }
         for bad in [outside.join("b.jsonl"), root.join("link/b.jsonl")] {
-            assert!(matches!(
-                roots.input(&bad),
-                Err(ServeError::PathNotAllowed(_))
-            ));
+            assert_eq!(input(&roots, &bad), "403", "{}", bad.display());
         }
-        assert!(matches!(
-            roots.output(Path::new("link/out")),
-            Err(ServeError::PathNotAllowed(_))
-        ));
-        assert!(matches!(
-            roots.input(Path::new("absent")),
-            Err(ServeError::Invalid(_))
-        ));
+        let e = roots.output(Path::new("link/out")).unwrap_err();
+        assert!(matches!(e, ServeError::PathNotAllowed(_)), "{e}");
+        assert_eq!(rel("absent"), "422");
         assert!(Roots::open(&[]).input(Path::new("in")).is_err());
         // A link planted in a folder is refused with the folder.
         symlink(outside.join("b.jsonl"), root.join("in/evil.jsonl")).unwrap();
-        let e = roots
-            .input(Path::new("in"))
-            .unwrap()
-            .files(|_| true)
-            .unwrap_err();
-        assert!(matches!(e, ServeError::PathNotAllowed(_)), "{e}");
+        assert_eq!(rel("in"), "403");
 
         // Outputs: a planted link is replaced, never written through.
         let out = roots.output(Path::new("out")).unwrap();
         symlink(outside.join("b.jsonl"), root.join("out/.x.partial")).unwrap();
         assert!(out.reopen(".x.partial", 0).is_err());
         assert_eq!(out.len(".x.partial"), None);
-        out.create(".x.partial")
-            .unwrap()
-            .write_all(b"mine")
-            .unwrap();
+        let mut f = out.create(".x.partial").unwrap();
+        f.write_all(b"mine").unwrap();
         out.write_atomic("s.json", b"{}").unwrap();
         assert_eq!(std::fs::read(outside.join("b.jsonl")).unwrap(), b"secret");
         assert_eq!(out.read(".x.partial", 2).unwrap(), b"mi");

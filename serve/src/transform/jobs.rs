@@ -63,7 +63,6 @@ impl TransformJobs {
         super::knobs::Knobs::from_spec(&spec)?;
         let input = self.roots.input(&spec.input)?;
         input.files(|_| true)?; // a link out of the root anywhere in the input: 403 now
-        let output = self.roots.output(&spec.output)?;
         let running = self
             .lock()
             .values()
@@ -74,6 +73,7 @@ impl TransformJobs {
                 "{running} transform jobs are running; at most {MAX_RUNNING_JOBS}"
             )));
         }
+        let output = self.roots.output(&spec.output)?;
         let id = format!("transform-{}", uuid::Uuid::new_v4());
         let job = Arc::new(Job {
             input: input.shown().to_path_buf(),

@@ -3,11 +3,12 @@
 //! [`Batcher`], runs, and before returning — on success, error, budget exceeded or signal —
 //! waits for the model thread to finish its forward pass and drop the model, so the
 //! process never exits under a running libtorch kernel.
-use super::engine::{run_transform_with, RunOptions, Summary};
+use super::engine::{run_job, RunOptions, Summary};
+use super::fsio::{InputPath, OutDir};
 use super::knobs::{InputKind, Knobs, TransformSpec};
-use super::pipeline::{outcomes, Feed, FeedConfig, Next, Records};
+use super::pipeline::{outcomes, Feed, FeedConfig, Next};
 use super::progress::{Counters, Counts, JobStatus, Stop};
-use super::reader::RecordReader;
+use super::reader::{RecordReader, Records};
 use super::record::{Input, RecordError};
 use crate::batcher::INLINE_TOKENIZE_BYTES;
 use crate::batcher::{BatchConfig, Batcher, Encoder, InferenceBackend, ModelInfo, TokenizerPool};
@@ -38,8 +39,19 @@ pub fn run_local_job(
 ) -> Result<Summary, ServeError> {
     Knobs::from_spec(&spec)?;
     with_model(&model, options, |batcher, runtime, stop| {
+        let (input, out) = (
+            InputPath::ambient(&spec.input),
+            OutDir::ambient(&spec.output)?,
+        );
         let counters = Arc::new(Counters::default());
-        runtime.block_on(run_transform_with(batcher, spec, counters, options, stop))
+        runtime.block_on(run_job(
+            batcher,
+            spec,
+            (input, out),
+            counters,
+            options,
+            stop,
+        ))
     })
 }
 
@@ -70,7 +82,6 @@ pub trait StreamSink {
 pub struct StreamSummary {
     pub status: JobStatus,
     pub counts: Counts,
-    pub model_version: String,
     pub signal: Option<i32>,
 }
 
@@ -110,28 +121,28 @@ pub fn run_local_stream(
                 Next::End | Next::Stopped => return Ok::<_, ServeError>(()),
             };
             for (line, outcome) in outcomes(chunk.records, predicted) {
-                counts.records += 1;
-                let text = match &outcome {
-                    Ok((Some(Input::Text(t)), _, _)) => Some(t.as_str()),
-                    _ => None,
-                };
-                let r = match &outcome {
-                    Ok((_, p, truncated)) => {
+                let (text, outcome) = match &outcome {
+                    Ok((input, p, truncated)) => {
                         counts.succeeded += 1;
                         counts.truncated += *truncated as u64;
-                        Ok((p, *truncated))
+                        let text = match input {
+                            Some(Input::Text(t)) => Some(t.as_str()),
+                            _ => None,
+                        };
+                        (text, Ok((p, *truncated)))
                     }
                     Err(e) => {
                         counts.failed += 1;
-                        Err(e)
+                        (None, Err(e))
                     }
                 };
+                let (labels, model_version) = (&labels[..], &version[..]);
                 sink.record(StreamRecord {
                     line,
                     text,
-                    labels: &labels,
-                    model_version: &version,
-                    outcome: r,
+                    labels,
+                    model_version,
+                    outcome,
                 })?;
             }
             sink.flush()?;
@@ -139,14 +150,16 @@ pub fn run_local_stream(
         if result.is_err() {
             stop.fail("the output failed".into());
         }
-        let stopped = stop.outcome().filter(|o| o.0 == JobStatus::Stopped);
         feed.finish(detach && stop.stopped());
         result?;
+        counts.records = counts.succeeded + counts.failed;
+        let stopped = stop.outcome().filter(|o| o.0 == JobStatus::Stopped);
+        let status = stopped.as_ref().map_or(JobStatus::Completed, |o| o.0);
+        let signal = stopped.and_then(|o| o.2);
         Ok(StreamSummary {
-            status: stopped.as_ref().map_or(JobStatus::Completed, |o| o.0),
+            status,
             counts,
-            model_version: version,
-            signal: stopped.and_then(|o| o.2),
+            signal,
         })
     })
 }
@@ -191,7 +204,7 @@ fn watch_signals(runtime: &Runtime, stop: Arc<Stop>) -> Result<(), ServeError> {
         runtime.spawn(async move {
             if s.recv().await.is_some() {
                 tracing::warn!(signal = name, "stopping: finishing the chunks in flight");
-                stop.signal(n, name);
+                stop.end(JobStatus::Stopped, format!("stopped by {name}"), Some(n));
             }
         });
     }
@@ -221,34 +234,17 @@ async fn load(
         load_seconds: started.elapsed().as_secs_f64(),
     };
     let tokenizer = predictor.model().tokenizer.clone();
-    let inline = if tokenizer.has_fast_ids() {
-        INLINE_TOKENIZE_BYTES
-    } else {
-        0
-    };
+    let inline = (tokenizer.has_fast_ids() as usize) * INLINE_TOKENIZE_BYTES;
     let max_len = info.max_len;
     let encoder: Encoder = Arc::new(move |texts| tokenizer.encode_batch(texts, max_len));
     let pool = TokenizerPool::new(model.tokenizer_threads, 64);
-    let backend = Local {
-        predictor,
-        _exit: exit,
-    };
-    let batcher = Batcher::start(
-        backend,
-        encoder,
-        info,
-        "transform",
-        model.batch.clone(),
-        pool,
-    );
+    let (backend, batch) = (Local(predictor, exit), model.batch.clone());
+    let batcher = Batcher::start(backend, encoder, info, "transform", batch, pool);
     Ok(batcher.inline_tokenization(inline))
 }
 
-struct Local {
-    predictor: Predictor,
-    /// Dropped with the model, when the model thread ends.
-    _exit: std::sync::mpsc::Sender<()>,
-}
+/// The model, and a sender dropped with it when the model thread ends (kept for its drop).
+struct Local(Predictor, #[allow(dead_code)] std::sync::mpsc::Sender<()>);
 
 impl InferenceBackend for Local {
     fn predict(&mut self, batch: &[&[i64]]) -> models::Result<Vec<models::Result<Prediction>>> {
@@ -256,10 +252,10 @@ impl InferenceBackend for Local {
         // differ; run it as two, so a record's probabilities do not depend on how records
         // happened to be batched (a sharded job's parts equal a single run byte for byte).
         if let [one] = batch {
-            let mut r = self.predictor.predict_encoded(&[one, one])?;
+            let mut r = self.0.predict_encoded(&[one, one])?;
             r.truncate(1);
             return Ok(r);
         }
-        self.predictor.predict_encoded(batch)
+        self.0.predict_encoded(batch)
     }
 }

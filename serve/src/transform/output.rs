@@ -231,101 +231,92 @@ fn cell(v: &Value) -> String {
 mod tests {
     use super::*;
     use crate::transform::knobs::TransformSpec;
+    use JoinSource::{Input as Joined, None as Alone};
+    use OutputKind::{Csv, Json};
 
-    fn p() -> Prediction {
-        Prediction {
-            label: "pos".into(),
-            label_index: 1,
-            probabilities: vec![0.25, 0.75],
-        }
-    }
+    const PRED: &str = r#"{"label":"pos","probabilities":{"neg":0.25,"pos":0.75}}"#;
 
-    fn render(join: JoinSource, filter: &str, accept: OutputKind, input: Input) -> String {
+    fn knobs(join: JoinSource, filter: &str) -> Knobs {
         let mut s = TransformSpec::new("/i", "/o");
         s.data_processing.join_source = join;
         s.data_processing.output_filter = filter.into();
-        let k = Knobs::from_spec(&s).unwrap();
-        let mut out = Vec::new();
-        let labels = ["neg".to_string(), "pos".to_string()];
-        prediction(&mut out, &k, accept, &labels, Some(input), &p(), false);
+        Knobs::from_spec(&s).unwrap()
+    }
+
+    fn render(join: JoinSource, filter: &str, accept: OutputKind, input: Input) -> String {
+        let p = Prediction {
+            label: "pos".into(),
+            label_index: 1,
+            probabilities: vec![0.25, 0.75],
+        };
+        let (mut out, labels) = (Vec::new(), ["neg".to_string(), "pos".to_string()]);
+        prediction(
+            &mut out,
+            &knobs(join, filter),
+            accept,
+            &labels,
+            Some(input),
+            &p,
+            false,
+        );
         String::from_utf8(out).unwrap()
+    }
+
+    fn json(raw: &str) -> Input {
+        let value = serde_json::from_str(raw).unwrap();
+        Input::Json {
+            raw: raw.into(),
+            value,
+        }
+    }
+
+    fn csv(raw: &str) -> Input {
+        let cells = raw
+            .split(',')
+            .map(|c| c.trim_matches('"').to_string())
+            .collect();
+        Input::Csv {
+            raw: raw.into(),
+            cells,
+        }
     }
 
     #[test]
     fn joins_filters_and_formats() {
-        let obj = || json_input(r#"{"id": 7, "text": "x"}"#);
+        let obj = || json(r#"{"id": 7, "text": "x"}"#);
+        assert_eq!(render(Alone, "$", Json, obj()), PRED);
+        let filtered = render(Joined, "$['id','SageMakerOutput']", Json, obj());
+        assert_eq!(filtered, format!("[7,{PRED}]"));
         assert_eq!(
-            render(JoinSource::None, "$", OutputKind::Json, obj()),
-            r#"{"label":"pos","probabilities":{"neg":0.25,"pos":0.75}}"#
-        );
-        assert_eq!(
-            render(
-                JoinSource::Input,
-                "$['id','SageMakerOutput']",
-                OutputKind::Json,
-                obj()
-            ),
-            r#"[7,{"label":"pos","probabilities":{"neg":0.25,"pos":0.75}}]"#
-        );
-        assert_eq!(
-            render(
-                JoinSource::Input,
-                "$.SageMakerInput",
-                OutputKind::Json,
-                json_input(r#""t""#)
-            ),
+            render(Joined, "$.SageMakerInput", Json, json(r#""t""#)),
             r#""t""#
         );
-        let row = || Input::Csv {
-            raw: "1,\"nice, dress\"".into(),
-            cells: vec!["1".into(), "nice, dress".into()],
-        };
         assert_eq!(
-            render(JoinSource::Input, "$", OutputKind::Csv, row()),
-            "1,\"nice, dress\",pos,0.25,0.75"
+            render(Joined, "$", Csv, csv("1,\"dress\"")),
+            "1,\"dress\",pos,0.25,0.75"
         );
-        assert_eq!(
-            render(JoinSource::Input, "$[0,2]", OutputKind::Csv, row()),
-            "1,pos"
-        );
-        assert_eq!(
-            render(JoinSource::None, "$", OutputKind::Csv, row()),
-            "pos,0.25,0.75"
-        );
-    }
-
-    fn json_input(raw: &str) -> Input {
-        Input::Json {
-            raw: raw.into(),
-            value: serde_json::from_str(raw).unwrap(),
-        }
+        assert_eq!(render(Joined, "$[0,2]", Csv, csv("1,dress")), "1,pos");
+        assert_eq!(render(Alone, "$", Csv, csv("1,dress")), "pos,0.25,0.75");
     }
 
     #[test]
     fn joins_keep_the_record_as_written() {
-        let pred = r#"{"label":"pos","probabilities":{"neg":0.25,"pos":0.75}}"#;
-        let join = |raw: &str| render(JoinSource::Input, "$", OutputKind::Json, json_input(raw));
+        let join = |raw: &str| render(Joined, "$", Json, json(raw));
         let raw = r#"{"z": 1.50, "a": [1e2, {"y": 2, "b": -0.0}], "s": "\u00e9"}"#;
+        let kept = &raw[..raw.len() - 1];
+        assert_eq!(join(raw), format!(r#"{kept},"SageMakerOutput":{PRED}}}"#));
+        assert_eq!(join("{ }  "), format!(r#"{{ "SageMakerOutput":{PRED}}}"#));
+        let replaced = join(r#"{"b":1.0,"SageMakerOutput":3,"a":2}"#);
         assert_eq!(
-            join(raw),
-            format!("{},\"SageMakerOutput\":{pred}}}", &raw[..raw.len() - 1])
+            replaced,
+            format!(r#"{{"b":1.0,"SageMakerOutput":{PRED},"a":2}}"#)
         );
-        assert_eq!(join("{ }  "), format!("{{ \"SageMakerOutput\":{pred}}}"));
+        let wrapped = format!(r#"{{"SageMakerInput":1.50,"SageMakerOutput":{PRED}}}"#);
+        assert_eq!(join(" 1.50"), wrapped);
+        let quoted = "2,\"the zipper broke\", 3.10";
         assert_eq!(
-            join(r#"{"b":1.0,"SageMakerOutput":3,"a":2}"#),
-            format!(r#"{{"b":1.0,"SageMakerOutput":{pred},"a":2}}"#)
-        );
-        assert_eq!(
-            join(" 1.50"),
-            format!(r#"{{"SageMakerInput":1.50,"SageMakerOutput":{pred}}}"#)
-        );
-        let quoted = Input::Csv {
-            raw: "2,\"the zipper broke\", 3.10".into(),
-            cells: vec!["2".into(), "the zipper broke".into(), " 3.10".into()],
-        };
-        assert_eq!(
-            render(JoinSource::Input, "$", OutputKind::Csv, quoted),
-            "2,\"the zipper broke\", 3.10,pos,0.25,0.75"
+            render(Joined, "$", Csv, csv(quoted)),
+            format!("{quoted},pos,0.25,0.75")
         );
     }
 
@@ -333,22 +324,13 @@ mod tests {
     fn csv_header_rows() {
         let header = Header::parse(b"id,\"review, text\"").unwrap();
         let row = |join: JoinSource, filter: &str| {
-            let mut s = TransformSpec::new("/i", "/o");
-            s.data_processing.join_source = join;
-            s.data_processing.output_filter = filter.into();
-            let mut out = Vec::new();
-            let labels = ["neg".to_string(), "pos".to_string()];
-            header_row(&mut out, &Knobs::from_spec(&s).unwrap(), &labels, &header);
+            let (mut out, labels) = (Vec::new(), ["neg".to_string(), "pos".to_string()]);
+            header_row(&mut out, &knobs(join, filter), &labels, &header);
             String::from_utf8(out).unwrap()
         };
-        assert_eq!(
-            row(JoinSource::Input, "$"),
-            "id,\"review, text\",label,probability_neg,probability_pos"
-        );
-        assert_eq!(row(JoinSource::Input, "$[0,2]"), "id,label");
-        assert_eq!(
-            row(JoinSource::None, "$"),
-            "label,probability_neg,probability_pos"
-        );
+        let names = "label,probability_neg,probability_pos";
+        assert_eq!(row(Joined, "$"), format!("id,\"review, text\",{names}"));
+        assert_eq!(row(Joined, "$[0,2]"), "id,label");
+        assert_eq!(row(Alone, "$"), names);
     }
 }

@@ -9,7 +9,7 @@
 //! while the next chunks are tokenized and predicted as this one is written.
 use super::knobs::{InputKind, Knobs};
 use super::progress::Stop;
-use super::reader::{Raw, RecordReader};
+use super::reader::{Raw, Records};
 use super::record::{parse, Header, Input, RecordError};
 use crate::batcher::{Batcher, ItemResult};
 use crate::error::ServeError;
@@ -24,37 +24,10 @@ use tokio::task::JoinHandle;
 /// Chunks predicted ahead of the writer.
 const IN_FLIGHT: usize = 8;
 
-/// A source of records.
-pub trait Records: Send {
-    fn next_record(&mut self) -> io::Result<Option<Raw>>;
-    /// Input bytes consumed so far.
-    fn offset(&self) -> u64;
-    /// Whether the next record would wait for more input (a pipe).
-    fn dry(&self) -> bool;
-}
-
-impl Records for RecordReader {
-    fn next_record(&mut self) -> io::Result<Option<Raw>> {
-        RecordReader::next_record(self)
-    }
-    fn offset(&self) -> u64 {
-        self.offset
-    }
-    fn dry(&self) -> bool {
-        RecordReader::dry(self)
-    }
-}
-
 /// Texts given as arguments.
 impl Records for std::vec::IntoIter<String> {
     fn next_record(&mut self) -> io::Result<Option<Raw>> {
         Ok(self.next().map(|t| Raw::Record(t.into_bytes())))
-    }
-    fn offset(&self) -> u64 {
-        0
-    }
-    fn dry(&self) -> bool {
-        false
     }
 }
 

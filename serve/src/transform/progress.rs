@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How a job ended (SageMaker's `TransformJobStatus`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobStatus {
+    #[default]
     InProgress,
     Completed,
     Failed,
@@ -25,36 +26,25 @@ pub struct Stop {
 }
 
 impl Stop {
-    /// Fails the job.
-    pub fn fail(&self, reason: String) {
-        self.set(JobStatus::Failed, reason, None);
-    }
-
-    /// Stops the job on signal `signal`.
-    pub fn signal(&self, signal: i32, name: &str) {
-        self.set(
-            JobStatus::Stopped,
-            format!("stopped by {name}"),
-            Some(signal),
-        );
-    }
-
-    fn set(&self, status: JobStatus, reason: String, signal: Option<i32>) {
+    /// Ends the job (`Failed`, or `Stopped` by `signal`) unless it has ended already.
+    pub fn end(&self, status: JobStatus, reason: String, signal: Option<i32>) {
         let mut r = self.reason.lock().unwrap_or_else(|p| p.into_inner());
         r.get_or_insert((status, reason, signal));
         self.flag.store(true, Ordering::Relaxed);
+    }
+
+    pub fn fail(&self, reason: String) {
+        self.end(JobStatus::Failed, reason, None);
     }
 
     pub fn stopped(&self) -> bool {
         self.flag.load(Ordering::Relaxed)
     }
 
-    /// The status, reason and signal of a stopped job.
+    /// The status, reason and signal of an ended job.
     pub fn outcome(&self) -> Option<(JobStatus, String, Option<i32>)> {
-        self.reason
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        let r = self.reason.lock().unwrap_or_else(|p| p.into_inner());
+        r.clone()
     }
 }
 

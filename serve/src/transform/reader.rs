@@ -33,6 +33,20 @@ pub enum Raw {
     TooLarge(usize),
 }
 
+/// A source of records.
+pub trait Records: Send {
+    /// The next record, or `None` at the end.
+    fn next_record(&mut self) -> io::Result<Option<Raw>>;
+    /// Input bytes consumed so far.
+    fn offset(&self) -> u64 {
+        0
+    }
+    /// Whether the next record would wait for more input (a pipe).
+    fn dry(&self) -> bool {
+        false
+    }
+}
+
 /// Records of one file, in order, with the decompressed offset after each.
 pub struct RecordReader {
     inner: BufReader<Box<dyn Read + Send>>,
@@ -95,14 +109,19 @@ impl RecordReader {
             done: false,
         }
     }
+}
 
-    /// Whether the next record would wait for more input: nothing is buffered.
-    pub fn dry(&self) -> bool {
+impl Records for RecordReader {
+    fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Nothing is buffered.
+    fn dry(&self) -> bool {
         self.inner.buffer().is_empty()
     }
 
-    /// The next record, or `None` at the end.
-    pub fn next_record(&mut self) -> io::Result<Option<Raw>> {
+    fn next_record(&mut self) -> io::Result<Option<Raw>> {
         if self.done || self.offset >= self.end {
             return Ok(None);
         }

@@ -180,6 +180,7 @@ fn text_of(v: Value) -> Result<String, RecordError> {
 mod tests {
     use super::*;
     use crate::transform::knobs::TransformSpec;
+    use InputKind::{Csv, JsonLines, Text};
 
     fn knobs(filter: &str) -> Knobs {
         let mut s = TransformSpec::new("/i", "/o");
@@ -190,43 +191,36 @@ mod tests {
     #[test]
     fn bad_records_have_reasons() {
         let k = knobs("$.body");
-        let p = |raw: &[u8]| parse(raw, InputKind::JsonLines, &k, None, false);
-        assert_eq!(p(b"  ").unwrap_err(), RecordError::Blank);
-        assert!(matches!(
-            p(b"{\"body\":\"\xff\"}"),
-            Err(RecordError::InvalidUtf8(9))
-        ));
+        let p = |raw: &[u8]| parse(raw, JsonLines, &k, None, false).map(|r| r.1);
+        assert_eq!(p(b"  "), Err(RecordError::Blank));
+        assert_eq!(p(b"{\"body\":\"\xff\"}"), Err(RecordError::InvalidUtf8(9)));
         assert!(matches!(p(b"{nope"), Err(RecordError::InvalidJson(_))));
         assert!(matches!(
             p(b"{\"x\":1}"),
             Err(RecordError::FilterNoMatch(_))
         ));
         assert!(matches!(p(b"{\"body\":3}"), Err(RecordError::NoText(_))));
-        assert_eq!(p(b"{\"body\":\"hi\"}").unwrap().1, "hi");
+        assert_eq!(p(b"{\"body\":\"hi\"}"), Ok("hi".into()));
     }
 
     #[test]
     fn csv_columns_and_text_fields() {
         let row = b"1,\"great, really\",x";
-        let (input, text) = parse(row, InputKind::Csv, &knobs("$[1]"), None, true).unwrap();
+        let (input, text) = parse(row, Csv, &knobs("$[1]"), None, true).unwrap();
         assert_eq!(text, "great, really");
-        assert_eq!(
-            input,
-            Some(Input::Csv {
-                raw: "1,\"great, really\",x".into(),
-                cells: vec!["1".into(), "great, really".into(), "x".into()]
-            })
-        );
+        let cells = vec!["1".into(), "great, really".into(), "x".into()];
+        let raw = "1,\"great, really\",x".into();
+        assert_eq!(input, Some(Input::Csv { raw, cells }));
+        let p = |raw: &[u8], kind, filter, h: Option<&Header>| {
+            parse(raw, kind, &knobs(filter), h, false).unwrap().1
+        };
         let h = Header::parse(b"id,review,extra").unwrap();
         for filter in ["$.review", "$[1]"] {
-            let (_, t) = parse(row, InputKind::Csv, &knobs(filter), Some(&h), false).unwrap();
-            assert_eq!(t, "great, really", "{filter}");
+            assert_eq!(p(row, Csv, filter, Some(&h)), "great, really", "{filter}");
         }
         let h = Header::parse(b"id,text,extra").unwrap();
-        let (_, t) = parse(row, InputKind::Csv, &knobs("$"), Some(&h), false).unwrap();
-        assert_eq!(t, "great, really");
-        let p = |raw: &[u8], kind| parse(raw, kind, &knobs("$"), None, false).unwrap().1;
-        assert_eq!(p(b"{\"text\":\"a\"}", InputKind::JsonLines), "a");
-        assert_eq!(p(b"plain words", InputKind::Text), "plain words");
+        assert_eq!(p(row, Csv, "$", Some(&h)), "great, really");
+        assert_eq!(p(b"{\"text\":\"a\"}", JsonLines, "$", None), "a");
+        assert_eq!(p(b"plain words", Text, "$", None), "plain words");
     }
 }

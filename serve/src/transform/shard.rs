@@ -118,7 +118,6 @@ pub fn align(file: &mut File, start: u64) -> io::Result<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
     #[test]
     fn shards_parse_and_share() {
@@ -126,34 +125,34 @@ mod tests {
         for bad in ["4/4", "1", "a/2", "0/0", "-1/2"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
-        let s = |i| Some(Shard { index: i, count: 3 });
+        let p = |k, count, i, n, name, cut| {
+            let shard = Some(Shard { index: k, count });
+            part(shard, i, n, name, 10, cut).map(|p| format!("{} {:?}", p.stem, p.range))
+        };
         // Enough files: whole files, round robin, names unchanged.
         assert_eq!(
-            part(s(1), 4, 6, "e.jsonl", 9, true).unwrap().stem,
-            "e.jsonl"
+            p(1, 3, 4, 6, "e", true).unwrap(),
+            "e (0, 18446744073709551615)"
         );
-        assert!(part(s(1), 3, 6, "d.jsonl", 9, true).is_none());
+        assert_eq!(p(1, 3, 3, 6, "d", true), None);
         // Fewer files: byte ranges that tile the file; an uncuttable file goes whole.
-        let ranges: Vec<_> = (0..3)
-            .map(|k| part(s(k), 0, 1, "a", 10, true).unwrap().range)
-            .collect();
-        assert_eq!(ranges, [(0, 3), (3, 6), (6, 10)]);
+        let parts: Vec<_> = (0..3).map(|k| p(k, 3, 0, 1, "a", true).unwrap()).collect();
         assert_eq!(
-            part(s(2), 0, 1, "a", 10, true).unwrap().stem,
-            "a.shard-2-of-3"
+            parts,
+            [
+                "a.shard-0-of-3 (0, 3)",
+                "a.shard-1-of-3 (3, 6)",
+                "a.shard-2-of-3 (6, 10)"
+            ]
         );
         assert_eq!(
-            part(s(0), 0, 1, "a.gz", 10, false).unwrap().range,
-            (0, u64::MAX)
+            p(0, 3, 0, 1, "z", false).unwrap(),
+            "z.shard-0-of-3 (0, 18446744073709551615)"
         );
-        assert_eq!(part(s(1), 0, 1, "a.gz", 10, false).unwrap().range, (0, 0));
-        let wide = Some(Shard {
-            index: 3,
-            count: 12,
-        });
+        assert_eq!(p(1, 3, 0, 1, "z", false).unwrap(), "z.shard-1-of-3 (0, 0)");
         assert_eq!(
-            part(wide, 0, 1, "a", 10, true).unwrap().stem,
-            "a.shard-03-of-12"
+            p(3, 12, 0, 1, "a", true).unwrap(),
+            "a.shard-03-of-12 (2, 3)"
         );
         assert_eq!(
             part(None, 0, 1, "a", 10, true).unwrap().range,
@@ -165,28 +164,10 @@ mod tests {
     fn ranges_start_at_record_boundaries() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
-        File::create(&p)
-            .unwrap()
-            .write_all(b"ab\ncd\n\nefg")
-            .unwrap();
+        std::fs::write(&p, b"ab\ncd\n\nefg").unwrap();
         let mut f = File::open(&p).unwrap();
         let got: Vec<_> = (0..=11).map(|s| align(&mut f, s).unwrap()).collect();
-        assert_eq!(
-            got,
-            [
-                (0, 0),
-                (3, 1),
-                (3, 1),
-                (3, 1),
-                (6, 2),
-                (6, 2),
-                (6, 2),
-                (7, 3),
-                (10, 3),
-                (10, 3),
-                (10, 3),
-                (10, 3)
-            ]
-        );
+        let want = "[(0, 0), (3, 1), (3, 1), (3, 1), (6, 2), (6, 2), (6, 2), (7, 3), (10, 3), (10, 3), (10, 3), (10, 3)]";
+        assert_eq!(format!("{got:?}"), want);
     }
 }
