@@ -258,51 +258,22 @@ fn deadline(start: Instant, hard: Instant, total: usize, rules: Rules) -> (Insta
 mod tests {
     use super::*;
 
-    fn rules(min_rate: u64) -> Rules {
-        Rules {
+    #[tokio::test]
+    async fn bodies_count_against_the_shared_buffer_until_answered() {
+        let rules = Rules {
             max_bytes: 100,
             timeout: Duration::from_secs(30),
-            min_rate,
-            grace: Duration::from_secs(5),
+            min_rate: 0,
+            grace: Duration::ZERO,
             retry_after_secs: 1,
-        }
-    }
-
-    #[test]
-    fn the_rate_deadline_grows_with_the_bytes_received() {
-        let start = Instant::now();
-        let hard = start + Duration::from_secs(30);
-        assert_eq!(
-            deadline(start, hard, 0, rules(100)),
-            (start + Duration::from_secs(5), true)
-        );
-        assert_eq!(
-            deadline(start, hard, 1000, rules(100)),
-            (start + Duration::from_secs(15), true)
-        );
-        // Enough bytes: only the overall timeout is left.
-        assert_eq!(deadline(start, hard, 10_000, rules(100)), (hard, false));
-        assert_eq!(deadline(start, hard, 0, rules(0)), (hard, false));
-    }
-
-    #[tokio::test]
-    async fn bodies_are_read_whole_and_over_the_limit_refused() {
-        let buffer = Arc::new(Semaphore::new(1000));
-        let (bytes, held) = read(Full::new(Bytes::from_static(b"hello")), rules(0), &buffer)
-            .await
-            .unwrap();
-        assert_eq!(&bytes[..], b"hello");
-        assert_eq!(buffer.available_permits(), 995);
-        drop(held);
-        assert_eq!(buffer.available_permits(), 1000);
-        let big = Full::new(Bytes::from(vec![b'a'; 101]));
-        let e = read(big, rules(0), &buffer).await.unwrap_err();
-        assert!(matches!(e, ServeError::TooLarge { limit: 100 }), "{e}");
-        // A full buffer sheds.
-        let small = Arc::new(Semaphore::new(3));
-        let e = read(Full::new(Bytes::from_static(b"hello")), rules(0), &small)
-            .await
-            .unwrap_err();
+        };
+        let buffer = Arc::new(Semaphore::new(8));
+        let body = || Full::new(Bytes::from_static(b"hello"));
+        let (bytes, held) = read(body(), rules, &buffer).await.unwrap();
+        assert_eq!((&bytes[..], buffer.available_permits()), (&b"hello"[..], 3));
+        let e = read(body(), rules, &buffer).await.unwrap_err();
         assert!(matches!(e, ServeError::Overloaded(_)), "{e}");
+        drop(held);
+        assert!(read(body(), rules, &buffer).await.is_ok());
     }
 }

@@ -27,22 +27,16 @@ pub struct Activity {
     changes: AtomicU64,
 }
 
+/// A request in progress; ends when dropped (answered or cancelled).
+struct InFlight(Arc<Activity>);
+
 impl Activity {
     fn start(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.changes.fetch_add(1, Ordering::AcqRel);
         InFlight(self.clone())
     }
-    fn busy(&self) -> bool {
-        self.in_flight.load(Ordering::Acquire) > 0
-    }
-    fn changes(&self) -> u64 {
-        self.changes.load(Ordering::Acquire)
-    }
 }
-
-/// A request in progress; ends when dropped (answered or cancelled).
-struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
@@ -127,7 +121,7 @@ impl<T> TimedIo<T> {
         let now = Instant::now();
         TimedIo {
             io,
-            seen_changes: activity.changes(),
+            seen_changes: activity.changes.load(Ordering::Acquire),
             activity,
             timeouts,
             waiting: Waiting::FirstRequest(now),
@@ -139,7 +133,7 @@ impl<T> TimedIo<T> {
     /// Takes note of requests that started or ended since the last look: a new wait
     /// begins.
     fn refresh(&mut self) {
-        let changes = self.activity.changes();
+        let changes = self.activity.changes.load(Ordering::Acquire);
         if changes != self.seen_changes {
             self.seen_changes = changes;
             self.waiting = Waiting::Idle(Instant::now());
@@ -149,13 +143,23 @@ impl<T> TimedIo<T> {
     /// When the connection is closed if nothing happens, `None` while a request is in
     /// progress.
     fn deadline(&self) -> Option<Instant> {
-        if self.activity.busy() {
+        if self.activity.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
         Some(match self.waiting {
             Waiting::FirstRequest(t) | Waiting::Headers(t) => t + self.timeouts.header_read,
             Waiting::Idle(t) => t + self.timeouts.idle,
         })
+    }
+
+    /// Bytes written while no request is in progress restart the idle time.
+    fn wrote(&mut self, r: &Poll<io::Result<usize>>) {
+        if let Poll::Ready(Ok(1..)) = r {
+            self.refresh();
+            if let Waiting::Idle(_) = self.waiting {
+                self.waiting = Waiting::Idle(Instant::now());
+            }
+        }
     }
 
     fn expired(&self) -> Poll<io::Result<()>> {
@@ -190,7 +194,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for TimedIo<T> {
                 if buf.filled().len() > before {
                     this.refresh();
                     if let Waiting::Idle(_) = this.waiting {
-                        if !this.activity.busy() {
+                        if !this.activity.in_flight.load(Ordering::Acquire) > 0 {
                             this.waiting = Waiting::Headers(Instant::now());
                         }
                     }
@@ -218,18 +222,6 @@ impl<T: AsyncRead + Unpin> AsyncRead for TimedIo<T> {
     }
 }
 
-impl<T: AsyncWrite + Unpin> TimedIo<T> {
-    /// Bytes written while no request is in progress restart the idle time.
-    fn wrote(&mut self, n: usize) {
-        if n > 0 {
-            self.refresh();
-            if let Waiting::Idle(_) = self.waiting {
-                self.waiting = Waiting::Idle(Instant::now());
-            }
-        }
-    }
-}
-
 impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -237,9 +229,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.io).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = r {
-            self.wrote(n);
-        }
+        self.wrote(&r);
         r
     }
 
@@ -249,9 +239,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = r {
-            self.wrote(n);
-        }
+        self.wrote(&r);
         r
     }
 
