@@ -65,6 +65,43 @@ pub fn file_digest(path: &Path) -> Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
+/// Longest input (tokens) an artifact may ask for.
+const MAX_LEN: usize = crate::arch::bounds::MAX_POSITIONS;
+
+/// The sizes `config.json` gives, against sane bounds and against the weights file (which
+/// must be large enough to hold every parameter, at 2 bytes each at least): checked before
+/// any tensor is allocated, so a crafted configuration is a clear error, not an
+/// allocation of petabytes.
+fn check_sizes(dir: &Path, config: &ArtifactConfig) -> Result<()> {
+    let bad = |e: ModelError| ModelError::Corrupt {
+        path: dir.to_path_buf(),
+        reason: format!("{CONFIG}: {e}"),
+    };
+    config.model.check(config.labels.len()).map_err(bad)?;
+    if config.max_len == 0 || config.max_len > MAX_LEN {
+        return Err(bad(ModelError::Config(format!(
+            "max_len is {}; it must be between 1 and {MAX_LEN}",
+            config.max_len
+        ))));
+    }
+    let weights = dir.join(WEIGHTS);
+    let len = std::fs::metadata(&weights)
+        .map_err(|e| ModelError::io(&weights, e))?
+        .len();
+    let needed = config.model.min_parameters(config.labels.len()) * 2;
+    if u128::from(len) < needed {
+        return Err(ModelError::Mismatch {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "{CONFIG} describes a {} model of at least {needed} bytes of weights, but \
+                 {WEIGHTS} has {len}",
+                config.model.name()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// A verified artifact directory.
 #[derive(Debug, Clone)]
 pub struct Artifact {
@@ -124,6 +161,7 @@ impl Artifact {
         let config: ArtifactConfig =
             serde_json::from_slice(&std::fs::read(&cpath).map_err(|e| ModelError::io(&cpath, e))?)
                 .map_err(|e| ModelError::json(&cpath, e))?;
+        check_sizes(dir, &config)?;
         let lpath = dir.join(LABELS);
         let labels: Vec<String> =
             serde_json::from_slice(&std::fs::read(&lpath).map_err(|e| ModelError::io(&lpath, e))?)

@@ -17,8 +17,8 @@ fn thread_names() -> Vec<String> {
 fn installing_the_recorder_starts_the_upkeep_thread_and_observations_are_counted() {
     serve::telemetry::prometheus();
     serve::telemetry::prometheus(); // idempotent: one recorder, one thread
-    // The OS-level name is set by the new thread itself once it runs: wait for it (a
-    // condition, not a speed bound; the deadline only turns a hang into a failure).
+                                    // The OS-level name is set by the new thread itself once it runs: wait for it (a
+                                    // condition, not a speed bound; the deadline only turns a hang into a failure).
     let upkeep = || {
         thread_names()
             .iter()

@@ -97,9 +97,10 @@ impl Endpoint {
         self.slots.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The variant that answers a request ([`routing::pick_variant`]).
+    /// The variant that answers a request ([`routing::pick_variant`]). A draining endpoint
+    /// still answers: shutdown keeps serving through its grace period and drain.
     pub fn route(&self, route: Route<'_>) -> Result<Routed, ServeError> {
-        if self.phase() != Phase::Ready {
+        if self.phase() == Phase::Starting {
             return Err(ServeError::Unavailable(
                 format!("the endpoint is {:?}", self.phase()).to_lowercase(),
             ));

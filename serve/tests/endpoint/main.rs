@@ -3,6 +3,7 @@ mod admin;
 mod common;
 mod contract;
 mod errors;
+mod hostile;
 mod lifecycle;
 mod metrics;
 mod openapi;

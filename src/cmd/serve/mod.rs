@@ -2,6 +2,7 @@
 //! a `serve::ServeConfig` with model references resolved through the registry, and the
 //! process around `serve::run`: the runtime, the bound listener, SIGTERM / Ctrl-C.
 mod args;
+mod observe;
 
 use super::catalog::RegistryCatalog;
 use anyhow::Context;
@@ -21,6 +22,12 @@ pub struct ServeCmd {
 }
 
 pub fn run(a: ServeCmd) -> anyhow::Result<()> {
+    // Connections need file descriptors: take what the hard limit allows, before the
+    // connection cap is checked against it.
+    match serve::limits::raise_fd_limit() {
+        Ok(n) => tracing::debug!(open_file_limit = n, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
     let catalog = Arc::new(RegistryCatalog::new(pipeline::Home::new(a.home.clone())));
     let args = a.serve;
     let config = args.to_config(catalog, &a.home)?;
