@@ -13,7 +13,17 @@ use std::process::ExitCode;
 
 /// Sentio: train, gate, register, serve and monitor a text-classification model.
 #[derive(Parser)]
-#[command(name = "sentio", version, about, long_about = None)]
+#[command(
+    name = "sentio",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit status: 0 success; 1 an error (said once on stderr, with the path or \
+value that caused it); 2 a usage error; 3 drift found (`monitor run --fail-on-violation`); \
+some commands document more (`transform`, `predict`: 130 / 143 when stopped by a signal). \
+Output to a closed pipe ends quietly with status 0. Logs go to stderr, in colour only on a \
+terminal and never with NO_COLOR set."
+)]
 struct Cli {
     /// What is logged: a level (error, warn, info, debug, trace) or per-module directives
     /// such as `info,serve::access=debug` (tracing's EnvFilter syntax). SENTIO_LOG is the
@@ -69,8 +79,11 @@ fn log_filter(s: &str) -> Result<String, String> {
 fn init_tracing(filter: &str, json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();
@@ -79,7 +92,27 @@ fn init_tracing(filter: &str, json: bool) {
     }
 }
 
+/// `sentio registry list | head -1`: printing to a pipe whose reader has gone ends the
+/// process quietly with status 0 (as `ls | head` does), not with a panic message. Rust's
+/// `println!` panics on EPIPE (SIGPIPE is ignored); this hook recognises that panic alone.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info)
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let cli = Cli::parse();
     init_tracing(&cli.log, cli.log_json);
     // Exit status 0 unless a command asks for another (`monitor run --fail-on-violation`);
@@ -103,11 +136,20 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => status,
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether writing the output failed because its reader went away.
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// An error and its causes, each said once: a cause whose text its parent already quotes

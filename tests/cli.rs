@@ -228,7 +228,7 @@ fn write_capture(dir: &Path, labels: &[&str]) {
 }
 
 #[test]
-fn monitor_run_exits_2_on_violations_only_with_fail_on_violation() {
+fn monitor_run_exits_3_on_violations_only_with_fail_on_violation() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // A baseline of predicted labels only (no tokenizer next to it: no text features).
@@ -278,13 +278,13 @@ fn monitor_run_exits_2_on_violations_only_with_fail_on_violation() {
         (o.status.code(), stdout, stderr)
     };
     let (code, stdout, stderr) = run("shifted", true);
-    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    assert_eq!(code, Some(3), "{stdout}\n{stderr}");
     assert!(
         stdout.contains("violation: baseline_drift_check predicted_label"),
         "{stdout}"
     );
     assert!(
-        stderr.contains("violation(s) and --fail-on-violation: exit status 2"),
+        stderr.contains("violation(s) and --fail-on-violation: exit status 3"),
         "{stderr}"
     );
     assert!(d.join("out-shifted/constraint_violations.json").is_file());

@@ -23,39 +23,6 @@ fn drifted(i: usize) -> (String, &'static str) {
     )
 }
 
-/// A home with v1 registered (Approved) by the default pipeline on generated reviews.
-fn home_with_v1(dir: &Path) -> String {
-    let data = dir.join("reviews.csv");
-    train::demo::write_csv(&data, 600, 7).unwrap();
-    let home = dir.join("home").display().to_string();
-    let input = format!("input_data={}", data.display());
-    let out = sentio_ok(
-        &[
-            "pipeline",
-            "run",
-            "--home",
-            &home,
-            "-p",
-            &input,
-            "-p",
-            "epochs=6",
-            "-p",
-            "dim=32",
-            "-p",
-            "device=cpu",
-            "-p",
-            "min_accuracy=0.0",
-            "-p",
-            "auto_approve=true",
-            "-p",
-            "max_duplicate_share=0.5",
-        ],
-        dir,
-    );
-    assert!(out.contains("sentiment/1"), "{out}");
-    home
-}
-
 /// Invokes the endpoint with drifted reviews `range` (optionally at one variant) and sends
 /// their ground truth, twenty at a time.
 fn drift_with_truth(s: &Server, range: std::ops::Range<usize>, target: Option<&str>) {
@@ -296,7 +263,7 @@ fn the_command_line_closes_the_loop() {
         .output()
         .unwrap();
     let text = describe(&out);
-    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(
         text.contains("retraining ") && text.contains("300 labelled examples"),
         "{text}"

@@ -22,8 +22,10 @@ pub struct ExperimentArgs {
 pub enum ExperimentCommand {
     /// Start an experiment: which variants are compared, by which goal metric.
     Create {
+        /// The experiment's id (letters, digits, `-`, `_`).
         #[arg(long)]
         id: String,
+        /// The endpoint whose traffic is compared (its capture folder's name).
         #[arg(long, default_value = "sentio")]
         endpoint: String,
         /// A compared variant (repeatable; the first is the control).
@@ -32,14 +34,20 @@ pub enum ExperimentCommand {
         /// A shadow variant whose agreement is reported.
         #[arg(long)]
         shadow: Option<String>,
+        /// The metric the verdict compares.
         #[arg(long, default_value = "accuracy")]
         goal: String,
     },
-    /// List experiments.
-    List,
+    /// List experiments (id, endpoint, variants, status, start; tab-separated).
+    List {
+        /// Print the experiments as a JSON array instead.
+        #[arg(long)]
+        json: bool,
+    },
     /// Per-variant traffic, latency, predictions, accuracy with intervals, a significance
     /// test and a verdict.
     Report {
+        /// The experiment's id.
         #[arg(long)]
         id: String,
         /// The endpoint's capture folder (capture/<endpoint>).
@@ -48,8 +56,10 @@ pub enum ExperimentCommand {
         /// Ground truth (default: <state-dir>/feedback/<endpoint>/).
         #[arg(long)]
         feedback: Option<PathBuf>,
+        /// Fewest labelled instances per variant before there is a verdict.
         #[arg(long, default_value_t = 100)]
         min_samples: u64,
+        /// Significance level of the test.
         #[arg(long, default_value_t = 0.05)]
         alpha: f64,
         /// Smallest accuracy difference worth detecting.
@@ -58,11 +68,13 @@ pub enum ExperimentCommand {
     },
     /// Shift all weight to the winner through the management API and record it.
     Promote {
+        /// The experiment's id.
         #[arg(long)]
         id: String,
         /// Base URL of the endpoint, e.g. http://127.0.0.1:8080.
         #[arg(long)]
         url: String,
+        /// The endpoint's management token.
         #[arg(long, env = "SENTIO_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: String,
         /// The winner (default: the verdict, which must name one, or be "no significant
@@ -73,6 +85,7 @@ pub enum ExperimentCommand {
         /// `GET /experiments/{id}`).
         #[arg(long)]
         capture: Option<PathBuf>,
+        /// Ground truth for that verdict (default: <state-dir>/feedback/<endpoint>/).
         #[arg(long)]
         feedback: Option<PathBuf>,
         /// Sentio home: a promotion of registry versions is recorded in its history.
@@ -98,7 +111,10 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             store.create(&e)?;
             println!("{}", serde_json::to_string_pretty(&e)?);
         }
-        ExperimentCommand::List => {
+        ExperimentCommand::List { json: true } => {
+            println!("{}", serde_json::to_string_pretty(&store.list()?)?);
+        }
+        ExperimentCommand::List { json: false } => {
             for e in store.list()? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}",

@@ -3,7 +3,8 @@
 //! version from its lineage (`--retrain`, with the production ground truth via
 //! `--feedback`), and an approved new version can go to the endpoint as a canary with an
 //! A/B experiment (`--deploy canary:PERCENT`). `monitor run --fail-on-violation` exits with
-//! status 2 (and a line on stderr) when there are violations.
+//! status 3 (and a line on stderr) when there are violations: distinct from 1 (an error)
+//! and 2 (a usage error).
 use super::reference;
 use super::retrain::{retrain, RetrainSettings};
 use anyhow::Context;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Exit status of `sentio monitor run --fail-on-violation` when there are violations.
-pub const EXIT_VIOLATIONS: u8 = 2;
+pub const EXIT_VIOLATIONS: u8 = 3;
 
 /// Drift and model-quality monitoring of captured traffic.
 #[derive(Debug, Clone, clap::Args)]
@@ -89,7 +90,7 @@ pub struct RunArgs {
     /// The endpoint's state folder (experiments).
     #[arg(long, env = "SENTIO_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Exit with status 2 when there are violations.
+    /// Exit with status 3 when there are violations (1 is an error, 2 a usage error).
     #[arg(long)]
     pub fail_on_violation: bool,
 }

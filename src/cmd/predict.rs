@@ -21,9 +21,12 @@ early); 1 a text could not be predicted, or an error; 2 usage error; 130 / 143 s
 SIGINT / SIGTERM."
 )]
 pub struct PredictArgs {
-    /// Model artifact directory.
+    /// The model: an artifact directory, or registry:GROUP[:N] (any registered version).
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: String,
+    /// Sentio home, for registry references.
+    #[arg(long, env = "SENTIO_HOME", default_value = ".sentio")]
+    pub home: PathBuf,
     #[arg(long, default_value = "auto")]
     pub device: models::DeviceChoice,
     #[command(flatten)]
@@ -60,7 +63,8 @@ impl<W: Write> StreamSink for Lines<W> {
 }
 
 pub fn run(a: PredictArgs) -> anyhow::Result<ExitCode> {
-    let model = a.engine.model(&a.model, a.device.resolve()?, 1);
+    let dir = super::reference::model_dir(&pipeline::Home::new(a.home.clone()), &a.model)?;
+    let model = a.engine.model(&dir, a.device.resolve()?, 1);
     let input = if a.texts.is_empty() {
         StreamInput::Lines(Box::new(io::stdin()))
     } else {

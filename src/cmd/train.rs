@@ -30,15 +30,19 @@ pub struct HyperArgs {
     /// Hugging Face checkpoint directory (config.json, model.safetensors, tokenizer.json) for --architecture bert.
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
+    /// Passes over the training split [default: the architecture's].
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Peak learning rate [default: the architecture's].
     #[arg(long = "lr")]
     pub learning_rate: Option<f64>,
+    /// Examples per optimiser step [default: the architecture's].
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Maximum tokens per text (longer texts are truncated).
     #[arg(long)]
     pub max_len: Option<usize>,
+    /// AdamW weight decay [default: the architecture's].
     #[arg(long)]
     pub weight_decay: Option<f64>,
     /// Share of steps for the linear learning-rate warm-up.
@@ -65,6 +69,7 @@ pub struct HyperArgs {
     /// fastText hashed bigram rows.
     #[arg(long)]
     pub bigram_buckets: Option<usize>,
+    /// Dropout before the classifier [default: the architecture's].
     #[arg(long)]
     pub dropout: Option<f64>,
     /// fastText: learning rate of the sparse embedding (lazy Adam) as a multiple of --lr.

@@ -23,9 +23,12 @@ record of a file failed, or an error: the summary says which); 2 usage error; 13
 stopped by SIGINT / SIGTERM (checkpointed: run the same command again to resume)."
 )]
 pub struct TransformArgs {
-    /// Model artifact directory.
+    /// The model: an artifact directory, or registry:GROUP[:N] (any registered version).
     #[arg(long, env = "SENTIO_MODEL")]
-    pub model: PathBuf,
+    pub model: String,
+    /// Sentio home, for registry references.
+    #[arg(long, env = "SENTIO_HOME", default_value = ".sentio")]
+    pub home: PathBuf,
     /// Input file or folder of files (.jsonl, .json, .csv, .txt, and .gz of those).
     #[arg(long)]
     pub input: PathBuf,
@@ -163,9 +166,10 @@ pub fn run(args: TransformArgs) -> anyhow::Result<ExitCode> {
     let spec = args.to_spec();
     serve::transform::validate_spec(&spec)?;
     let device = args.device.parse::<models::DeviceChoice>()?.resolve()?;
+    let dir = super::reference::model_dir(&pipeline::Home::new(args.home.clone()), &args.model)?;
     let model = args
         .engine
-        .model(&args.model, device, args.max_concurrent_transforms);
+        .model(&dir, device, args.max_concurrent_transforms);
     let options = RunOptions {
         progress: !args.quiet,
         shard: args.shard,

@@ -177,3 +177,36 @@ pub fn wait_for<T>(what: &str, tries: usize, mut f: impl FnMut() -> Option<T>) -
     }
     panic!("gave up waiting for {what}");
 }
+
+/// A home with v1 registered (Approved) by the default pipeline on generated reviews.
+pub fn home_with_v1(dir: &Path) -> String {
+    let data = dir.join("reviews.csv");
+    train::demo::write_csv(&data, 600, 7).unwrap();
+    let home = dir.join("home").display().to_string();
+    let input = format!("input_data={}", data.display());
+    let out = sentio_ok(
+        &[
+            "pipeline",
+            "run",
+            "--home",
+            &home,
+            "-p",
+            &input,
+            "-p",
+            "epochs=6",
+            "-p",
+            "dim=32",
+            "-p",
+            "device=cpu",
+            "-p",
+            "min_accuracy=0.0",
+            "-p",
+            "auto_approve=true",
+            "-p",
+            "max_duplicate_share=0.5",
+        ],
+        dir,
+    );
+    assert!(out.contains("sentiment/1"), "{out}");
+    home
+}
