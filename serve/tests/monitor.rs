@@ -289,3 +289,102 @@ async fn actions_fire_once_per_violation_window() {
     m.tick().await.unwrap();
     assert_eq!(hits.load(Ordering::SeqCst), 2, "a new window fires again");
 }
+
+/// Copies a model artifact (its files, not its baseline) to `to`.
+fn copy_model(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// An A/B test of two different models on in-distribution traffic: model B predicts
+/// "positive" far more often than A. Judged per variant and model version, each against
+/// its own model's baseline, nothing drifts; judged against A's baseline alone, B's
+/// predictions look like drift — the false alarm per-version baselines exist to avoid.
+#[test]
+fn an_ab_test_of_two_models_raises_no_drift_against_each_models_own_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let (model_a, model_b) = (p.join("model-a"), p.join("model-b"));
+    copy_model(&models().a, &model_a);
+    copy_model(&models().a, &model_b);
+    // B's own baseline: the same texts, mostly predicted positive.
+    let b_predicts = |(t, k): (String, usize)| (t, if k == 0 { 0 } else { 2 });
+    write_baseline(&model_a.join("baseline"), 900);
+    {
+        let texts: Vec<(String, usize)> = (1000..1900).map(in_dist).map(b_predicts).collect();
+        let profiler = Profiler::load(&model_b).unwrap();
+        let mut profiled = Current::default();
+        let refs: Vec<&str> = texts.iter().map(|t| t.0.as_str()).collect();
+        profiled.add_texts(&refs, &profiler);
+        let labels: Vec<String> = LABELS.iter().map(|s| s.to_string()).collect();
+        let predicted: Vec<usize> = texts.iter().map(|t| t.1).collect();
+        let (s, c) = baseline::from_profile(&profiled, &predicted, &labels);
+        baseline::write(&model_b.join("baseline"), &s, &c).unwrap();
+    }
+    // Captured traffic: A and B each answered 600 in-distribution reviews.
+    let capture = p.join("capture");
+    for (variant, version, answers) in [
+        ("A", "version-a", (0..600).map(in_dist).collect::<Vec<_>>()),
+        (
+            "B",
+            "version-b",
+            (0..600).map(in_dist).map(b_predicts).collect(),
+        ),
+    ] {
+        let d = capture.join(variant).join("2026/01/01/00");
+        std::fs::create_dir_all(&d).unwrap();
+        let mut lines = Vec::new();
+        for (i, (t, k)) in answers.into_iter().enumerate() {
+            let input = serde_json::json!({ "text": t }).to_string();
+            let output = serde_json::json!({ "label": LABELS[k] }).to_string();
+            let id = format!("{variant}-{i}");
+            let e = Exchange::json(variant, version, &id, input.as_bytes(), output.as_bytes());
+            let record = CaptureRecord::new(&e, &CaptureFormat::default());
+            serde_json::to_writer(&mut lines, &record).unwrap();
+            lines.push(b'\n');
+        }
+        std::fs::write(d.join("part.jsonl"), lines).unwrap();
+    }
+
+    let dirs = {
+        let (a, b) = (model_a.clone(), model_b.clone());
+        move |version: &str| match version {
+            "version-a" => Some(a.clone()),
+            "version-b" => Some(b.clone()),
+            _ => None,
+        }
+    };
+    let per_version = MonitorConfig {
+        baselines: Baselines::PerVersion(Arc::new(dirs)),
+        ..job(&capture, &model_a.join("baseline"), &p.join("per-version"))
+    };
+    let judged = run_once(&per_version).unwrap();
+    assert_eq!(judged.groups.len(), 2, "{judged:#?}");
+    assert!(judged.unjudged.is_empty(), "{:#?}", judged.unjudged);
+    for g in &judged.groups {
+        assert_eq!(g.result.status, RunStatus::Completed);
+        assert!(
+            g.result.violations.is_empty(),
+            "{:?} {:?}: {:#?}",
+            g.variant,
+            g.model_version,
+            g.result.violations
+        );
+    }
+    assert!(p
+        .join("per-version/B/version-b/constraint_violations.json")
+        .is_file());
+
+    let one = run(&job(&capture, &model_a.join("baseline"), &p.join("one")));
+    assert!(
+        one.violations
+            .iter()
+            .any(|v| v.feature_name == "predicted_label"),
+        "{:#?}",
+        one.violations
+    );
+}
