@@ -111,6 +111,10 @@ pub struct TuneJobFile {
     /// Set when the time budget ended the search before its trial budget.
     #[serde(default)]
     pub budget_exhausted: bool,
+    /// Digest of the data the trials were scored on (a warm start from other data is
+    /// warned about: its scores are not comparable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_digest: Option<String>,
     /// Where the best trial's model was written, when it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub best_model: Option<std::path::PathBuf>,

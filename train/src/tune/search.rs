@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Draws tried for parameters no earlier trial had, before the space counts as exhausted.
+const MAX_REDRAWS: usize = 100;
+
 /// What an [`Evaluator`]'s epoch report is answered with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
@@ -90,11 +93,9 @@ pub fn search(
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let max_epochs = match space.params.get("epochs") {
         Some(Distribution::Int { high, .. }) => *high as usize,
-        Some(Distribution::Categorical { values }) => values
-            .iter()
-            .filter_map(|v| v.as_f64())
-            .fold(cfg.max_epochs as f64, f64::max)
-            as usize,
+        Some(Distribution::Categorical { values }) => {
+            values.iter().filter_map(|v| v.as_f64()).fold(1.0, f64::max) as usize
+        }
         _ => cfg.max_epochs,
     };
     let mut asha =
@@ -117,23 +118,42 @@ pub fn search(
     let mut budget_exhausted = false;
     let asha_cell = Mutex::new(asha.take());
     let mut new = 0;
-    while new < cfg.trials {
+    let mut exhausted = false;
+    while new < cfg.trials && !exhausted {
         if over_budget(Instant::now()) {
             budget_exhausted = true;
             break;
         }
         let batch = cfg.parallel.min(cfg.trials - new);
-        let mut specs = Vec::with_capacity(batch);
+        let mut specs: Vec<TrialSpec> = Vec::with_capacity(batch);
         for _ in 0..batch {
-            let params = match cfg.strategy {
-                Strategy::Random | Strategy::Asha => sampler::random(space, &mut rng),
-                Strategy::Tpe => {
-                    let done: Vec<(&Params, f64)> = trials
-                        .iter()
-                        .filter_map(|t| t.score.map(|s| (&t.params, cfg.objective.loss(s.mean))))
-                        .collect();
-                    sampler::tpe(space, &done, &mut rng)?
+            // A draw equal to an earlier trial's (a warm start with the same seed, a small
+            // discrete space) is drawn again: no trial runs twice.
+            let mut fresh = None;
+            for _ in 0..MAX_REDRAWS {
+                let params = match cfg.strategy {
+                    Strategy::Random | Strategy::Asha => sampler::random(space, &mut rng),
+                    Strategy::Tpe => {
+                        let done: Vec<(&Params, f64)> = trials
+                            .iter()
+                            .filter_map(|t| {
+                                t.score.map(|s| (&t.params, cfg.objective.loss(s.mean)))
+                            })
+                            .collect();
+                        sampler::tpe(space, &done, &mut rng)?
+                    }
+                };
+                let seen = trials.iter().any(|t| t.params == params)
+                    || specs.iter().any(|s| s.params == params);
+                if !seen {
+                    fresh = Some(params);
+                    break;
                 }
+            }
+            let Some(params) = fresh else {
+                tracing::warn!("no untried parameters found: the search space is exhausted");
+                exhausted = true;
+                break;
             };
             specs.push(TrialSpec {
                 id: trials.len() + specs.len(),
@@ -141,6 +161,10 @@ pub fn search(
                 threads,
             });
         }
+        if specs.is_empty() {
+            break;
+        }
+        let batch = specs.len();
         let run = |spec: &TrialSpec| run_trial(cfg, spec, evaluator, &asha_cell, &over_budget);
         let records: Vec<TrialRecord> = if batch == 1 {
             vec![run(&specs[0])]
@@ -199,6 +223,7 @@ pub fn search(
         best,
         seconds: started.elapsed().as_secs_f64(),
         budget_exhausted,
+        data_digest: None,
         best_model: None,
     })
 }

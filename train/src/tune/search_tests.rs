@@ -181,6 +181,19 @@ fn warm_start_reuses_earlier_trials_without_running_them() {
         assert_eq!(new.warm_from, Some(format!("earlier#{}", old.id)));
     }
     assert!(second.trials[10..].iter().all(|t| t.warm_from.is_none()));
+    // The same seed again draws the earlier trials' parameters first: they are drawn anew.
+    let ev = Synthetic::new(2);
+    let again = search(
+        &config(Strategy::Random, 5, 3),
+        &space(),
+        &ev,
+        &first.trials,
+    )
+    .unwrap();
+    assert_eq!(ev.calls.load(Ordering::SeqCst), 5);
+    for t in &again.trials[10..] {
+        assert!(first.trials.iter().all(|f| f.params != t.params), "{t:?}");
+    }
     let best = |j: &TuneJobFile| j.best_trial().unwrap().score.unwrap().mean;
     assert!(best(&second) >= best(&first));
     // With 10 warm trials TPE models at once: its first new trial differs from a random one.
@@ -287,4 +300,18 @@ fn the_job_file_round_trips_and_prints_a_leaderboard() {
     std::fs::write(&path, "{}").unwrap();
     let e = TuneJobFile::read(&path).unwrap_err().to_string();
     assert!(e.contains("is not a tuning job file"), "{e}");
+}
+
+#[test]
+fn a_small_discrete_space_is_not_tried_twice() {
+    let space = SearchSpace::parse(
+        "[params.learning_rate]\nkind = \"categorical\"\nvalues = [0.01, 0.001]\n\
+         [params.dropout]\nkind = \"categorical\"\nvalues = [0.3]\n",
+    )
+    .unwrap();
+    let ev = Synthetic::new(1);
+    let job = search(&config(Strategy::Tpe, 6, 1), &space, &ev, &[]).unwrap();
+    assert_eq!(ev.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(job.trials.len(), 2);
+    assert_ne!(job.trials[0].params, job.trials[1].params);
 }

@@ -141,3 +141,16 @@ fn from_file_names_the_file() {
         SearchSpace::parse(GOOD).unwrap()
     );
 }
+
+#[test]
+fn the_example_space_parses() {
+    let s = SearchSpace::parse(include_str!("../../../examples/tune-space.toml")).unwrap();
+    assert_eq!(s.params.len(), 5);
+    assert_eq!(
+        s.asha,
+        AshaConfig {
+            min_epochs: 1,
+            eta: 3
+        }
+    );
+}
