@@ -230,3 +230,54 @@ fn bad_input_is_refused_with_a_clear_error() {
     fails_with(&sentio(&["tune", "describe", "nothing"], d), "nothing");
     assert!(!d.join("tune-out").exists());
 }
+
+#[test]
+fn evaluate_cross_validates_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    train::demo::write_csv(&d.join("reviews.csv"), 300, 5).unwrap();
+    let args = [
+        "evaluate",
+        "--cv",
+        "3",
+        "--data",
+        "reviews.csv",
+        "--epochs",
+        "2",
+        "--dim",
+        "8",
+        "--bigram-buckets",
+        "1000",
+        "--device",
+        "cpu",
+        "--out",
+        "cv.json",
+    ];
+    let table = ok(&sentio(&args, d));
+    assert!(
+        table.contains("3-fold cross-validation on 300 rows"),
+        "{table}"
+    );
+    assert!(
+        table.contains("balanced_accuracy") && table.contains(" ± "),
+        "{table}"
+    );
+    let cv: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("cv.json")).unwrap()).unwrap();
+    assert_eq!(cv["folds"].as_array().unwrap().len(), 3);
+    assert_eq!(cv["metrics"]["balanced_accuracy"]["n"], 3);
+    fails_with(
+        &sentio(&["evaluate", "--cv", "1", "--data", "reviews.csv"], d),
+        "k-fold needs k >= 2",
+    );
+    fails_with(
+        &sentio(
+            &["evaluate", "--cv", "2", "--data", "reviews.csv", "--lr=-1"],
+            d,
+        ),
+        "learning rate must be positive",
+    );
+    let out = sentio(&["evaluate", "--data", "reviews.csv"], d);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--model <MODEL>"));
+}
