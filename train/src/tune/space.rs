@@ -111,7 +111,16 @@ impl SearchSpace {
 
     /// Parses and checks a search space; the error is a message naming the parameter.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let raw: RawSpace = toml::from_str(text).map_err(|e| e.to_string())?;
+        Self::check(toml::from_str(text).map_err(|e| e.to_string())?)
+    }
+
+    /// A search space given as a JSON value of the file's shape (a pipeline step's
+    /// `space` table).
+    pub fn from_json(v: serde_json::Value) -> std::result::Result<Self, String> {
+        Self::check(serde_json::from_value(v).map_err(|e| e.to_string())?)
+    }
+
+    fn check(raw: RawSpace) -> std::result::Result<Self, String> {
         let architecture = match (raw.architecture.as_deref(), raw.checkpoint) {
             (None | Some("fasttext"), None) => Architecture::FastText,
             (Some("transformer"), None) => Architecture::Transformer,

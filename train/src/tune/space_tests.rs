@@ -154,3 +154,28 @@ fn the_example_space_parses() {
         }
     );
 }
+
+#[test]
+fn a_json_space_is_read_like_the_file() {
+    let v = serde_json::json!({
+        "params": {
+            "learning_rate": {"kind": "log_uniform", "low": 0.001, "high": 0.03},
+            "dim": {"kind": "int", "low": 8, "high": 16},
+            "balance": {"kind": "categorical", "values": ["none", "downsample"]}
+        }
+    });
+    let s = SearchSpace::from_json(v).unwrap();
+    assert_eq!(
+        s.params["dim"],
+        Distribution::Int {
+            low: 8,
+            high: 16,
+            log: false
+        }
+    );
+    let e = SearchSpace::from_json(
+        serde_json::json!({"params": {"dim": {"kind": "int", "low": 3, "high": 1}}}),
+    )
+    .unwrap_err();
+    assert!(e.contains("dim: empty range"), "{e}");
+}
