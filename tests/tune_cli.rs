@@ -213,6 +213,24 @@ fn bad_input_is_refused_with_a_clear_error() {
     );
     fails_with(&run(&["--warm-start", "nothing.json"]), "nothing.json");
     fails_with(
+        &run(&["--repeats", "2", "--holdout", "1.5"]),
+        "a held-out share in (0, 1)",
+    );
+    // Repeated splits instead of folds.
+    let out = ok(&run(&[
+        "--repeats",
+        "2",
+        "--trials",
+        "1",
+        "--no-model",
+        "--json",
+        "--out",
+        "rep",
+    ]));
+    let job: TuneJobFile = serde_json::from_str(&out).unwrap();
+    assert_eq!(job.folds, 2);
+    assert_eq!(job.trials[0].folds.len(), 2);
+    fails_with(
         &sentio(
             &["tune", "--data", "absent.csv", "--space", "space.toml"],
             d,
@@ -228,7 +246,7 @@ fn bad_input_is_refused_with_a_clear_error() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--space <SPACE>"), "{stderr}");
     fails_with(&sentio(&["tune", "describe", "nothing"], d), "nothing");
-    assert!(!d.join("tune-out").exists());
+    assert!(!d.join("tune-out").exists() && d.join("rep/job.json").is_file());
 }
 
 #[test]
