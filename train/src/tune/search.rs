@@ -30,6 +30,9 @@ pub struct TrialSpec {
     pub params: Params,
     /// Torch threads this trial may use.
     pub threads: usize,
+    /// When the time budget ends: an evaluator stops at the first epoch after it, also
+    /// in epochs it does not report (later folds).
+    pub deadline: Option<Instant>,
 }
 
 /// How a trial ended.
@@ -159,6 +162,7 @@ pub fn search(
                 id: trials.len() + specs.len(),
                 params,
                 threads,
+                deadline: cfg.time_budget.map(|b| started + b),
             });
         }
         if specs.is_empty() {
@@ -282,7 +286,14 @@ fn run_trial(
         Err(e) => return failed(spec, e.to_string(), seconds),
         Ok(TrialOutcome::Stopped) => TrialRecord {
             status: TrialStatus::Stopped,
-            stopped_by: stopped_by.or(Some("evaluator".into())),
+            stopped_by: stopped_by.or(Some(
+                if over_budget(Instant::now()) {
+                    "time budget"
+                } else {
+                    "evaluator"
+                }
+                .into(),
+            )),
             ..failed(spec, String::new(), seconds)
         },
         Ok(TrialOutcome::Completed { folds }) => {

@@ -13,6 +13,7 @@ use crate::metrics::Evaluation;
 use crate::split::{split, SplitConfig};
 use crate::trainer::{predict_with_loss, train_with, EpochRecord, TrainConfig};
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// Validation share carved out of each fold's training rows.
 pub const INNER_VALIDATION: f64 = 0.1;
@@ -90,8 +91,14 @@ impl Evaluator for TrainingEvaluator<'_> {
         let metric = self.objective.metric;
         let mut folds = Vec::with_capacity(self.folds.len());
         for (i, fold) in self.folds.iter().enumerate() {
+            // The first fold's epochs go to the scheduler; later folds only heed the
+            // time budget.
             let mut on_epoch = |r: &EpochRecord| {
-                i > 0 || report(r.epoch, epoch_metric(metric, r)) == Control::Continue
+                if i == 0 {
+                    report(r.epoch, epoch_metric(metric, r)) == Control::Continue
+                } else {
+                    trial.deadline.is_none_or(|d| Instant::now() < d)
+                }
             };
             match run_fold(&cfg, self.dataset, fold, &mut on_epoch)? {
                 Some(m) => folds.push(m),
