@@ -45,6 +45,9 @@ enum Command {
     Train(cmd::train::TrainArgs),
     /// Evaluate a saved model on labelled data.
     Evaluate(cmd::evaluate::EvaluateArgs),
+    /// Search hyperparameters (random, TPE or ASHA) with cross-validated trials; `tune
+    /// describe JOB` prints a job's leaderboard.
+    Tune(Box<cmd::tune::TuneArgs>),
     /// Predict the label of texts with a saved model.
     Predict(cmd::predict::PredictArgs),
     /// Check a data file (schema, completeness, class balance, duplicates).
@@ -122,6 +125,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Train(a) => cmd::train::run(a),
         Command::Evaluate(a) => cmd::evaluate::run(a),
+        Command::Tune(a) => cmd::tune::run(*a),
         Command::Predict(a) => cmd::predict::run(a).map(|s| status = s),
         Command::Validate(a) => cmd::validate::run(a),
         Command::Pipeline(a) => cmd::pipeline::run(a),

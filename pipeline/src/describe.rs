@@ -105,7 +105,29 @@ fn step_text(s: &mut String, st: &StepRecord) {
     for (name, digest) in &st.outputs {
         let _ = writeln!(s, "    output {name}: {}", &digest[..digest.len().min(16)]);
     }
-    if !st.properties.is_null() {
+    if let Some(board) = st.properties["leaderboard"].as_array() {
+        // A tune step: the leaderboard as a table, the rest as JSON.
+        let _ = writeln!(s, "    trials (best first):");
+        for t in board {
+            let score = match (t["score"]["mean"].as_f64(), t["score"]["std"].as_f64()) {
+                (Some(m), Some(sd)) => format!("{m:.4} ± {sd:.4}"),
+                _ => "-".into(),
+            };
+            let _ = writeln!(
+                s,
+                "      #{:<3} {:<9} {:>17}  {}",
+                t["id"],
+                t["status"].as_str().unwrap_or("?"),
+                score,
+                t["params"]
+            );
+        }
+        let mut rest = st.properties.clone();
+        if let Some(o) = rest.as_object_mut() {
+            o.remove("leaderboard");
+        }
+        let _ = writeln!(s, "    properties: {rest}");
+    } else if !st.properties.is_null() {
         let _ = writeln!(s, "    properties: {}", st.properties);
     }
     if let Some(r) = &st.failure_reason {

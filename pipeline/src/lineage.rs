@@ -42,7 +42,7 @@ pub(crate) fn package_lineage(
         parents.insert(name.clone(), artifact_tree(store, d)?);
     }
     let m = model_metadata;
-    Ok(json!({
+    let mut l = json!({
         "data": {
             "path": data.map(|d| d["path"].clone()),
             "digest": data.map(|d| d["digest"].clone()),
@@ -58,7 +58,12 @@ pub(crate) fn package_lineage(
         "tokenizer_digest": m["tokenizer_digest"],
         "training": {"best_epoch": m["training"]["best_epoch"], "seconds": m["training"]["seconds"]},
         "parents": parents,
-    }))
+    });
+    // A tuned model names its tuning job (best trial, parameters, score).
+    if !m["tuning"].is_null() {
+        l["tuning"] = m["tuning"].clone();
+    }
+    Ok(l)
 }
 
 /// The lineage of a registered version (by id or `group/number`).

@@ -1,28 +1,41 @@
-//! `sentio evaluate`.
+//! `sentio evaluate`: a saved model on labelled data, or (`--cv K`) k-fold
+//! cross-validation of training a model with given settings.
 use super::data_args::DataArgs;
+use super::train::HyperArgs;
 use clap::Args;
 use std::path::PathBuf;
+use train::tune::{cross_validate, folds, Validation};
 
 #[derive(Args)]
 pub struct EvaluateArgs {
     /// The model: an artifact directory, or registry:GROUP[:N] (any registered version).
-    #[arg(long)]
-    pub model: String,
+    #[arg(long, required_unless_present = "cv", conflicts_with = "cv")]
+    pub model: Option<String>,
+    /// Instead of a saved model: train with the settings below on K-1 folds and score on
+    /// the held-out fold, K times (stratified folds; a validation split is carved out of
+    /// each training part for early stopping and calibration); prints each metric's mean ±
+    /// spread over the folds.
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+    #[command(flatten)]
+    pub hyper: HyperArgs,
     /// Sentio home, for registry references.
     #[arg(long, env = "SENTIO_HOME", default_value = ".sentio")]
     pub home: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Write evaluation.json here.
+    /// Write evaluation.json (with --cv: the per-fold metrics and their mean ± spread) here.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    #[arg(long, default_value = "auto")]
-    pub device: models::DeviceChoice,
 }
 
 pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
-    let dir = super::reference::model_dir(&pipeline::Home::new(a.home.clone()), &a.model)?;
-    let predictor = models::Predictor::load(&dir, a.device.resolve()?)?;
+    if let Some(k) = a.cv {
+        return cv(&a, k);
+    }
+    let model = a.model.as_deref().unwrap_or_default();
+    let dir = super::reference::model_dir(&pipeline::Home::new(a.home.clone()), model)?;
+    let predictor = models::Predictor::load(&dir, a.hyper.device.resolve()?)?;
     let cfg = a.data.config();
     let table = train::load_table(&cfg)?;
     let (ds, drops) = train::Dataset::from_table(&table, &cfg)?;
@@ -43,6 +56,26 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
     }
     if let Some(out) = a.out {
         std::fs::write(&out, serde_json::to_vec_pretty(&eval.to_json())?)?;
+    }
+    Ok(())
+}
+
+fn cv(a: &EvaluateArgs, k: usize) -> anyhow::Result<()> {
+    let mut cfg = a.hyper.train_config()?;
+    cfg.progress = false;
+    cfg.check()?;
+    let p = train::job::prepare(&a.data.config(), &train::ValidationConfig::default())?;
+    let folds = folds(&p.dataset, Validation::KFold { k }, a.hyper.seed)?;
+    let cv = cross_validate(&cfg, &p.dataset, &folds)?;
+    println!(
+        "{k}-fold cross-validation on {} rows (mean ± spread):",
+        p.dataset.len()
+    );
+    for (name, s) in &cv.metrics {
+        println!("  {name:<18} {:.4} ± {:.4}", s.mean, s.std);
+    }
+    if let Some(out) = &a.out {
+        std::fs::write(out, serde_json::to_vec_pretty(&cv)?)?;
     }
     Ok(())
 }

@@ -17,4 +17,5 @@ pub mod retrain;
 pub mod serve;
 pub mod train;
 pub mod transform;
+pub mod tune;
 pub mod validate;

@@ -40,6 +40,10 @@ pub enum TrainError {
     UnknownFormat { path: PathBuf },
     #[error("data validation failed:\n{0}")]
     Validation(String),
+    #[error("search space {path}: {message}")]
+    Space { path: PathBuf, message: String },
+    #[error("tuning: {0}")]
+    Tune(String),
     #[error("invalid configuration: {0}")]
     Config(String),
     #[error(transparent)]

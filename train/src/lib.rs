@@ -1,5 +1,6 @@
 //! Sentio training: datasets (CSV/jsonlines), validation reports, stratified splits and
-//! balancing, the training loop, evaluation metrics and whole training jobs.
+//! balancing, the training loop, evaluation metrics, whole training jobs and
+//! hyperparameter tuning.
 #![forbid(unsafe_code)]
 
 pub mod data;
@@ -8,6 +9,7 @@ pub mod error;
 pub mod job;
 pub mod split;
 pub mod trainer;
+pub mod tune;
 pub mod validate;
 
 pub use data::{load_table, DataConfig, Dataset, Format, LabelMapping, Table};

@@ -163,6 +163,11 @@ pub struct EpochRecord {
     pub train_loss: f64,
     pub validation_macro_f1: f64,
     pub validation_accuracy: f64,
+    #[serde(default)]
+    pub validation_balanced_accuracy: f64,
+    /// Mean cross-entropy on the validation split (0 when it is empty).
+    #[serde(default)]
+    pub validation_loss: f64,
     pub examples_per_sec: f64,
 }
 
@@ -245,6 +250,31 @@ pub fn predict_classes(model: &Model, enc: &[Encoded]) -> Result<Vec<usize>> {
     Ok(out)
 }
 
+/// Predicted classes and mean cross-entropy of encoded inputs against `truth`.
+pub fn predict_with_loss(
+    model: &Model,
+    enc: &[Encoded],
+    truth: &[usize],
+) -> Result<(Vec<usize>, f64)> {
+    let mut pred = Vec::with_capacity(enc.len());
+    let mut loss = 0.0;
+    for (chunk, t) in enc.chunks(256).zip(truth.chunks(256)) {
+        let seqs: Vec<&[i64]> = chunk.iter().map(|e| e.ids.as_slice()).collect();
+        for (row, &t) in model.logit_rows(&seqs)?.iter().zip(t) {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+            let lse = max
+                + row
+                    .iter()
+                    .map(|&l| (l as f64 - max).exp())
+                    .sum::<f64>()
+                    .ln();
+            loss += lse - row[t] as f64;
+            pred.push(argmax(row));
+        }
+    }
+    Ok((pred, loss / enc.len().max(1) as f64))
+}
+
 /// Evaluates a model on a dataset.
 pub fn evaluate_model(model: &Model, ds: &Dataset) -> Result<Evaluation> {
     let texts: Vec<&str> = ds.texts.iter().map(String::as_str).collect();
@@ -305,6 +335,18 @@ pub fn calibrate(model: &Model, enc: &[Encoded], truth: &[usize], k: usize) -> R
 
 /// Trains a model on `train`, early-stopping on `validation`.
 pub fn train(cfg: &TrainConfig, train: &Dataset, validation: &Dataset) -> Result<TrainOutcome> {
+    train_with(cfg, train, validation, &mut |_| true)
+}
+
+/// [`train`], calling `on_epoch` after each epoch's validation; training stops (as on
+/// early stopping: best weights kept, then calibrated) when it returns false. Tuning's
+/// schedulers stop unpromising trials this way.
+pub fn train_with(
+    cfg: &TrainConfig,
+    train: &Dataset,
+    validation: &Dataset,
+    on_epoch: &mut dyn FnMut(&EpochRecord) -> bool,
+) -> Result<TrainOutcome> {
     cfg.check()?;
     if train.is_empty() {
         return Err(TrainError::Config("the training split is empty".into()));
@@ -408,13 +450,15 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, validation: &Dataset) -> Result
             }
         }
         let eps = train_ds.len() as f64 / t0.elapsed().as_secs_f64();
-        let vpred = predict_classes(&model, &venc)?;
+        let (vpred, vloss) = predict_with_loss(&model, &venc, &validation.labels)?;
         let ve = Evaluation::compute(&validation.labels, &vpred, &validation.label_names);
         let rec = EpochRecord {
             epoch,
             train_loss: loss_sum / batches.max(1) as f64,
             validation_macro_f1: ve.macro_f1,
             validation_accuracy: ve.accuracy,
+            validation_balanced_accuracy: ve.balanced_accuracy,
+            validation_loss: vloss,
             examples_per_sec: eps,
         };
         tracing::info!(
@@ -425,6 +469,7 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, validation: &Dataset) -> Result
             examples_per_sec = eps,
             "epoch done"
         );
+        let go_on = on_epoch(&rec);
         history.push(rec);
         let improved = best.as_ref().is_none_or(|b| ve.macro_f1 > b.0) || validation.is_empty();
         if improved {
@@ -435,6 +480,10 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, validation: &Dataset) -> Result
                 "early stop: no better validation macro-F1 for {} epoch(s)",
                 cfg.patience
             );
+            break;
+        }
+        if !go_on {
+            tracing::info!(epoch, "stopped by the caller");
             break;
         }
     }

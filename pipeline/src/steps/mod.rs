@@ -18,12 +18,14 @@ mod fail;
 mod process;
 mod register;
 mod train;
+mod tune;
 mod validate;
 
 pub use condition::ConditionConfig;
 pub use fail::FailConfig;
 pub use register::{RegisterConfig, DEFAULT_GROUP};
 pub use train::{ArchitectureName, TrainStepConfig};
+pub use tune::{TuneSettings, TuneStepConfig};
 pub use validate::ValidateConfig;
 
 /// The step types (SageMaker's Processing, Training, Condition, RegisterModel, Fail,
@@ -37,6 +39,8 @@ pub enum StepKind {
     Process,
     /// Trains a model artifact.
     Train,
+    /// Searches hyperparameters (cross-validated trials) and trains the best trial's model.
+    Tune,
     /// Metrics on the test split (`evaluation.json`).
     Evaluate,
     /// Input statistics and constraints for drift monitoring.
@@ -65,7 +69,7 @@ impl StepKind {
         match self {
             StepKind::Validate => &["data"],
             StepKind::Process => &["dataset"],
-            StepKind::Train => &["train", "validation"],
+            StepKind::Train | StepKind::Tune => &["train", "validation"],
             StepKind::Evaluate => &["model", "test"],
             StepKind::Baseline => &["model", "train"],
             StepKind::Condition => &[],
@@ -89,6 +93,7 @@ impl StepKind {
             StepKind::Validate => &["dataset"],
             StepKind::Process => &["train", "validation", "test"],
             StepKind::Train => &["model"],
+            StepKind::Tune => &["model", "trials"],
             StepKind::Evaluate => &["evaluation"],
             StepKind::Baseline => &["baseline"],
             StepKind::Register => &["package"],
@@ -113,6 +118,7 @@ pub enum StepConfig {
     Validate(ValidateConfig),
     Process(::train::SplitConfig),
     Train(Box<TrainStepConfig>),
+    Tune(Box<TuneStepConfig>),
     Evaluate(DeviceConfig),
     Baseline(DeviceConfig),
     Condition(ConditionConfig),
@@ -145,6 +151,7 @@ impl StepConfig {
                 StepConfig::Process(c)
             }
             StepKind::Train => StepConfig::Train(Box::new(parse(config)?)),
+            StepKind::Tune => StepConfig::Tune(Box::new(parse(config)?)),
             StepKind::Evaluate | StepKind::Baseline => {
                 let c: DeviceConfig = parse(config)?;
                 c.check()?;
@@ -164,6 +171,7 @@ impl StepConfig {
             StepConfig::Validate(_) => StepKind::Validate,
             StepConfig::Process(_) => StepKind::Process,
             StepConfig::Train(_) => StepKind::Train,
+            StepConfig::Tune(_) => StepKind::Tune,
             StepConfig::Evaluate(_) => StepKind::Evaluate,
             StepConfig::Baseline(_) => StepKind::Baseline,
             StepConfig::Condition(_) => StepKind::Condition,
@@ -179,6 +187,7 @@ impl StepConfig {
             StepConfig::Validate(c) => serde_json::to_value(c),
             StepConfig::Process(c) => serde_json::to_value(c),
             StepConfig::Train(c) => serde_json::to_value(c),
+            StepConfig::Tune(c) => serde_json::to_value(c),
             StepConfig::Evaluate(c) | StepConfig::Baseline(c) => serde_json::to_value(c),
             StepConfig::Condition(c) => serde_json::to_value(c),
             StepConfig::Register(c) => serde_json::to_value(c),
@@ -192,6 +201,7 @@ impl StepConfig {
             StepConfig::Validate(c) => validate::run(ctx, c),
             StepConfig::Process(c) => process::run(ctx, c),
             StepConfig::Train(c) => train::run(ctx, c),
+            StepConfig::Tune(c) => tune::run(ctx, c),
             StepConfig::Evaluate(c) => evaluate::run(ctx, c),
             StepConfig::Baseline(c) => baseline::run(ctx, c),
             StepConfig::Condition(c) => condition::run(ctx, c),
