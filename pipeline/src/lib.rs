@@ -17,6 +17,7 @@ pub mod demo;
 pub mod describe;
 pub mod error;
 pub mod executor;
+pub mod export;
 pub mod home;
 pub mod lineage;
 pub mod params;
@@ -29,11 +30,14 @@ pub use cache::CachePolicy;
 pub use definition::{PipelineDef, DEFAULT_PIPELINE};
 pub use demo::{run_default_pipeline, DefaultRun};
 pub use error::{PipelineError, Result};
-pub use executor::{execute, resume, ExecutionSummary, ExecutorConfig, RunRequest, StepSummary};
+pub use executor::{
+    execute, resume, ExecutionSummary, ExecutorConfig, RunRequest, StepReport, StepSummary,
+};
 pub use home::{CodeVersion, Home};
 pub use params::{ParamType, ParamValue};
 pub use registry::{Registry, RegistryState};
 pub use store::{
-    ApprovalStatus, ArtifactStore, ExecutionStatus, MetadataStore, ModelVersion, StepStatus, Stores,
+    ApprovalStatus, ArtifactStore, ExecutionStatus, MetadataStore, ModelVersion, StepStatus,
+    StoreConfig, Stores,
 };
 pub use trigger::{retrain, trigger, watch, PipelineSource, WatchConfig};

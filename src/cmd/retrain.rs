@@ -10,7 +10,8 @@ pub struct PipelineRetrainer {
 
 impl serve::Retrainer for PipelineRetrainer {
     fn retrain(&self, reason: &str) -> Result<String, String> {
-        let home = pipeline::Home::new(self.home.clone());
+        let home =
+            pipeline::Home::new(self.home.clone()).with_stores(crate::cmd::home::stores_from_env());
         let summary = pipeline::retrain(&home, reason, &self.source).map_err(|e| e.to_string())?;
         Ok(format!("execution {} ({:?})", summary.id, summary.status))
     }

@@ -1,13 +1,24 @@
 //! The two stores behind small traits, so they can be swapped (object storage for
 //! artifacts, PostgreSQL for metadata) without touching the executor or the registry:
 //! every component takes `&dyn MetadataStore` / `&dyn ArtifactStore`, and
-//! [`crate::Home::open_stores`] is the one place that chooses and opens them.
+//! [`crate::Home::open_stores`] is the one place that chooses and opens them: SQLite
+//! ([`SqliteStore`]) or PostgreSQL ([`PgStore`]) for metadata, a local folder
+//! ([`FsArtifactStore`]) or S3-compatible object storage ([`S3ArtifactStore`], with the
+//! folder as its cache) for artifacts, as the home's [`StoreConfig`] says.
 mod artifacts;
+mod blocking;
+mod config;
+mod migrations;
+mod postgres;
 mod records;
+mod s3;
 mod sqlite;
 
 pub use artifacts::{tree_digest, ArtifactStore, FsArtifactStore};
+pub use config::{redact_url, StoreConfig};
+pub use postgres::PgStore;
 pub use records::*;
+pub use s3::S3ArtifactStore;
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;

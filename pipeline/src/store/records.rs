@@ -64,6 +64,7 @@ pub struct ExecutionRecord {
     pub code_version: String,
     /// Why it ran: "manual", "watch: new file …", "drift: …".
     pub trigger: String,
+    /// The process running it; 0 when its steps run one by one elsewhere (`run-step`).
     pub pid: u32,
     pub started_at: String,
     pub ended_at: Option<String>,
@@ -72,9 +73,11 @@ pub struct ExecutionRecord {
 }
 
 impl ExecutionRecord {
-    /// Executing, but the process that ran it is gone (killed or crashed).
+    /// Executing, but the process that ran it is gone (killed or crashed). An execution
+    /// whose steps run one by one elsewhere (`run-step`, pid 0) is never judged so.
     pub fn interrupted(&self) -> bool {
         self.status == ExecutionStatus::Executing
+            && self.pid != 0
             && self.pid != std::process::id()
             && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
     }

@@ -4,9 +4,9 @@
 mod args;
 
 use super::catalog::RegistryCatalog;
+use super::home::HomeArgs;
 use anyhow::Context;
 use clap::Args;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use args::ServeArgs;
@@ -15,13 +15,13 @@ pub use args::ServeArgs;
 pub struct ServeCmd {
     #[command(flatten)]
     pub serve: ServeArgs,
-    /// Sentio home (metadata store and artifacts) for `registry:` model references.
-    #[arg(long, env = "SENTIO_HOME", default_value = ".sentio")]
-    pub home: PathBuf,
+    /// Sentio home and store backends, for `registry:` model references.
+    #[command(flatten)]
+    pub home: HomeArgs,
 }
 
 pub fn run(a: ServeCmd) -> anyhow::Result<()> {
-    let catalog = Arc::new(RegistryCatalog::new(pipeline::Home::new(a.home.clone())));
+    let catalog = Arc::new(RegistryCatalog::new(a.home.home()));
     let args = a.serve;
     let config = args.to_config(catalog)?;
     tracing::debug!(?config, "configuration");
