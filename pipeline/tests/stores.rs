@@ -4,7 +4,7 @@
 #[macro_use]
 mod common;
 use common::*;
-use pipeline::store::{ApprovalStatus, NewVersion};
+use pipeline::store::{ApprovalStatus, MetadataStore, NewVersion};
 use pipeline::{PipelineError, Registry};
 
 on_both_backends!(concurrent_registrations_and_approvals);
@@ -146,22 +146,10 @@ fn object_store_artifacts_are_published_atomically_and_verified() {
     );
 
     // Someone changes an object: a third machine refuses it and caches nothing.
-    let moto = common::servers::moto();
     let bucket = e.cfg.home.store_config().artifact_store.clone().unwrap();
-    let bucket = bucket
-        .trim_start_matches("s3://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let (status, _) = moto
-        .request(
-            "PUT",
-            &format!("/{bucket}/sentio/{digest}/baseline/stats.json"),
-            b"{\"a\": 2}",
-        )
-        .unwrap();
-    assert_eq!(status, 200);
+    let bucket = bucket.trim_start_matches("s3://").split('/').next().unwrap().to_string();
+    let s3 = S3::new(&bucket);
+    s3.put(&format!("sentio/{digest}/baseline/stats.json"), b"{\"a\": 2}");
     let c = e.other_home("machine-c").open_stores().unwrap();
     let err = c.artifacts.fetch(&digest).unwrap_err();
     assert!(matches!(err, PipelineError::DigestMismatch { .. }), "{err}");
@@ -173,10 +161,7 @@ fn object_store_artifacts_are_published_atomically_and_verified() {
         .exists());
 
     // An upload cut off before its index was written is not an artifact.
-    let (status, _) = moto
-        .request("DELETE", &format!("/{bucket}/sentio/{digest}.json"), b"")
-        .unwrap();
-    assert_eq!(status, 204);
+    s3.delete(&format!("sentio/{digest}.json"));
     assert!(!c.artifacts.contains(&digest).unwrap());
     let err = c.artifacts.fetch(&digest).unwrap_err();
     assert!(matches!(err, PipelineError::NotFound { .. }), "{err}");
@@ -192,4 +177,37 @@ fn object_store_artifacts_are_published_atomically_and_verified() {
     std::fs::write(again.join("baseline/stats.json"), b"{\"a\": 1}").unwrap();
     assert_eq!(a.commit(&again).unwrap(), digest);
     assert!(c.artifacts.contains(&digest).unwrap());
+}
+
+/// Direct access to the test bucket (signed requests, as any S3 client makes them).
+struct S3 {
+    store: object_store::aws::AmazonS3,
+    rt: tokio::runtime::Runtime,
+}
+
+impl S3 {
+    fn new(bucket: &str) -> S3 {
+        let mut b = object_store::aws::AmazonS3Builder::new().with_bucket_name(bucket);
+        for (k, v) in common::servers::moto().options() {
+            b = b.with_config(k.to_ascii_lowercase().parse().unwrap(), v);
+        }
+        S3 {
+            store: b.build().unwrap(),
+            rt: tokio::runtime::Runtime::new().unwrap(),
+        }
+    }
+
+    fn put(&self, key: &str, body: &[u8]) {
+        use object_store::ObjectStoreExt;
+        let path = object_store::path::Path::from(key);
+        self.rt
+            .block_on(self.store.put(&path, body.to_vec().into()))
+            .unwrap();
+    }
+
+    fn delete(&self, key: &str) {
+        use object_store::ObjectStoreExt;
+        let path = object_store::path::Path::from(key);
+        self.rt.block_on(self.store.delete(&path)).unwrap();
+    }
 }

@@ -54,12 +54,16 @@ pub struct Postgres {
     dir: PathBuf,
 }
 
-/// The server binaries: `initdb` on PATH, or Debian's /usr/lib/postgresql/<v>/bin.
+/// The server binaries' folder (with createdb and psql): the one of `initdb` on PATH
+/// (links followed), or Debian's /usr/lib/postgresql/<v>/bin.
 fn pg_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("PATH").and_then(|path| {
+    let on_path = std::env::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path)
-            .find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file())
-    }) {
+            .filter_map(|d| std::fs::canonicalize(d.join("initdb")).ok())
+            .filter_map(|p| p.parent().map(Path::to_path_buf))
+            .find(|d| d.join("pg_ctl").is_file() && d.join("createdb").is_file())
+    });
+    if let Some(p) = on_path {
         return p;
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
