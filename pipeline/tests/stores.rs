@@ -147,9 +147,17 @@ fn object_store_artifacts_are_published_atomically_and_verified() {
 
     // Someone changes an object: a third machine refuses it and caches nothing.
     let bucket = e.cfg.home.store_config().artifact_store.clone().unwrap();
-    let bucket = bucket.trim_start_matches("s3://").split('/').next().unwrap().to_string();
+    let bucket = bucket
+        .trim_start_matches("s3://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
     let s3 = S3::new(&bucket);
-    s3.put(&format!("sentio/{digest}/baseline/stats.json"), b"{\"a\": 2}");
+    s3.put(
+        &format!("sentio/{digest}/baseline/stats.json"),
+        b"{\"a\": 2}",
+    );
     let c = e.other_home("machine-c").open_stores().unwrap();
     let err = c.artifacts.fetch(&digest).unwrap_err();
     assert!(matches!(err, PipelineError::DigestMismatch { .. }), "{err}");
