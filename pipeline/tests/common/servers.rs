@@ -33,6 +33,7 @@ fn output(cmd: &mut Command) -> String {
 }
 
 /// Stops `stop` (a shell command) once this process is gone.
+#[allow(clippy::zombie_processes)] // it outlives this process by design
 fn watchdog(stop: &str) {
     let script = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop}",
@@ -280,6 +281,7 @@ fn moto_bin() -> PathBuf {
 }
 
 impl Moto {
+    #[allow(clippy::zombie_processes)] // the server lives as long as this process
     fn start() -> Moto {
         let bin = moto_bin();
         for _attempt in 0..5 {
@@ -306,6 +308,7 @@ impl Moto {
                 std::thread::sleep(Duration::from_millis(100));
             }
             let _ = child.kill();
+            let _ = child.wait();
         }
         panic!("moto_server did not start ({})", bin.display());
     }
