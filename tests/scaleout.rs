@@ -276,8 +276,16 @@ fn serve_from_registry(shared: &Shared, home: &Path, version: &str) {
             r#"{"instances": ["great fit, love it"]}"#,
         )
         .unwrap();
-        let _ = child.kill();
-        let _ = child.wait();
+        // SIGTERM: the endpoint drains and exits cleanly, closing the shared stores'
+        // clients (off its async threads).
+        let term = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        assert!(term.is_ok_and(|s| s.success()));
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "exit {:?}: {err}", out.status.code());
+        assert!(!err.contains("panicked"), "{err}");
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("label"), "{body}");
         let cached = std::fs::read_dir(home.join("artifacts")).unwrap().flatten();

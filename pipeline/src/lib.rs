@@ -2,10 +2,12 @@
 //! DAG executor with explained step caching, the model registry, lineage and triggers.
 //!
 //! State lives behind two traits, [`store::MetadataStore`] (executions, step runs,
-//! lineage, registry, history; SQLite by default) and [`store::ArtifactStore`]
-//! (content-addressed step outputs; a local folder by default). Every component takes
-//! them as trait objects; [`Home::open_stores`] is the one place that opens them for a
-//! Sentio home. The code version in every cache key is fixed at build time
+//! lineage, registry, history; SQLite by default, PostgreSQL to share it) and
+//! [`store::ArtifactStore`] (content-addressed step outputs; a local folder by default,
+//! S3-compatible object storage to share them). Every component takes them as trait
+//! objects; [`Home::open_stores`] is the one place that opens them for a Sentio home.
+//! Steps also run one process at a time ([`executor::plan`], [`executor::run_step`],
+//! [`executor::finish`]) for workflow engines ([`export`]). The code version in every cache key is fixed at build time
 //! ([`CodeVersion::current`]). Argument parsing and printing live in the `sentio` binary.
 #![forbid(unsafe_code)]
 

@@ -163,6 +163,21 @@ fn event(
     }
 }
 
+/// The connection holds a runtime of its own, which must not be closed on an async
+/// thread (an endpoint drops its registry catalog there).
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        let client = self
+            .client
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(c) = client {
+            off_runtime(move || drop(c));
+        }
+    }
+}
+
 impl PgStore {
     /// Connects and brings the schema to the newest version.
     pub fn connect(url: &str) -> Result<Self> {
