@@ -6,9 +6,7 @@ mod common;
 
 use common::{act, get, send, start_console, TOKEN};
 use hyper::Method;
-use pipeline::store::{
-    ApprovalStatus, ExecutionRecord, ExecutionStatus, MetadataStore, NewVersion,
-};
+use pipeline::store::{ApprovalStatus, ExecutionRecord, ExecutionStatus, NewVersion};
 use std::collections::BTreeSet;
 
 #[test]

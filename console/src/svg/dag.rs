@@ -131,9 +131,12 @@ pub fn render(id: &str, title: &str, g: &Graph) -> Markup {
                 @let mx = (sx + tx) / 2.0;
                 path class=(if e.dashed { "edge dashed" } else { "edge" })
                     d=(format!("M {} {} C {} {}, {} {}, {} {}", f(sx), f(sy), f(mx), f(sy), f(mx), f(ty), f(tx), f(ty)))
-                    fill="none" marker-end=(format!("url(#{marker})")) {}
-                @if let Some(l) = &e.label {
-                    text.edge-label x=(f(mx)) y=(f((sy + ty) / 2.0 - 4.0)) text-anchor="middle" { (l) }
+                    fill="none" marker-end=(format!("url(#{marker})")) {
+                    title { (g.nodes[e.from].label) " → " (g.nodes[e.to].label) @if let Some(l) = &e.label { ": " (l) } }
+                }
+                // Labels only on edges between neighbouring columns (longer ones cross others).
+                @if let (Some(l), true) = (&e.label, pos[e.to].0 == pos[e.from].0 + 1 && pos[e.to].1 == pos[e.from].1) {
+                    text.edge-label x=(f(mx)) y=(f((sy + ty) / 2.0 - 4.0)) text-anchor="middle" { (l.chars().take(12).collect::<String>()) }
                 }
             }
             @for (i, node) in g.nodes.iter().enumerate() {

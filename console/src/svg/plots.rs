@@ -7,7 +7,7 @@ const W: f64 = 640.0;
 const H: f64 = 220.0;
 const LEFT: f64 = 56.0;
 const RIGHT: f64 = 12.0;
-const TOP: f64 = 26.0;
+const TOP: f64 = 40.0;
 const BOTTOM: f64 = 40.0;
 
 fn empty(what: &str) -> Markup {
@@ -16,6 +16,41 @@ fn empty(what: &str) -> Markup {
 
 fn f(v: f64) -> String {
     format!("{v:.1}")
+}
+
+/// The series names in a row under the title, each in its colour.
+fn legend(names: &[&str]) -> Markup {
+    let mut x = LEFT;
+    let mut at = Vec::new();
+    for n in names {
+        at.push(x);
+        x += 22.0 + 6.2 * n.chars().count() as f64;
+    }
+    html! {
+        @for (i, n) in names.iter().enumerate() {
+            rect x=(f(at[i])) y="23" width="10" height="10" fill=(colour(i)) {}
+            text.legend x=(f(at[i] + 14.0)) y="32" { (n) }
+        }
+    }
+}
+
+/// The y axis label, along the axis.
+fn y_label(label: &str, bottom: f64) -> Markup {
+    html! {
+        text.axis-label transform="rotate(-90)" x=(f(-(TOP + bottom) / 2.0)) y="11" text-anchor="middle" { (label) }
+    }
+}
+
+/// Tick values with their labels, consecutive equal labels dropped.
+fn x_ticks(axis: XAxis, x0: f64, x1: f64) -> Vec<(f64, String)> {
+    let mut out: Vec<(f64, String)> = Vec::new();
+    for t in ticks(x0, x1, 5) {
+        let l = x_label(axis, t, x1 - x0);
+        if out.last().is_none_or(|(_, p)| *p != l) {
+            out.push((t, l));
+        }
+    }
+    out
 }
 
 /// What the x axis shows.
@@ -91,7 +126,6 @@ pub fn lines(c: &Lines) -> Markup {
     }
     let xs = Scale::new(x0, x1, LEFT, W - RIGHT);
     let ys = Scale::new(y0, y1, H - BOTTOM, TOP);
-    let span = x1 - x0;
     let markers = pts.len() <= 80 * c.lines.len().max(1);
     html! {
         svg.chart xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {W} {H}")) role="img" aria-label=(c.title) data-chart="lines" {
@@ -101,10 +135,10 @@ pub fn lines(c: &Lines) -> Markup {
                 line.grid x1=(f(LEFT)) x2=(f(W - RIGHT)) y1=(f(ys.at(t))) y2=(f(ys.at(t))) {}
                 text.tick x=(f(LEFT - 4.0)) y=(f(ys.at(t) + 3.0)) text-anchor="end" { (num(t)) }
             }
-            @for t in ticks(x0, x1, 5) {
-                text.tick x=(f(xs.at(t))) y=(f(H - BOTTOM + 14.0)) text-anchor="middle" { (x_label(c.x, t, span)) }
+            @for (t, label) in x_ticks(c.x, x0, x1) {
+                text.tick x=(f(xs.at(t))) y=(f(H - BOTTOM + 14.0)) text-anchor="middle" { (label) }
             }
-            text.axis-label x=(f(12.0)) y=(f(TOP - 10.0)) { (c.y_label) }
+            (y_label(c.y_label, H - BOTTOM))
             @if let XAxis::Number(label) = c.x {
                 text.axis-label x=(f(W - RIGHT)) y=(f(H - 6.0)) text-anchor="end" { (label) }
             } @else {
@@ -122,8 +156,8 @@ pub fn lines(c: &Lines) -> Markup {
                         }
                     }
                 }
-                text.legend x=(f(W - RIGHT - 110.0 * (c.lines.len() - i) as f64)) y="14" fill=(colour(i)) { "■ " (l.name) }
             }
+            (legend(&c.lines.iter().map(|l| l.name.as_str()).collect::<Vec<_>>()))
         }
     }
 }
@@ -152,12 +186,18 @@ pub fn bars(c: &Bars) -> Markup {
     let ys = Scale::new(0.0, top, H - BOTTOM, TOP);
     let slot = (W - LEFT - RIGHT) / c.categories.len() as f64;
     let bar = (slot * 0.8 / c.groups.len() as f64).max(1.0);
-    let every = (c.categories.len() / 12).max(1);
+    let longest = c
+        .categories
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(1) as f64;
+    let every = ((longest * 5.6 + 6.0) / slot).ceil().max(1.0) as usize;
     html! {
         svg.chart xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {W} {H}")) role="img" aria-label=(c.title) data-chart="bars" {
             title { (c.title) }
             text.chart-title x=(f(LEFT)) y="14" { (c.title) }
-            text.axis-label x="12" y=(f(TOP - 10.0)) { (c.y_label) }
+            (y_label(c.y_label, H - BOTTOM))
             @for t in ticks(0.0, top, 4) {
                 line.grid x1=(f(LEFT)) x2=(f(W - RIGHT)) y1=(f(ys.at(t))) y2=(f(ys.at(t))) {}
                 text.tick x=(f(LEFT - 4.0)) y=(f(ys.at(t) + 3.0)) text-anchor="end" { (num(t)) }
@@ -171,12 +211,10 @@ pub fn bars(c: &Bars) -> Markup {
                     }
                 }
                 @if ci % every == 0 {
-                    text.tick x=(f(LEFT + slot * (ci as f64 + 0.5))) y=(f(H - BOTTOM + 14.0)) text-anchor="middle" { (cat.chars().take(14).collect::<String>()) }
+                    text.tick x=(f(LEFT + slot * (ci as f64 + 0.5))) y=(f(H - BOTTOM + 14.0)) text-anchor="middle" { (cat) }
                 }
             }
-            @for (gi, (name, _)) in c.groups.iter().enumerate() {
-                text.legend x=(f(W - RIGHT - 120.0 * (c.groups.len() - gi) as f64)) y="14" fill=(colour(gi)) { "■ " (name) }
-            }
+            (legend(&c.groups.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>()))
         }
     }
 }
@@ -291,8 +329,8 @@ pub fn timeline(title: &str, marks: &[Mark]) -> Markup {
                 line.grid x1=(f(left)) x2=(f(W - RIGHT)) y1=(f(y)) y2=(f(y)) {}
                 text.tick x=(f(left - 6.0)) y=(f(y + 4.0)) text-anchor="end" { (l) }
             }
-            @for t in ticks(t0, t1, 5) {
-                text.tick x=(f(xs.at(t))) y=(f(h - 10.0)) text-anchor="middle" { (x_label(XAxis::Time, t, t1 - t0)) }
+            @for (t, label) in x_ticks(XAxis::Time, t0, t1) {
+                text.tick x=(f(xs.at(t))) y=(f(h - 10.0)) text-anchor="middle" { (label) }
             }
             @for m in marks {
                 circle class=(format!("mark {}", m.class)) cx=(f(xs.at(m.t))) cy=(f(TOP + 26.0 * lane(m.class) as f64 + 13.0)) r="5" {
