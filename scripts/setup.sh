@@ -49,3 +49,16 @@ if [ "$(cat .cargo/config.toml 2>/dev/null)" != "$cfg" ]; then
   printf '%s\n' "$cfg" > .cargo/config.toml
   echo "setup: wrote .cargo/config.toml (libtorch at $torch_dir)"
 fi
+
+# Headless Chromium and its WebDriver (Debian's chromium and chromium-driver) for the web
+# console's browser tests (console/tests/browser.rs); installed only when missing.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium and chromium-driver (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+  else
+    echo "setup: chromium and chromedriver are missing; install Debian's chromium and chromium-driver (as root: apt-get install chromium chromium-driver)" >&2
+    exit 1
+  fi
+fi

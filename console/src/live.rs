@@ -31,12 +31,17 @@ pub struct Counters {
 }
 
 /// A histogram bucket bound usable as a map key (bounds are finite or +∞, never NaN).
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OrderedBound(pub f64);
 impl Eq for OrderedBound {}
 impl Ord for OrderedBound {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         self.0.total_cmp(&o.0)
+    }
+}
+impl PartialOrd for OrderedBound {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
     }
 }
 

@@ -49,9 +49,22 @@ pub struct Run {
     pub summary: RunSummary,
 }
 
+/// Folder listings and run summaries, reused while a folder's modification time stays
+/// the same (reports are written by rename, which touches their folder): a scan of 720
+/// runs costs one `stat` per folder, not a listing and a parse per run.
 #[derive(Default)]
 pub struct ReportCache {
-    cache: Mutex<HashMap<PathBuf, (SystemTime, RunSummary)>>,
+    dirs: Mutex<HashMap<PathBuf, Listing>>,
+    cache: Mutex<HashMap<PathBuf, Cached>>,
+}
+
+/// A folder's modification time and its entries (name, is a folder).
+type Listing = (SystemTime, Vec<(String, bool)>);
+
+struct Cached {
+    dir_modified: SystemTime,
+    modified: SystemTime,
+    summary: RunSummary,
 }
 
 fn summarize(r: &CheckResult, modified: SystemTime) -> RunSummary {
@@ -75,24 +88,6 @@ fn summarize(r: &CheckResult, modified: SystemTime) -> RunSummary {
     }
 }
 
-fn find(dir: &Path, depth: usize, rel: &mut Vec<String>, out: &mut Vec<(Vec<String>, PathBuf)>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in rd.flatten() {
-        let p = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(ft) = entry.file_type() else { continue };
-        if ft.is_file() && name == REPORT {
-            out.push((rel.clone(), p));
-        } else if ft.is_dir() && depth < MAX_DEPTH && !name.starts_with('.') {
-            rel.push(name);
-            find(&p, depth + 1, rel, out);
-            rel.pop();
-        }
-    }
-}
-
 /// The series a report at `rel` (its folders below the monitor folder) belongs to.
 fn series_of(rel: &[String]) -> String {
     match rel.first() {
@@ -102,43 +97,95 @@ fn series_of(rel: &[String]) -> String {
 }
 
 impl ReportCache {
+    /// (name, is a folder) of the entries of `dir`, from the cache while `dir` is unchanged.
+    fn list(&self, dir: &Path, modified: SystemTime) -> Vec<(String, bool)> {
+        let mut dirs = self.dirs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((m, entries)) = dirs.get(dir) {
+            if *m == modified {
+                return entries.clone();
+            }
+        }
+        let entries: Vec<(String, bool)> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| {
+                        let ft = e.file_type().ok()?;
+                        Some((e.file_name().to_string_lossy().into_owned(), ft.is_dir()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        dirs.insert(dir.to_path_buf(), (modified, entries.clone()));
+        entries
+    }
+
+    /// Reports under `dir`: (folders below the monitor folder, report, its folder's time).
+    fn find(
+        &self,
+        dir: &Path,
+        depth: usize,
+        rel: &mut Vec<String>,
+        out: &mut Vec<(Vec<String>, PathBuf, SystemTime)>,
+    ) {
+        let Ok(modified) = std::fs::metadata(dir).and_then(|m| m.modified()) else {
+            return;
+        };
+        for (name, is_dir) in self.list(dir, modified) {
+            if !is_dir && name == REPORT {
+                out.push((rel.clone(), dir.join(&name), modified));
+            } else if is_dir && depth < MAX_DEPTH && !name.starts_with('.') {
+                rel.push(name.clone());
+                self.find(&dir.join(&name), depth + 1, rel, out);
+                rel.pop();
+            }
+        }
+    }
+
     /// Every run under `monitor_dir`, oldest first (the newest [`MAX_RUNS`] at most).
     pub fn runs(&self, monitor_dir: &Path) -> Vec<Run> {
         let mut found = Vec::new();
-        find(monitor_dir, 0, &mut Vec::new(), &mut found);
-        let mut runs: Vec<(Vec<String>, PathBuf, SystemTime)> = found
-            .into_iter()
-            .filter_map(|(rel, p)| {
-                let m = std::fs::metadata(&p).and_then(|m| m.modified()).ok()?;
-                Some((rel, p, m))
-            })
-            .collect();
-        runs.sort_by_key(|(_, p, m)| (*m, p.clone()));
-        let skip = runs.len().saturating_sub(MAX_RUNS);
+        self.find(monitor_dir, 0, &mut Vec::new(), &mut found);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = Vec::new();
-        for (rel, path, modified) in runs.into_iter().skip(skip) {
-            let summary = match cache.get(&path) {
-                Some((m, s)) if *m == modified => s.clone(),
-                _ => match monitoring::files::read_json::<CheckResult>(&path) {
+        let mut runs: Vec<(SystemTime, Run)> = Vec::with_capacity(found.len());
+        for (rel, path, dir_modified) in found {
+            let fresh = cache
+                .get(&path)
+                .is_some_and(|c| c.dir_modified == dir_modified);
+            if !fresh {
+                let Ok(modified) = std::fs::metadata(&path).and_then(|m| m.modified()) else {
+                    continue;
+                };
+                match monitoring::files::read_json::<CheckResult>(&path) {
                     Ok(r) => {
-                        let s = summarize(&r, modified);
-                        cache.insert(path.clone(), (modified, s.clone()));
-                        s
+                        let summary = summarize(&r, modified);
+                        cache.insert(
+                            path.clone(),
+                            Cached {
+                                dir_modified,
+                                modified,
+                                summary,
+                            },
+                        );
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "unreadable monitoring report left out");
                         continue;
                     }
+                }
+            }
+            let Some(c) = cache.get(&path) else { continue };
+            runs.push((
+                c.modified,
+                Run {
+                    series: series_of(&rel),
+                    summary: c.summary.clone(),
+                    path,
                 },
-            };
-            out.push(Run {
-                series: series_of(&rel),
-                path,
-                summary,
-            });
+            ));
         }
-        out
+        runs.sort_by(|a, b| (a.0, &a.1.path).cmp(&(b.0, &b.1.path)));
+        let skip = runs.len().saturating_sub(MAX_RUNS);
+        runs.into_iter().skip(skip).map(|(_, r)| r).collect()
     }
 
     /// Runs grouped by series (series by name, runs oldest first).
