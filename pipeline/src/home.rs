@@ -2,9 +2,12 @@
 //! environment once and passes a [`Home`] down; nothing below it reads the environment.
 //! [`Home::open_stores`] is the one place where the stores of a home are opened.
 use crate::error::{PipelineError, Result};
-use crate::store::{FsArtifactStore, SqliteStore, Stores};
+use crate::store::{ArtifactStore, FsArtifactStore, SqliteStore, Stores};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// Staging folders without an owner's lock (an older layout) are removed once this old.
+const STALE_STAGING: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// The Sentio home directory (`sentio.db`, `artifacts/`, `executions/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,11 +46,18 @@ impl Home {
     /// `sentio.db` and the content-addressed folder `artifacts/`. Another backend
     /// (PostgreSQL, S3-compatible object storage) is a store implementing the traits plus
     /// its choice here; nothing else opens stores.
+    /// Staging folders left by processes that are gone (killed mid-step) are removed here,
+    /// at start-up.
     pub fn open_stores(&self) -> Result<Stores> {
         self.ensure()?;
+        let artifacts = FsArtifactStore::new(self.artifacts_dir());
+        let cleaned = artifacts.clean_staging(STALE_STAGING);
+        if cleaned > 0 {
+            tracing::info!(cleaned, "removed staging folders left by interrupted runs");
+        }
         Ok(Stores {
             metadata: Arc::new(SqliteStore::open(&self.db_path())?),
-            artifacts: Arc::new(FsArtifactStore::new(self.artifacts_dir())),
+            artifacts: Arc::new(artifacts),
         })
     }
 }

@@ -12,6 +12,7 @@ pub mod loadtest;
 pub mod monitor;
 pub mod pipeline;
 pub mod predict;
+pub mod reference;
 pub mod registry;
 pub mod retrain;
 pub mod serve;

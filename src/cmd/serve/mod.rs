@@ -2,6 +2,7 @@
 //! a `serve::ServeConfig` with model references resolved through the registry, and the
 //! process around `serve::run`: the runtime, the bound listener, SIGTERM / Ctrl-C.
 mod args;
+mod observe;
 
 use super::catalog::RegistryCatalog;
 use anyhow::Context;
@@ -21,10 +22,16 @@ pub struct ServeCmd {
 }
 
 pub fn run(a: ServeCmd) -> anyhow::Result<()> {
+    // Connections need file descriptors: take what the hard limit allows, before the
+    // connection cap is checked against it.
+    match serve::limits::raise_fd_limit() {
+        Ok(n) => tracing::debug!(open_file_limit = n, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
     let home = pipeline::Home::new(a.home.clone());
     let catalog = Arc::new(RegistryCatalog::new(home.clone()));
     let args = a.serve;
-    let config = args.to_config(catalog)?;
+    let config = args.to_config(catalog, &a.home)?;
     tracing::debug!(?config, "configuration");
     tch::set_num_threads(args.torch_threads.max(1));
     let mut builder = tokio::runtime::Builder::new_multi_thread();
