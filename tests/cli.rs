@@ -55,7 +55,7 @@ fn bad_data_is_refused_with_a_clear_error() {
     assert!(!d.join("model").exists());
     fails_with(
         &sentio(&["predict", "--model", &out, "hello"], d),
-        "no such artifact",
+        "not found (no artifact directory there)",
     );
     fails_with(
         &sentio(
@@ -75,6 +75,60 @@ fn bad_data_is_refused_with_a_clear_error() {
     // clap's own usage errors exit with 2.
     let o = sentio(&["train", "--epochs", "many"], d);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn identical_weights_are_one_version_and_out_is_not_replaced_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = d.join("reviews.csv");
+    train::demo::write_csv(&data, 300, 5).unwrap();
+    let data_s = data.display().to_string();
+    let train = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "train", "--data", &data_s, "--out", out, "--epochs", "2", "--dim", "8", "--device",
+            "cpu",
+        ];
+        args.extend_from_slice(extra);
+        sentio(&args, d)
+    };
+    let version = |o: &Output| {
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        let v = stdout
+            .split("model ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next());
+        v.unwrap_or_else(|| panic!("no version in {stdout}"))
+            .to_string()
+    };
+    let (a, b) = (
+        d.join("a").display().to_string(),
+        d.join("b").display().to_string(),
+    );
+    let first = train(&a, &[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // Trained again (other timestamps in metadata.json): the same weights, the same version.
+    let second = train(&b, &[]);
+    assert!(second.status.success());
+    assert_eq!(version(&first), version(&second));
+    assert_ne!(
+        std::fs::read(d.join("a/metadata.json")).unwrap(),
+        std::fs::read(d.join("b/metadata.json")).unwrap(),
+        "the metadata differs, the version does not"
+    );
+    // An existing artifact is not replaced without --force.
+    fails_with(&train(&a, &[]), "exists; pass --force");
+    let forced = train(&a, &["--force"]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    assert_eq!(version(&forced), version(&first));
 }
 
 #[test]

@@ -10,6 +10,10 @@
 //! manifest.json      sha256 of every file above: loading refuses an artifact whose files
 //!                    do not match it
 //! ```
+//! The model version (`sha256-…`) is a digest of what determines predictions only —
+//! config.json, tokenizer.json, model.safetensors and labels.json — so the same weights
+//! have the same version whatever evaluation, metadata or baseline travel with them
+//! (training and registration agree; identical weights are one version).
 //! Writing is atomic: everything goes to a temporary sibling directory that is fsynced and
 //! renamed into place, so a partial artifact is never visible.
 use crate::arch::ModelConfig;
@@ -28,6 +32,8 @@ pub const LABELS: &str = "labels.json";
 pub const EVALUATION: &str = "evaluation.json";
 pub const METADATA: &str = "metadata.json";
 pub const MANIFEST: &str = "manifest.json";
+/// The files whose content is the model version.
+pub const PREDICTIVE: [&str; 4] = [CONFIG, LABELS, WEIGHTS, TOKENIZER];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArtifactConfig {
@@ -59,6 +65,43 @@ pub fn file_digest(path: &Path) -> Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
+/// Longest input (tokens) an artifact may ask for.
+const MAX_LEN: usize = crate::arch::bounds::MAX_POSITIONS;
+
+/// The sizes `config.json` gives, against sane bounds and against the weights file (which
+/// must be large enough to hold every parameter, at 2 bytes each at least): checked before
+/// any tensor is allocated, so a crafted configuration is a clear error, not an
+/// allocation of petabytes.
+fn check_sizes(dir: &Path, config: &ArtifactConfig) -> Result<()> {
+    let bad = |e: ModelError| ModelError::Corrupt {
+        path: dir.to_path_buf(),
+        reason: format!("{CONFIG}: {e}"),
+    };
+    config.model.check(config.labels.len()).map_err(bad)?;
+    if config.max_len == 0 || config.max_len > MAX_LEN {
+        return Err(bad(ModelError::Config(format!(
+            "max_len is {}; it must be between 1 and {MAX_LEN}",
+            config.max_len
+        ))));
+    }
+    let weights = dir.join(WEIGHTS);
+    let len = std::fs::metadata(&weights)
+        .map_err(|e| ModelError::io(&weights, e))?
+        .len();
+    let needed = config.model.min_parameters(config.labels.len()) * 2;
+    if u128::from(len) < needed {
+        return Err(ModelError::Mismatch {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "{CONFIG} describes a {} model of at least {needed} bytes of weights, but \
+                 {WEIGHTS} has {len}",
+                config.model.name()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// A verified artifact directory.
 #[derive(Debug, Clone)]
 pub struct Artifact {
@@ -67,6 +110,8 @@ pub struct Artifact {
     pub manifest: Manifest,
     /// sha256 of manifest.json: the content address of the whole artifact.
     pub digest: String,
+    /// sha256 over the digests of the [`PREDICTIVE`] files: what the version names.
+    pub model_digest: String,
 }
 
 impl Artifact {
@@ -77,7 +122,9 @@ impl Artifact {
             reason,
         };
         if !dir.is_dir() {
-            return Err(corrupt("not a directory (no such artifact)".into()));
+            return Err(ModelError::NotFound {
+                path: dir.to_path_buf(),
+            });
         }
         let mpath = dir.join(MANIFEST);
         let mbytes =
@@ -114,6 +161,7 @@ impl Artifact {
         let config: ArtifactConfig =
             serde_json::from_slice(&std::fs::read(&cpath).map_err(|e| ModelError::io(&cpath, e))?)
                 .map_err(|e| ModelError::json(&cpath, e))?;
+        check_sizes(dir, &config)?;
         let lpath = dir.join(LABELS);
         let labels: Vec<String> =
             serde_json::from_slice(&std::fs::read(&lpath).map_err(|e| ModelError::io(&lpath, e))?)
@@ -127,17 +175,19 @@ impl Artifact {
                 ),
             });
         }
+        let model_digest = model_digest(&manifest);
         Ok(Artifact {
             dir: dir.to_path_buf(),
             config,
             manifest,
             digest: hex::encode(Sha256::digest(&mbytes)),
+            model_digest,
         })
     }
 
-    /// A short, stable model version id derived from the content digest.
+    /// A short, stable model version id: the digest of what determines predictions.
     pub fn version(&self) -> String {
-        short_version(&self.digest)
+        short_version(&self.model_digest)
     }
 
     pub fn read_json(&self, name: &str) -> Result<Option<serde_json::Value>> {
@@ -150,6 +200,16 @@ impl Artifact {
             .map(Some)
             .map_err(|e| ModelError::json(&p, e))
     }
+}
+
+/// sha256 of `name:digest` lines of the [`PREDICTIVE`] files (in that order).
+fn model_digest(manifest: &Manifest) -> String {
+    let mut h = Sha256::new();
+    for name in PREDICTIVE {
+        let d = manifest.files.get(name).map(String::as_str).unwrap_or("");
+        h.update(format!("{name}:{d}\n").as_bytes());
+    }
+    hex::encode(h.finalize())
 }
 
 pub fn short_version(digest: &str) -> String {

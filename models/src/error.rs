@@ -19,6 +19,8 @@ pub enum ModelError {
     Tokenizer(String),
     #[error("torch error: {0}")]
     Torch(#[from] tch::TchError),
+    #[error("model {path} not found (no artifact directory there)")]
+    NotFound { path: PathBuf },
     #[error("artifact {path} is corrupt: {reason}")]
     Corrupt { path: PathBuf, reason: String },
     #[error("artifact {path} does not match: {reason}")]

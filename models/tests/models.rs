@@ -215,6 +215,54 @@ fn corrupt_or_mismatched_artifacts_are_refused() {
     assert!(err.to_string().contains("manifest.json"), "{err}");
 }
 
+/// Rewrites one field of `config.json`'s model and re-hashes the manifest, as an attacker
+/// who can write the artifact folder would.
+fn craft_config(dir: &std::path::Path, field: &str, value: serde_json::Value) {
+    let path = dir.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    config["model"][field] = value;
+    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
+    refresh_manifest(dir, "config.json");
+}
+
+#[test]
+fn crafted_configurations_are_refused_before_any_allocation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tk = tokenizer();
+    let model = Model::new(fasttext(&tk), labels(), 32, tk, Device::Cpu).unwrap();
+    let dir = tmp.path().join("model");
+    let cases = [
+        (
+            "bigram_buckets",
+            serde_json::json!(1_000_000_000_000_000u64),
+            "bigram_buckets",
+        ),
+        ("dim", serde_json::json!(0), "dim is 0"),
+        ("dropout", serde_json::json!(1.5), "dropout"),
+        ("vocab_size", serde_json::json!(u64::MAX), "vocab_size"),
+        // Within the bounds, but more than the weights file holds.
+        (
+            "bigram_buckets",
+            serde_json::json!(40_000_000),
+            "bytes of weights",
+        ),
+    ];
+    for (field, value, expected) in cases {
+        save(&model, &dir);
+        craft_config(&dir, field, value.clone());
+        let err = Predictor::load(&dir, Device::Cpu).err().unwrap();
+        assert!(
+            matches!(
+                err,
+                ModelError::Corrupt { .. } | ModelError::Mismatch { .. }
+            ),
+            "{field}={value}: {err}"
+        );
+        assert!(err.to_string().contains(expected), "{field}={value}: {err}");
+    }
+}
+
 #[test]
 fn non_finite_output_is_an_error_for_that_input_only() {
     let tk = tokenizer();

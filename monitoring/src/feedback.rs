@@ -1,8 +1,18 @@
 //! Ground truth: true labels sent after the fact (`POST /feedback`, or a JSON-lines file of
-//! them), in one record shape. [`crate::quality`] joins them with captured predictions.
+//! them), in one record shape. One label set per inference id: a later record for the same
+//! id replaces the earlier one (counted). [`crate::quality`] joins them with captured
+//! predictions.
 use crate::MonitoringError;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::Path;
+
+/// Most items in one feedback body.
+pub const MAX_ITEMS: usize = 1000;
+/// Most labels of one item (instances of one request).
+pub const MAX_LABELS: usize = 1000;
+/// Longest label.
+pub const MAX_LABEL_LEN: usize = 256;
 
 /// One ground-truth record: the true label of each instance of a request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +50,22 @@ impl Item {
         if self.inference_id.is_empty() || self.inference_id.len() > 64 {
             return Err("an inference id has 1 to 64 characters".into());
         }
+        if labels.len() > MAX_LABELS {
+            return Err(format!(
+                "feedback for {:?} has {} labels; at most {MAX_LABELS}",
+                self.inference_id,
+                labels.len()
+            ));
+        }
+        if let Some(l) = labels
+            .iter()
+            .find(|l| l.is_empty() || l.len() > MAX_LABEL_LEN)
+        {
+            return Err(format!(
+                "label {:?} must have 1 to {MAX_LABEL_LEN} characters",
+                l.chars().take(40).collect::<String>()
+            ));
+        }
         Ok(FeedbackRecord {
             inference_id: self.inference_id,
             labels,
@@ -65,6 +91,12 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<FeedbackRecord>, String> {
     if items.is_empty() {
         return Err("no feedback given".into());
     }
+    if items.len() > MAX_ITEMS {
+        return Err(format!(
+            "{} feedback items in one body; at most {MAX_ITEMS}",
+            items.len()
+        ));
+    }
     items
         .into_iter()
         .map(|i| {
@@ -75,29 +107,77 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<FeedbackRecord>, String> {
         .collect()
 }
 
-/// Reads a JSON-lines file (or every `.jsonl` under a folder) of feedback records; lines
-/// that are not feedback are counted and returned as the second value, not dropped silently.
-pub fn read_feedback(path: &Path) -> Result<(Vec<FeedbackRecord>, u64), MonitoringError> {
+/// Feedback as read: one record per inference id (the latest), and what was left out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedbackSet {
+    /// The latest record of each id, in the order ids first appeared.
+    pub records: Vec<FeedbackRecord>,
+    /// Records replaced by a later one for the same id.
+    pub replaced: u64,
+    /// Finished lines that are not feedback records.
+    pub unreadable: u64,
+}
+
+impl FeedbackSet {
+    /// Adds records in arrival order; a later record for an id replaces the earlier one.
+    pub fn extend(&mut self, records: impl IntoIterator<Item = FeedbackRecord>) {
+        let mut at: HashMap<String, usize> = self
+            .records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.inference_id.clone(), i))
+            .collect();
+        for r in records {
+            match at.get(&r.inference_id) {
+                Some(&i) => {
+                    self.records[i] = r;
+                    self.replaced += 1;
+                }
+                None => {
+                    at.insert(r.inference_id.clone(), self.records.len());
+                    self.records.push(r);
+                }
+            }
+        }
+    }
+}
+
+/// The records of one stored line: a [`FeedbackRecord`] as the endpoint writes it, or any
+/// body `POST /feedback` takes (files made by hand).
+pub fn parse_line(line: &[u8]) -> Result<Vec<FeedbackRecord>, String> {
+    match serde_json::from_slice::<FeedbackRecord>(line) {
+        Ok(r) => Ok(vec![r]),
+        Err(_) => parse_body(line),
+    }
+}
+
+/// Reads a JSON-lines file, or every `.jsonl` under a folder (in name order: the endpoint
+/// names its files so that this is the order they were written in).
+pub fn read_feedback(path: &Path) -> Result<FeedbackSet, MonitoringError> {
     let files = if path.is_dir() {
         crate::capture::jsonl_files(path).map_err(|e| MonitoringError::io(path, e))?
     } else {
         vec![path.to_path_buf()]
     };
-    let (mut out, mut bad) = (Vec::new(), 0);
+    let mut set = FeedbackSet::default();
     for f in files {
+        let mut records = Vec::new();
+        let mut bad = 0;
         crate::capture::for_each_line(&f, |line, finished| {
             if line.trim_ascii().is_empty() {
                 return;
             }
-            match parse_body(line) {
-                Ok(items) => out.extend(items),
+            match parse_line(line) {
+                Ok(items) => records.extend(items),
                 Err(_) if finished => bad += 1,
                 Err(_) => {} // still being written
             }
         })
         .map_err(|e| MonitoringError::io(&f, e))?;
+        set.unreadable += bad;
+        set.extend(records);
     }
-    Ok((out, bad))
+    Ok(set)
 }
 
 #[cfg(test)]
@@ -126,5 +206,47 @@ mod tests {
         );
         assert!(parse_body(br#"{"inferenceId":"a"}"#).is_err());
         assert!(parse_body(b"[]").is_err());
+        let many = serde_json::json!((0..1001)
+            .map(|i| serde_json::json!({"id": i.to_string(), "label": "x"}))
+            .collect::<Vec<_>>());
+        assert!(parse_body(many.to_string().as_bytes())
+            .unwrap_err()
+            .contains("at most 1000"));
+        let long = serde_json::json!({"id": "a", "label": "x".repeat(257)});
+        assert!(parse_body(long.to_string().as_bytes()).is_err());
+    }
+
+    #[test]
+    fn the_latest_record_of_an_id_wins_and_replacements_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.jsonl");
+        let stored = |id: &str, l: &str, at: &str| {
+            serde_json::to_string(&FeedbackRecord {
+                inference_id: id.into(),
+                labels: vec![l.into()],
+                at: Some(at.into()),
+            })
+            .unwrap()
+        };
+        let lines = [
+            stored("a", "pos", "2026-01-01T00:00:00.000Z"),
+            stored("b", "neg", "2026-01-01T00:00:01.000Z"),
+            "not feedback".to_string(),
+            r#"{"inferenceId":"a","label":"neu"}"#.to_string(),
+        ];
+        std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+        let set = read_feedback(&p).unwrap();
+        assert_eq!((set.replaced, set.unreadable), (1, 1));
+        let got: Vec<(&str, &str)> = set
+            .records
+            .iter()
+            .map(|r| (r.inference_id.as_str(), r.labels[0].as_str()))
+            .collect();
+        assert_eq!(got, [("a", "neu"), ("b", "neg")]);
+        assert_eq!(
+            set.records[1].at.as_deref(),
+            Some("2026-01-01T00:00:01.000Z"),
+            "a stored record keeps its time"
+        );
     }
 }

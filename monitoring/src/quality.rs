@@ -58,6 +58,66 @@ pub fn quality(captures: &[CaptureRecord], feedback: &[FeedbackRecord]) -> Quali
     }
 }
 
+/// Labelled examples for retraining: captured texts joined with their ground truth.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Labelled {
+    /// `(text, label)`, one per instance, each text once (its latest label).
+    pub examples: Vec<(String, String)>,
+    /// Feedback ids with no captured request.
+    pub unknown_ids: u64,
+    /// Instances left out: the label count did not match the request's texts.
+    pub unmatched_instances: u64,
+    /// Labels that are not one of the model's classes.
+    pub invalid_labels: u64,
+    /// Texts that appeared again (the later label kept).
+    pub duplicate_texts: u64,
+}
+
+/// Joins ground truth with the texts of captured requests (shadow copies left out), keeps
+/// labels that are one of `classes`, and de-duplicates texts (the later label wins).
+/// `feedback` should already hold one record per id ([`crate::feedback::FeedbackSet`]).
+pub fn labelled_examples(
+    captures: &[CaptureRecord],
+    feedback: &[FeedbackRecord],
+    classes: &[String],
+) -> Labelled {
+    let by_id: HashMap<&str, &CaptureRecord> = captures
+        .iter()
+        .filter(|c| !c.shadow && c.capture_data.endpoint_input.is_some())
+        .map(|c| (c.join_id(), c))
+        .collect();
+    let mut out = Labelled::default();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for f in feedback {
+        let Some(c) = by_id.get(f.inference_id.as_str()) else {
+            out.unknown_ids += 1;
+            continue;
+        };
+        let texts = c.texts();
+        if texts.len() != f.labels.len() {
+            out.unmatched_instances += f.labels.len() as u64;
+            continue;
+        }
+        for (text, label) in texts.into_iter().zip(&f.labels) {
+            if !classes.contains(label) {
+                out.invalid_labels += 1;
+                continue;
+            }
+            match at.get(&text) {
+                Some(&i) => {
+                    out.examples[i].1.clone_from(label);
+                    out.duplicate_texts += 1;
+                }
+                None => {
+                    at.insert(text.clone(), out.examples.len());
+                    out.examples.push((text, label.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +167,53 @@ mod tests {
         let back: QualityReport =
             serde_json::from_str(&serde_json::to_string(&q).unwrap()).unwrap();
         assert_eq!(back, q);
+    }
+
+    #[test]
+    fn labelled_examples_join_validate_and_deduplicate() {
+        let rec = |id: &str, input: &str| {
+            CaptureRecord::new(
+                &Exchange::json("A", "v", id, input.as_bytes(), br#"{"label":"pos"}"#),
+                &CaptureFormat::default(),
+            )
+        };
+        let captures = vec![
+            rec("1", r#"{"text":"lovely"}"#),
+            rec("2", r#"{"instances":["ok","bad"]}"#),
+            rec("3", r#"{"text":"lovely"}"#),
+        ];
+        let fb = |id: &str, labels: &[&str]| FeedbackRecord {
+            inference_id: id.into(),
+            labels: labels.iter().map(|s| s.to_string()).collect(),
+            at: None,
+        };
+        let classes = ["neg".to_string(), "pos".to_string()];
+        let l = labelled_examples(
+            &captures,
+            &[
+                fb("1", &["pos"]),
+                fb("2", &["pos", "bogus"]),
+                fb("3", &["neg"]),
+                fb("9", &["pos"]),
+                fb("4", &["pos", "neg"]),
+            ],
+            &classes,
+        );
+        assert_eq!(
+            l.examples,
+            [
+                ("lovely".to_string(), "neg".to_string()),
+                ("ok".into(), "pos".into())
+            ]
+        );
+        assert_eq!(
+            (
+                l.unknown_ids,
+                l.unmatched_instances,
+                l.invalid_labels,
+                l.duplicate_texts
+            ),
+            (2, 0, 1, 1)
+        );
     }
 }

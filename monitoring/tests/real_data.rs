@@ -4,7 +4,7 @@
 //! generated electronics / restaurant reviews of the same size are.
 use monitoring::baseline;
 use monitoring::capture::{CaptureFormat, CaptureRecord, Exchange};
-use monitoring::drift::{run_once, CheckType, MonitorConfig, RunStatus, Thresholds};
+use monitoring::drift::{run_once, Baselines, CheckType, MonitorConfig, RunStatus, Thresholds};
 use monitoring::profile::{Current, Profiler};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -139,13 +139,17 @@ fn real_reviews_held_out_not_flagged_shifted_flagged() {
         write_capture(&cap, items);
         let r = run_once(&MonitorConfig {
             capture_dir: cap,
-            baseline_dir: baseline.clone(),
-            model_dir: Some(model.clone()),
+            baselines: Baselines::One {
+                baseline_dir: baseline.clone(),
+                model_dir: Some(model.clone()),
+            },
             window: None,
             thresholds: Thresholds::default(),
             out_dir: dir.path().join(format!("out-{name}")),
             threads: 2,
         })
+        .unwrap()
+        .into_single()
         .unwrap();
         assert_eq!(r.status, RunStatus::Completed);
         assert_eq!(r.records, n as u64);

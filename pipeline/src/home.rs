@@ -9,6 +9,9 @@ use crate::store::{
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Staging folders without an owner's lock (an older layout) are removed once this old.
+const STALE_STAGING: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// The Sentio home directory (`sentio.db`, `artifacts/`, `executions/`), and which
 /// backends its stores use (the embedded defaults unless [`Home::with_stores`] says
 /// otherwise).
@@ -61,6 +64,8 @@ impl Home {
     /// `artifacts/`, or S3-compatible object storage with that folder as its local cache.
     /// Another backend is a store implementing the traits plus its choice here; nothing
     /// else opens stores.
+    /// Staging folders left by processes that are gone (killed mid-step) are removed here,
+    /// at start-up.
     pub fn open_stores(&self) -> Result<Stores> {
         self.stores.check()?;
         self.ensure()?;
@@ -69,6 +74,10 @@ impl Home {
             None => Arc::new(SqliteStore::open(&self.db_path())?),
         };
         let local = FsArtifactStore::new(self.artifacts_dir());
+        let cleaned = local.clean_staging(STALE_STAGING);
+        if cleaned > 0 {
+            tracing::info!(cleaned, "removed staging folders left by interrupted runs");
+        }
         let artifacts: Arc<dyn ArtifactStore> = match &self.stores.artifact_store {
             Some(url) => Arc::new(S3ArtifactStore::open(
                 url,

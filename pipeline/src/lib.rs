@@ -24,6 +24,7 @@ pub mod home;
 pub mod lineage;
 pub mod params;
 pub mod registry;
+pub mod retrain;
 pub mod steps;
 pub mod store;
 pub mod trigger;
@@ -38,6 +39,7 @@ pub use executor::{
 pub use home::{CodeVersion, Home};
 pub use params::{ParamType, ParamValue};
 pub use registry::{Registry, RegistryState};
+pub use retrain::{retrain_from_lineage, RetrainData, RetrainRequest};
 pub use store::{
     ApprovalStatus, ArtifactStore, ExecutionStatus, MetadataStore, ModelVersion, StepStatus,
     StoreConfig, Stores,

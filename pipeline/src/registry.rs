@@ -163,21 +163,32 @@ impl<'a> Registry<'a> {
         version: &str,
         forced: bool,
     ) -> Result<()> {
+        let note = if forced { "forced" } else { "" };
+        self.record_endpoint_event("deployed", endpoint, variant, version, note)
+    }
+
+    /// Appends what happened to a version on an endpoint's variant: `deployed`, `canary`
+    /// (tried beside the live variant), `promoted` (made live), `weights`, `retired`
+    /// (removed from the variant).
+    pub fn record_endpoint_event(
+        &self,
+        event: &str,
+        endpoint: &str,
+        variant: &str,
+        version: &str,
+        note: &str,
+    ) -> Result<()> {
         let v = self.describe(version)?;
         self.store.add_event(&RegistryEvent {
             id: 0,
             at: now(),
             group: v.group,
             version: v.version,
-            event: "deployed".into(),
+            event: event.into(),
             from_status: None,
             to_status: Some(v.status.to_string()),
             actor: "serve".into(),
-            note: if forced {
-                "forced".into()
-            } else {
-                String::new()
-            },
+            note: note.into(),
             endpoint: Some(endpoint.to_string()),
             variant: Some(variant.to_string()),
         })
@@ -199,14 +210,27 @@ impl<'a> Registry<'a> {
         let mut approved_at: BTreeMap<String, i64> = BTreeMap::new();
         let mut deployments = BTreeMap::new();
         for e in self.store.events(group, Some(&at))? {
-            if e.event == "deployed" {
-                let key = format!(
-                    "{}/{}",
-                    e.endpoint.clone().unwrap_or_default(),
-                    e.variant.clone().unwrap_or_default()
-                );
-                deployments.insert(key, e);
-                continue;
+            let key = format!(
+                "{}/{}",
+                e.endpoint.clone().unwrap_or_default(),
+                e.variant.clone().unwrap_or_default()
+            );
+            match e.event.as_str() {
+                "deployed" | "canary" | "promoted" => {
+                    deployments.insert(key, e);
+                    continue;
+                }
+                "retired" => {
+                    if deployments
+                        .get(&key)
+                        .is_some_and(|d| d.version == e.version)
+                    {
+                        deployments.remove(&key);
+                    }
+                    continue;
+                }
+                "weights" => continue,
+                _ => {}
             }
             if let Some(s) = e
                 .to_status

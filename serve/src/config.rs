@@ -49,6 +49,12 @@ pub struct ServeConfig {
     pub shadow: Option<ShadowConfig>,
     /// The in-process drift monitor (needs capture).
     pub monitor: Option<ScheduleConfig>,
+    /// Bearer token `POST /feedback` needs (the admin token is accepted too); `None`: open.
+    pub feedback_token: Option<SecretString>,
+    /// Bearer token `GET /experiments/{id}` needs (the admin token is accepted too).
+    pub read_token: Option<SecretString>,
+    /// Ground-truth records `POST /feedback` accepts per second on average.
+    pub feedback_rate: f64,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -69,6 +75,9 @@ impl std::fmt::Debug for ServeConfig {
             .field("state_dir", &self.state_dir)
             .field("shadow", &self.shadow)
             .field("monitor", &self.monitor)
+            .field("feedback_token", &self.feedback_token)
+            .field("read_token", &self.read_token)
+            .field("feedback_rate", &self.feedback_rate)
             .finish_non_exhaustive()
     }
 }
@@ -93,6 +102,9 @@ impl ServeConfig {
             state_dir: None,
             shadow: None,
             monitor: None,
+            feedback_token: None,
+            read_token: None,
+            feedback_rate: 1000.0,
         }
     }
 
@@ -120,6 +132,20 @@ impl ServeConfig {
         }
         if self.batch.max_batch_size == 0 || self.batch.queue_capacity == 0 {
             return bad("batch size and queue capacity must be positive".into());
+        }
+        self.limits.check().map_err(ServeError::Config)?;
+        let local = self
+            .variants
+            .iter()
+            .any(|v| matches!(v.source, VariantSource::Model(_)))
+            || self.shadow.is_some();
+        if local && self.limits.max_instances > self.batch.queue_capacity {
+            return bad(format!(
+                "--max-instances ({}) is above --queue-capacity ({}): a request with more \
+                 instances than the queue holds could never be queued (429 forever); lower \
+                 --max-instances or raise --queue-capacity",
+                self.limits.max_instances, self.batch.queue_capacity
+            ));
         }
         if let Some(s) = &self.shadow {
             validate_variant_name(&s.name).map_err(ServeError::Config)?;
@@ -163,6 +189,22 @@ mod tests {
                 .is_err()
         );
         assert!(ServeConfig::new(vec![v("a"), v("b")]).validate().is_ok());
+    }
+
+    #[test]
+    fn instances_must_fit_the_queue() {
+        let mut c = ServeConfig::new(vec![v("a")]);
+        c.limits.max_instances = 100;
+        c.batch.queue_capacity = 99;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("--max-instances (100)"), "{e}");
+        assert!(e.contains("--queue-capacity (99)"), "{e}");
+        c.batch.queue_capacity = 100;
+        c.validate().unwrap();
+        // An endpoint of remote workers only has no queue of its own.
+        c.batch.queue_capacity = 1;
+        c.variants[0].source = VariantSource::Upstream("http://w:1".into());
+        c.validate().unwrap();
     }
 
     #[test]

@@ -36,6 +36,10 @@ pub enum ServeError {
     Model(String),
     #[error("the request did not complete within {0:?}")]
     Timeout(Duration),
+    /// The client was too slow sending its request (a body that never finishes or
+    /// trickles in below the minimum rate): the client's fault, 408.
+    #[error("request timeout: {0}")]
+    ClientTimeout(String),
     #[error("management requires a bearer token")]
     Unauthorized,
     #[error("the bearer token is not valid")]
@@ -44,8 +48,9 @@ pub enum ServeError {
     NotFound(String),
     #[error("path not allowed: {0}")]
     PathNotAllowed(String),
-    #[error("method not allowed")]
-    MethodNotAllowed,
+    /// The path exists with other methods (listed as `Allow` says them: `GET, PUT`).
+    #[error("method not allowed; this path answers {0}")]
+    MethodNotAllowed(String),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("cannot load model {reference}: {source}")]
@@ -73,7 +78,7 @@ impl ServeError {
             Unauthorized => StatusCode::UNAUTHORIZED,
             Forbidden | PathNotAllowed(_) => StatusCode::FORBIDDEN,
             NotFound(_) => StatusCode::NOT_FOUND,
-            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Conflict(_) => StatusCode::CONFLICT,
             TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -84,6 +89,7 @@ impl ServeError {
             Overloaded(_) => StatusCode::TOO_MANY_REQUESTS,
             Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ClientTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Catalog(_) | Io(_) | Config(_) | Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,11 +109,12 @@ impl ServeError {
             Upstream { .. } => "variant_failed",
             Model(_) => "model_error",
             Timeout(_) => "timeout",
+            ClientTimeout(_) => "request_timeout",
             Unauthorized => "unauthorized",
             Forbidden => "forbidden",
             NotFound(_) => "not_found",
             PathNotAllowed(_) => "path_not_allowed",
-            MethodNotAllowed => "method_not_allowed",
+            MethodNotAllowed(_) => "method_not_allowed",
             Conflict(_) => "conflict",
             ModelLoad { .. } => "model_load_failed",
             Catalog(e) if e.is_client_error() => "invalid_model",
@@ -127,9 +134,12 @@ impl ServeError {
         v
     }
 
-    /// A model failure for one input (e.g. non-finite output) or one batch.
+    /// A model failure for one input (e.g. non-finite output) or one batch. Only the
+    /// first line of the message is kept: libtorch appends a C++ backtrace (install paths,
+    /// addresses) that must not reach a response.
     pub(crate) fn from_model_error(e: models::ModelError) -> Self {
-        ServeError::Model(e.to_string())
+        let text = e.to_string();
+        ServeError::Model(text.lines().next().unwrap_or_default().to_string())
     }
 }
 
@@ -157,12 +167,14 @@ mod tests {
             ServeError::NotAcceptable("x".into()),
             ServeError::Invalid("x".into()),
             ServeError::Catalog(CatalogError::NotFound("x".into())),
+            ServeError::ClientTimeout("x".into()),
         ];
         for e in client {
             assert!(e.status().is_client_error(), "{e}");
         }
         assert_eq!(ServeError::Overloaded("q".into()).status(), 429);
         assert_eq!(ServeError::Unavailable("q".into()).status(), 503);
+        assert_eq!(ServeError::ClientTimeout("slow".into()).status(), 408);
         let up = ServeError::Upstream {
             variant: "b".into(),
             status: Some(500),

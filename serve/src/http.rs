@@ -1,13 +1,13 @@
 //! HTTP types shared by the middleware and the routes, and small response helpers.
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Full};
 use hyper::{header, Request, Response, StatusCode};
 
 use crate::error::ServeError;
 
-/// A request as the routes see it: the body is already wrapped in the size limit.
-pub type Req = Request<Limited<Incoming>>;
+/// A request as the routes see it: its body was read in full by the front proxy
+/// (`middleware::body_read`), within the size and time limits.
+pub type Req = Request<Full<Bytes>>;
 /// Every response body is a complete buffer (predictions are small; 6 MiB at most).
 pub type Resp = Response<Full<Bytes>>;
 
@@ -69,7 +69,7 @@ impl Answer {
     }
 
     /// The answer of an error: its status, the one JSON body shape, `Retry-After` on 429
-    /// and 503, `WWW-Authenticate` on 401.
+    /// and 503, `WWW-Authenticate` on 401, `Allow` on 405.
     pub fn error(e: &ServeError, retry_after_secs: u64) -> Self {
         let status = e.status();
         let body = serde_json::to_vec(&e.to_json()).unwrap_or_else(|_| b"{}".to_vec());
@@ -86,6 +86,11 @@ impl Answer {
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
             );
+        }
+        if let ServeError::MethodNotAllowed(allow) = e {
+            if let Ok(v) = header::HeaderValue::from_str(allow) {
+                a.headers.insert(header::ALLOW, v);
+            }
         }
         a
     }
@@ -107,23 +112,16 @@ pub fn error_response(e: &ServeError, retry_after_secs: u64) -> Resp {
     Answer::error(e, retry_after_secs).into_response()
 }
 
-/// Reads the whole (size-limited) body; going over the limit is a 413. The request's
-/// parts come back with the error too.
+/// The request's body (read by the front proxy already) and its parts. The error side is
+/// kept for the routes' sake: a body the proxy let through is always complete.
 pub async fn read_body(
     req: Req,
-    limit: usize,
+    _limit: usize,
 ) -> Result<(http::request::Parts, Bytes), (http::request::Parts, ServeError)> {
     let (parts, body) = req.into_parts();
     match body.collect().await {
         Ok(b) => Ok((parts, b.to_bytes())),
-        Err(e) => {
-            let e = if e.is::<http_body_util::LengthLimitError>() {
-                ServeError::TooLarge { limit }
-            } else {
-                ServeError::Malformed(format!("cannot read the request body: {e}"))
-            };
-            Err((parts, e))
-        }
+        Err(never) => match never {},
     }
 }
 

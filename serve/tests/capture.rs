@@ -432,10 +432,10 @@ async fn feedback_joins_by_inference_id_and_counts_unknown_ids() {
     .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 
-    let (truth, unreadable) =
+    let truth =
         monitoring::feedback::read_feedback(&state.path().join("feedback/fb.jsonl")).unwrap();
-    assert_eq!(unreadable, 0);
-    let q = monitoring::quality::quality(&read_capture_dir(cap.path()).unwrap(), &truth);
+    assert_eq!(truth.unreadable, 0);
+    let q = monitoring::quality::quality(&read_capture_dir(cap.path()).unwrap(), &truth.records);
     assert_eq!(q.unknown_ids, 1);
     let fb = &q.variants["Fb"];
     assert_eq!((fb.n, fb.correct()), (5, 4));

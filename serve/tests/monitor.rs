@@ -9,7 +9,14 @@ mod common;
 use common::models;
 use monitoring::baseline::{self, Baseline, Distribution, OTHER_TOKEN, TOP_TOKENS};
 use monitoring::capture::{CaptureFormat, CaptureMode, CaptureRecord, Exchange};
-use monitoring::drift::{run_once, CheckResult, CheckType, MonitorConfig, RunStatus, Thresholds};
+use monitoring::drift::{
+    run_once, Baselines, CheckResult, CheckType, MonitorConfig, RunStatus, Thresholds,
+};
+
+/// A run with one baseline: its one result.
+fn run(job: &MonitorConfig) -> CheckResult {
+    run_once(job).unwrap().into_single().unwrap()
+}
 use monitoring::profile::{Current, Profiler};
 use serve::schedule::{Action, Monitor, ScheduleConfig};
 use std::path::Path;
@@ -71,8 +78,10 @@ fn write_capture_as(
 fn job(capture: &Path, baseline: &Path, out: &Path) -> MonitorConfig {
     MonitorConfig {
         capture_dir: capture.to_path_buf(),
-        baseline_dir: baseline.to_path_buf(),
-        model_dir: Some(models().a.clone()),
+        baselines: Baselines::One {
+            baseline_dir: baseline.to_path_buf(),
+            model_dir: Some(models().a.clone()),
+        },
         window: None,
         thresholds: Thresholds::default(),
         out_dir: out.to_path_buf(),
@@ -128,13 +137,13 @@ fn baseline_round_trips_and_drift_is_found_only_when_shifted() {
         other => panic!("token is not categorical: {other:?}"),
     }
 
-    let same = run_once(&job(&f.same, &f.baseline, &f.out)).unwrap();
+    let same = run(&job(&f.same, &f.baseline, &f.out));
     assert_eq!(same.status, RunStatus::Completed);
     assert!(same.violations.is_empty(), "{:#?}", same.violations);
     let same_token = same.features.iter().find(|x| x.name == "token").unwrap();
     assert!(!same_token.drift && same_token.count > 0, "{same_token:#?}");
 
-    let shift = run_once(&job(&f.shift, &f.baseline, &f.out)).unwrap();
+    let shift = run(&job(&f.shift, &f.baseline, &f.out));
     let drifted: Vec<&str> = shift
         .violations
         .iter()
@@ -150,7 +159,7 @@ fn baseline_round_trips_and_drift_is_found_only_when_shifted() {
     let html = std::fs::read_to_string(f.out.join("report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("token_length"));
 
-    let small = run_once(&job(&f.small, &f.baseline, &f.out)).unwrap();
+    let small = run(&job(&f.small, &f.baseline, &f.out));
     assert_eq!(small.status, RunStatus::InsufficientData);
     assert!(small.violations.is_empty());
 }
@@ -182,7 +191,7 @@ fn a_capture_of_one_side_judges_that_side_only() {
         (0..600).map(shifted),
         &only(CaptureMode::Input),
     );
-    let r = run_once(&job(&p.join("in"), &f.baseline, &f.out)).unwrap();
+    let r = run(&job(&p.join("in"), &f.baseline, &f.out));
     assert_eq!(r.status, RunStatus::Completed);
     assert_eq!(names(&r), ["predicted_label"]);
     assert!(
@@ -212,7 +221,7 @@ fn a_capture_of_one_side_judges_that_side_only() {
         (0..600).map(in_dist),
         &only(CaptureMode::Output),
     );
-    let r = run_once(&job(&p.join("out-same"), &f.baseline, &f.out)).unwrap();
+    let r = run(&job(&p.join("out-same"), &f.baseline, &f.out));
     assert!(r.violations.is_empty(), "{:#?}", r.violations);
     assert_eq!(names(&r), ["token", "token_length", "unknown_token_rate"]);
     let predicted = r.features.iter().find(|x| x.name == "predicted_label");
@@ -224,7 +233,7 @@ fn a_capture_of_one_side_judges_that_side_only() {
         (0..600).map(|i| (in_dist(i).0, 0)),
         &only(CaptureMode::Output),
     );
-    let r = run_once(&job(&p.join("out-shift"), &f.baseline, &f.out)).unwrap();
+    let r = run(&job(&p.join("out-shift"), &f.baseline, &f.out));
     assert!(
         r.violations
             .iter()
@@ -265,13 +274,15 @@ async fn actions_fire_once_per_violation_window() {
         interval: Duration::from_secs(3600),
         job: job(&f.shift, &f.baseline, &f.out),
         actions: vec![Action::Webhook(format!("http://{addr}/hook"))],
+        retrain_after_labels: None,
+        canary: None,
     });
     for _ in 0..3 {
-        assert!(!m.tick().await.unwrap().violations.is_empty());
+        assert!(m.tick().await.unwrap().violations().next().is_some());
     }
     assert_eq!(hits.load(Ordering::SeqCst), 1, "one window, one call");
     m.config.job.capture_dir = f.same.clone();
-    assert!(m.tick().await.unwrap().violations.is_empty());
+    assert!(m.tick().await.unwrap().violations().next().is_none());
     m.config.job.capture_dir = f.small.clone();
     m.tick().await.unwrap();
     m.config.job.capture_dir = f.shift.clone();

@@ -150,6 +150,8 @@ async fn csv_gzip_split_none_accept_and_folders() {
     write(&inputs, "a.csv", csv.as_bytes());
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(jsonl(50).as_bytes()).unwrap();
+    // One record has a `$[1]` (a file whose every record failed would fail the job).
+    gz.write_all(b"[0, \"lovely\"]\n").unwrap();
     write(&inputs, "b.jsonl.gz", &gz.finish().unwrap());
     write(&inputs, "ignored.bin", b"x");
 
@@ -168,9 +170,9 @@ async fn csv_gzip_split_none_accept_and_folders() {
         "{first}"
     );
     assert_eq!(first.split(',').count(), 1 + 3 + 1 + 3, "{first}");
-    // The jsonl file has no `$[1]`: every record fails the filter, none is lost.
+    // The jsonl file's objects have no `$[1]`: they fail the filter, none is lost.
     let b = lines(&dir.path().join("out/b.jsonl.gz.out"));
-    assert_eq!(b.len(), 50);
+    assert_eq!(b.len(), 51);
     assert_eq!(b[0]["type"], "filter_no_match");
 
     // Accept text/csv on JSON input, plain prediction rows.

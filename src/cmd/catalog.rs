@@ -98,15 +98,27 @@ impl ModelCatalog for RegistryCatalog {
                 .get(r)
                 .cloned()
         });
-        if let Some((version, forced)) = entry {
-            if record.outcome == "succeeded"
-                && matches!(record.action.as_str(), "create" | "deploy" | "add")
-            {
-                self.stores()?
-                    .registry()
-                    .record_deployment(&record.endpoint, &record.variant, &version, forced)
-                    .map_err(|e| CatalogError::Other(e.to_string()))?;
+        let event = match record.action.as_str() {
+            "create" | "deploy" | "add" => "deployed",
+            "canary" => "canary",
+            "promote" => "promoted",
+            "remove" | "retire" => "retired",
+            "weights" => "weights",
+            _ => return Ok(()),
+        };
+        if let (Some((version, forced)), "succeeded") = (entry, record.outcome.as_str()) {
+            let mut note = if forced {
+                "forced".to_string()
+            } else {
+                String::new()
+            };
+            if let Some(w) = record.weight {
+                note = format!("{note} weight {w}").trim().to_string();
             }
+            self.stores()?
+                .registry()
+                .record_endpoint_event(event, &record.endpoint, &record.variant, &version, &note)
+                .map_err(|e| CatalogError::Other(e.to_string()))?;
         }
         Ok(())
     }

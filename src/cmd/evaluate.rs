@@ -5,9 +5,12 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct EvaluateArgs {
-    /// Model artifact directory.
+    /// The model: an artifact directory, or registry:GROUP[:N] (any registered version).
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: String,
+    /// Sentio home, for registry references.
+    #[arg(long, env = "SENTIO_HOME", default_value = ".sentio")]
+    pub home: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
     /// Write evaluation.json here.
@@ -18,7 +21,8 @@ pub struct EvaluateArgs {
 }
 
 pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
-    let predictor = models::Predictor::load(&a.model, a.device.resolve()?)?;
+    let dir = super::reference::model_dir(&super::home::home_at(a.home.clone()), &a.model)?;
+    let predictor = models::Predictor::load(&dir, a.device.resolve()?)?;
     let cfg = a.data.config();
     let table = train::load_table(&cfg)?;
     let (ds, drops) = train::Dataset::from_table(&table, &cfg)?;

@@ -1,8 +1,6 @@
 //! `sentio experiment …`: create, list, report and promote A/B experiments.
 use anyhow::Context;
-use monitoring::experiment::{
-    report_from_files, Experiment, ExperimentStore, ReportOptions, Verdict,
-};
+use monitoring::experiment::{report_from_files, Experiment, ExperimentStore, ReportOptions};
 use std::path::PathBuf;
 
 /// A/B experiments between the variants of an endpoint.
@@ -47,7 +45,7 @@ pub enum ExperimentCommand {
         /// The endpoint's capture folder (capture/<endpoint>).
         #[arg(long)]
         capture: PathBuf,
-        /// Ground truth (default: <state-dir>/feedback/<endpoint>.jsonl).
+        /// Ground truth (default: <state-dir>/feedback/<endpoint>/).
         #[arg(long)]
         feedback: Option<PathBuf>,
         #[arg(long, default_value_t = 100)]
@@ -67,13 +65,19 @@ pub enum ExperimentCommand {
         url: String,
         #[arg(long, env = "SENTIO_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: String,
-        /// The winner (default: the report's verdict, which must name one).
+        /// The winner (default: the verdict, which must name one, or be "no significant
+        /// difference" for a canary: the live variant stays).
         #[arg(long)]
         winner: Option<String>,
+        /// The capture folder for the verdict (default: the endpoint computes it, from
+        /// `GET /experiments/{id}`).
         #[arg(long)]
         capture: Option<PathBuf>,
         #[arg(long)]
         feedback: Option<PathBuf>,
+        /// Sentio home: a promotion of registry versions is recorded in its history.
+        #[arg(long, env = "SENTIO_HOME", default_value = ".sentio")]
+        home: PathBuf,
     },
 }
 
@@ -130,24 +134,47 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             winner,
             capture,
             feedback,
+            home,
         } => {
             let mut e = store.load(&id)?;
+            if e.status == "promoted" {
+                anyhow::bail!(
+                    "experiment {id:?} was already promoted ({:?} won)",
+                    e.winner
+                );
+            }
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let api = Api {
+                base: url.trim_end_matches('/').to_string(),
+                token: Some(admin_token),
+                rt: &rt,
+            };
             let winner = match winner {
                 Some(w) => w,
                 None => {
-                    let capture = capture.context("give --winner or --capture for the verdict")?;
-                    let r = report_from_files(
-                        &args.state_dir,
-                        &id,
-                        &capture,
-                        feedback.as_deref(),
-                        &ReportOptions::default(),
-                    )?;
-                    match r.verdict {
-                        Verdict::Winner { variant, .. } => variant,
-                        other => anyhow::bail!(
-                            "no winner to promote: {}",
-                            serde_json::to_string(&other)?
+                    let r = match capture {
+                        Some(c) => serde_json::to_value(report_from_files(
+                            &args.state_dir,
+                            &id,
+                            &c,
+                            feedback.as_deref(),
+                            &ReportOptions::default(),
+                        )?)?,
+                        None => {
+                            api.call(hyper::Method::GET, &format!("/experiments/{id}"), None)?
+                        }
+                    };
+                    match (r["verdict"].as_str(), r["variant"].as_str()) {
+                        (Some("winner"), Some(v)) => v.to_string(),
+                        (Some("no_significant_difference"), _) if e.canary.is_some() => {
+                            e.variants[0].clone()
+                        }
+                        _ => anyhow::bail!(
+                            "no winner to promote yet: verdict {} (labelled instances per variant needed: {})",
+                            r["verdict"],
+                            r["needed_per_variant"]
                         ),
                     }
                 }
@@ -155,32 +182,190 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             if !e.variants.contains(&winner) {
                 anyhow::bail!("{winner:?} is not a variant of experiment {id:?}");
             }
-            let weights: serde_json::Map<String, serde_json::Value> = e
-                .variants
-                .iter()
-                .map(|v| {
-                    (
-                        v.clone(),
-                        serde_json::json!(if *v == winner { 1.0 } else { 0.0 }),
-                    )
-                })
-                .collect();
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let target = format!("{}/v1/admin/weights", url.trim_end_matches('/'));
-            rt.block_on(serve::client::send_json(
-                hyper::Method::PUT,
-                &target,
-                &serde_json::json!({ "weights": weights }),
-                Some(&admin_token),
-            ))?;
+            match &e.canary {
+                Some(reference) => {
+                    let (live, canary) = (&e.variants[0], &e.variants[1]);
+                    if winner == *canary {
+                        let body = serde_json::json!({ "model": reference });
+                        api.call(
+                            hyper::Method::POST,
+                            &format!("/v1/admin/variants/{live}/deploy"),
+                            Some(body),
+                        )?;
+                        record_promotion(&home, &e.endpoint, live, reference);
+                    }
+                    api.call(
+                        hyper::Method::DELETE,
+                        &format!("/v1/admin/variants/{canary}"),
+                        None,
+                    )?;
+                    println!(
+                        "{winner} won experiment {id}: {live} serves {}; canary {canary} retired",
+                        if winner == *canary {
+                            reference.as_str()
+                        } else {
+                            "its model still"
+                        }
+                    );
+                }
+                None => {
+                    let weights: serde_json::Map<String, serde_json::Value> = e
+                        .variants
+                        .iter()
+                        .map(|v| {
+                            (
+                                v.clone(),
+                                serde_json::json!(if *v == winner { 1.0 } else { 0.0 }),
+                            )
+                        })
+                        .collect();
+                    api.call(
+                        hyper::Method::PUT,
+                        "/v1/admin/weights",
+                        Some(serde_json::json!({ "weights": weights })),
+                    )?;
+                    println!("promoted {winner} in experiment {id}: all weight moved to it");
+                }
+            }
             e.status = "promoted".into();
-            e.winner = Some(winner.clone());
+            e.winner = Some(winner);
             e.ended_at = Some(chrono::Utc::now());
             store.save(&e)?;
-            println!("promoted {winner} in experiment {id}: all weight moved to it");
         }
     }
     Ok(())
+}
+
+/// The management API of an endpoint.
+struct Api<'a> {
+    base: String,
+    token: Option<String>,
+    rt: &'a tokio::runtime::Runtime,
+}
+
+impl Api<'_> {
+    fn call(
+        &self,
+        method: hyper::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<serde_json::Value> {
+        let url = format!("{}{path}", self.base);
+        let bytes = self.rt.block_on(serve::client::send_json(
+            method,
+            &url,
+            &body.unwrap_or(serde_json::Value::Null),
+            self.token.as_deref(),
+        ))?;
+        Ok(serde_json::from_slice(&bytes).unwrap_or_default())
+    }
+}
+
+/// Records in the registry's history that a registry version was promoted on a variant
+/// (best effort: a reference outside the registry has no history).
+fn record_promotion(home: &std::path::Path, endpoint: &str, variant: &str, reference: &str) {
+    let Some(version) = reference
+        .rsplit(':')
+        .next()
+        .filter(|v| v.starts_with("sha256-"))
+    else {
+        return;
+    };
+    let recorded = super::home::home_at(home).open_stores().and_then(|s| {
+        s.registry().record_endpoint_event(
+            "promoted",
+            endpoint,
+            variant,
+            version,
+            "experiment verdict",
+        )
+    });
+    if let Err(e) = recorded {
+        eprintln!("warning: the promotion is not in the registry's history: {e}");
+    }
+}
+
+/// A canary started from the command line.
+pub struct Canary {
+    pub variant: String,
+    pub live: String,
+    pub experiment: String,
+}
+
+/// Deploys `reference` as a canary with `percent` of the traffic of the endpoint at `url`
+/// beside its most weighted variant, and creates the experiment between them in `state`.
+pub fn deploy_canary(
+    url: &str,
+    token: Option<&str>,
+    state: &std::path::Path,
+    reference: &str,
+    version: &str,
+    percent: f64,
+) -> anyhow::Result<Canary> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let api = Api {
+        base: url.trim_end_matches('/').to_string(),
+        token: token.map(String::from),
+        rt: &rt,
+    };
+    let described = api.call(hyper::Method::GET, "/v1/admin/endpoint", None)?;
+    let variants = described["variants"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = variants.iter().filter_map(|v| v["name"].as_str()).collect();
+    let live = variants
+        .iter()
+        .max_by(|a, b| {
+            a["weight"]
+                .as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&b["weight"].as_f64().unwrap_or(0.0))
+        })
+        .and_then(|v| v["name"].as_str())
+        .context("the endpoint has no variant")?
+        .to_string();
+    let total: f64 = variants.iter().filter_map(|v| v["weight"].as_f64()).sum();
+    let share = percent / 100.0;
+    let variant = (1..)
+        .map(|i| {
+            if i == 1 {
+                "canary".to_string()
+            } else {
+                format!("canary-{i}")
+            }
+        })
+        .find(|n| !names.contains(&n.as_str()))
+        .unwrap_or_else(|| "canary".into());
+    api.call(
+        hyper::Method::POST,
+        "/v1/admin/variants",
+        Some(serde_json::json!({
+            "name": variant,
+            "model": reference,
+            "weight": total.max(1.0) * share / (1.0 - share),
+        })),
+    )?;
+    let endpoint = described["endpoint"]
+        .as_str()
+        .unwrap_or("sentio")
+        .to_string();
+    let store = ExperimentStore::new(state);
+    let short = version.trim_start_matches("sha256-");
+    let mut id = format!("canary-{short}");
+    let mut n = 2;
+    while store.load(&id).is_ok() {
+        id = format!("canary-{short}-{n}");
+        n += 1;
+    }
+    let mut e = Experiment::new(&id, &endpoint, vec![live.clone(), variant.clone()])?;
+    e.canary = Some(reference.to_string());
+    store.create(&e)?;
+    Ok(Canary {
+        variant,
+        live,
+        experiment: id,
+    })
 }

@@ -74,3 +74,8 @@ pub fn stores_from_env() -> StoreConfig {
         object_store_options: aws_options(),
     }
 }
+
+/// The home at `path` with the store backends from the environment.
+pub fn home_at(path: impl Into<std::path::PathBuf>) -> pipeline::Home {
+    pipeline::Home::new(path.into()).with_stores(stores_from_env())
+}

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 pub mod catalog;
+pub mod console;
 pub mod data_args;
 pub mod demo;
 pub mod evaluate;
@@ -11,6 +12,7 @@ pub mod loadtest;
 pub mod monitor;
 pub mod pipeline;
 pub mod predict;
+pub mod reference;
 pub mod registry;
 pub mod retrain;
 pub mod serve;

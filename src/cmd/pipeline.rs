@@ -46,6 +46,9 @@ pub enum PipelineCommand {
     Finish(by_step::FinishArgs),
     /// Write the pipeline as a workflow (Argo Workflows) whose tasks call run-step.
     Export(export::ExportArgs),
+    /// Retrain a registered version from its lineage: its pipeline and parameters on its
+    /// data (or new data) plus, with --capture and --feedback, labelled production traffic.
+    Retrain(super::retrain::RetrainArgs),
 }
 
 /// Which pipeline and parameters.
@@ -95,24 +98,18 @@ pub struct ExecArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expiry(pub Option<std::time::Duration>);
 
-/// `30d`, `12h`, `45m`, `90s` (or plain seconds) or `never`.
+/// `30d`, `12h`, `45m`, `90s`, `1h 30m` (humantime; plain numbers are seconds) or `never`.
 fn parse_duration(s: &str) -> Result<Option<std::time::Duration>, String> {
     let s = s.trim();
     if s == "never" || s == "none" {
         return Ok(None);
     }
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 30d, 12h, 45m or 90s"))?;
-    let secs = match unit {
-        "d" => n * 86_400,
-        "h" => n * 3600,
-        "m" => n * 60,
-        "s" | "" => n,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use d, h, m or s)")),
-    };
-    Ok(Some(std::time::Duration::from_secs(secs)))
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(Some(std::time::Duration::from_secs(secs)));
+    }
+    humantime::parse_duration(s)
+        .map(Some)
+        .map_err(|e| format!("{s:?} is not a duration like 30d, 12h, 45m or 90s: {e}"))
 }
 
 fn parse_expiry(s: &str) -> Result<Expiry, String> {
@@ -322,6 +319,7 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
             print_summary(&s, a.json)?;
             outcome(&s)
         }
+        PipelineCommand::Retrain(a) => super::retrain::run_cli(&args.home.home(), a),
         PipelineCommand::Describe(a) => describe(&stores()?, a),
         PipelineCommand::Plan(a) => by_step::plan(&args.home, a),
         PipelineCommand::RunStep(a) => by_step::run_step(&args.home, a),
@@ -420,6 +418,11 @@ mod tests {
             Some(std::time::Duration::from_secs(7 * 86_400))
         );
         assert_eq!(parse_duration("never").unwrap(), None);
-        assert!(parse_duration("7 weeks").is_err());
+        assert_eq!(
+            parse_duration("2 weeks").unwrap(),
+            Some(std::time::Duration::from_secs(14 * 86_400))
+        );
+        assert!(parse_duration("7 eons").is_err());
+        assert!(parse_duration("-3d").is_err());
     }
 }

@@ -132,12 +132,22 @@ pub struct TrainArgs {
     pub data: DataArgs,
     #[command(flatten)]
     pub hyper: HyperArgs,
-    /// Artifact directory to write.
+    /// Artifact directory to write (refused if something is there, unless --force).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing artifact at --out (atomically: a server reading the old one
+    /// keeps its open files).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    if !a.force && std::fs::symlink_metadata(&a.out).is_ok() {
+        anyhow::bail!(
+            "{} exists; pass --force to replace it, or choose another --out",
+            a.out.display()
+        );
+    }
     let job = TrainJob {
         data: a.data.config(),
         validation: ValidationConfig::default(),

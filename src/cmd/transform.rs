@@ -1,11 +1,12 @@
 //! `sentio transform`: the flags of a batch transform job, which runs with a progress
-//! report and prints its summary.
+//! report and prints its summary; and the batching flags `sentio predict` shares.
 use serve::transform::{
     run_local_job, AssembleWith, BatchStrategy, DataProcessing, JobStatus, JoinSource, LocalModel,
-    RunOptions, SplitType, TransformSpec, DEFAULT_MAX_PAYLOAD_MB,
+    RunOptions, Shard, SplitType, TransformSpec, DEFAULT_MAX_PAYLOAD_MB,
 };
 use serve::BatchConfig;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 /// A knob's flag: SageMaker's name of a value, or its lower or kebab case.
 fn knob<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {
@@ -14,8 +15,13 @@ fn knob<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {
 
 /// Batch transform: predict every record of jsonlines / CSV / text files (gzip too) into
 /// `<input>.out` files, with SageMaker's knobs, bad records isolated in `<input>.err`, and
-/// resumption after a crash (run the same command again).
+/// resumption after a crash or a stop (run the same command again).
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 completed; 1 failed (an error budget exceeded, every \
+record of a file failed, or an error: the summary says which); 2 usage error; 130 / 143 \
+stopped by SIGINT / SIGTERM (checkpointed: run the same command again to resume)."
+)]
 pub struct TransformArgs {
     /// Model artifact directory.
     #[arg(long, env = "SENTIO_MODEL")]
@@ -23,6 +29,12 @@ pub struct TransformArgs {
     /// Input file or folder of files (.jsonl, .json, .csv, .txt, and .gz of those).
     #[arg(long)]
     pub input: PathBuf,
+    /// This process's share of the input, INDEX/COUNT (0-based): with at least COUNT files,
+    /// whole files (outputs named as unsharded); otherwise a byte range of each file, written
+    /// as `<input>.shard-K-of-COUNT.out` (concatenated in K order they are the unsharded
+    /// output).
+    #[arg(long, value_parser = knob::<Shard>)]
+    pub shard: Option<Shard>,
     /// Output folder: `<input>.out`, `<input>.err`, transform-summary.json.
     #[arg(long)]
     pub output: PathBuf,
@@ -44,9 +56,14 @@ pub struct TransformArgs {
     /// Accept: application/jsonlines or text/csv (default: CSV for CSV input, else JSON).
     #[arg(long)]
     pub accept: Option<String>,
-    /// ContentType of the input (default: from the file extension).
+    /// ContentType of the input (default: from the file extension); `text/csv;header=present`
+    /// is `--csv-header`.
     #[arg(long)]
     pub content_type: Option<String>,
+    /// CSV files start with a header row: it is not predicted, InputFilter may name its
+    /// columns (`$.review_text`), and CSV output gets a header row.
+    #[arg(long)]
+    pub csv_header: bool,
     /// InputFilter: JSONPath selecting the text of each record, e.g. `$.review_body`.
     #[arg(long, default_value = "$")]
     pub input_filter: String,
@@ -71,18 +88,8 @@ pub struct TransformArgs {
     /// Device: cpu, cuda, cuda:N or auto.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Most inputs in one forward pass.
-    #[arg(long, default_value_t = 256)]
-    pub max_batch_size: usize,
-    /// Most padded tokens in one forward pass.
-    #[arg(long, default_value_t = 65_536)]
-    pub max_batch_tokens: usize,
-    /// Threads tokenizing.
-    #[arg(long, default_value_t = 1)]
-    pub tokenizer_threads: usize,
-    /// Threads libtorch uses inside one forward pass.
-    #[arg(long, default_value_t = 1)]
-    pub torch_threads: i32,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// No progress report.
     #[arg(long)]
     pub quiet: bool,
@@ -99,6 +106,7 @@ impl TransformArgs {
             assemble_with: self.assemble_with,
             accept: self.accept.clone(),
             content_type: self.content_type.clone(),
+            csv_header: self.csv_header,
             data_processing: DataProcessing {
                 input_filter: self.input_filter.clone(),
                 join_source: self.join_source,
@@ -113,34 +121,65 @@ impl TransformArgs {
     }
 }
 
+/// How predictions are batched (shared by `sentio transform` and `sentio predict`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct EngineArgs {
+    /// Most inputs in one forward pass.
+    #[arg(long, default_value_t = 256)]
+    pub max_batch_size: usize,
+    /// Most padded tokens in one forward pass.
+    #[arg(long, default_value_t = 65_536)]
+    pub max_batch_tokens: usize,
+    /// Threads tokenizing.
+    #[arg(long, default_value_t = 1)]
+    pub tokenizer_threads: usize,
+    /// Threads libtorch uses inside one forward pass.
+    #[arg(long, default_value_t = 1)]
+    pub torch_threads: i32,
+}
+
+impl EngineArgs {
+    /// The model at `path` with these limits (and libtorch's threads set).
+    pub fn model(&self, path: &Path, device: tch::Device, streams: usize) -> LocalModel {
+        tch::set_num_threads(self.torch_threads.max(1));
+        let batch = self.max_batch_size.max(1);
+        LocalModel {
+            path: path.to_path_buf(),
+            device,
+            batch: BatchConfig {
+                max_batch_size: batch,
+                max_batch_tokens: self.max_batch_tokens,
+                queue_capacity: 4 * batch * streams.max(1),
+                ..BatchConfig::default()
+            },
+            tokenizer_threads: self.tokenizer_threads,
+        }
+    }
+}
+
 /// `sentio transform`: runs the job, prints the summary (JSON) on stdout, and fails when
-/// the job failed.
-pub fn run(args: TransformArgs) -> anyhow::Result<()> {
+/// the job failed; a job stopped by a signal exits with 128 + the signal's number.
+pub fn run(args: TransformArgs) -> anyhow::Result<ExitCode> {
     let spec = args.to_spec();
     serve::transform::validate_spec(&spec)?;
     let device = args.device.parse::<models::DeviceChoice>()?.resolve()?;
-    tch::set_num_threads(args.torch_threads.max(1));
-    let model = LocalModel {
-        path: args.model.clone(),
-        device,
-        batch: BatchConfig {
-            max_batch_size: args.max_batch_size.max(1),
-            max_batch_tokens: args.max_batch_tokens,
-            queue_capacity: 4 * args.max_batch_size.max(1) * args.max_concurrent_transforms.max(1),
-            ..BatchConfig::default()
-        },
-        tokenizer_threads: args.tokenizer_threads,
-    };
+    let model = args
+        .engine
+        .model(&args.model, device, args.max_concurrent_transforms);
     let options = RunOptions {
         progress: !args.quiet,
+        shard: args.shard,
+        signals: true,
     };
     let summary = run_local_job(model, spec, options)?;
     println!("{}", serde_json::to_string_pretty(&summary)?);
-    if summary.status == JobStatus::Failed {
-        anyhow::bail!(
-            "the transform job failed: {}",
-            summary.failure_reason.unwrap_or_default()
-        );
+    let reason = summary.failure_reason.unwrap_or_default();
+    match summary.status {
+        JobStatus::Failed => anyhow::bail!("the transform job failed: {reason}"),
+        JobStatus::Stopped => {
+            eprintln!("{reason}; run the same command again to resume");
+            Ok(ExitCode::from(128 + summary.signal.unwrap_or(15) as u8))
+        }
+        _ => Ok(ExitCode::SUCCESS),
     }
-    Ok(())
 }

@@ -48,6 +48,20 @@ pub enum LabelMapping {
 pub const SENTIMENT_LABELS: [&str; 3] = ["negative", "neutral", "positive"];
 
 impl LabelMapping {
+    /// The raw label value a class name comes from, for writing a class back into data
+    /// read with this mapping (`positive` → `5` for the sentiment mapping).
+    pub fn raw_of(self, class: &str) -> Option<String> {
+        match self {
+            LabelMapping::Identity => Some(class.to_string()),
+            LabelMapping::Sentiment => match class {
+                "negative" => Some("1".into()),
+                "neutral" => Some("3".into()),
+                "positive" => Some("5".into()),
+                _ => None,
+            },
+        }
+    }
+
     fn map(self, raw: &str) -> Option<String> {
         match self {
             LabelMapping::Identity => Some(raw.to_string()),

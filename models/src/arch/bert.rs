@@ -2,7 +2,7 @@
 //! checkpoint (`bert.embeddings.word_embeddings`, `bert.encoder.layer.{i}.attention.self.query`,
 //! …) so a pretrained `model.safetensors` loads by name. The head classifies the masked mean
 //! of the last hidden states (the pooling sentence-transformers checkpoints are trained for).
-use super::Classifier;
+use super::{bounds, Classifier};
 use crate::error::{ModelError, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -75,7 +75,48 @@ impl BertConfig {
         Ok(cfg)
     }
 
-    fn check(&self) -> Result<()> {
+    /// Every size within [`bounds`] and consistent, before anything is allocated.
+    pub fn check(&self) -> Result<()> {
+        bounds::size("vocab_size", self.vocab_size, bounds::MAX_VOCAB)?;
+        bounds::size("hidden_size", self.hidden_size, bounds::MAX_WIDTH)?;
+        bounds::size(
+            "num_hidden_layers",
+            self.num_hidden_layers,
+            bounds::MAX_LAYERS,
+        )?;
+        bounds::size(
+            "intermediate_size",
+            self.intermediate_size,
+            bounds::MAX_INTERMEDIATE,
+        )?;
+        bounds::size(
+            "max_position_embeddings",
+            self.max_position_embeddings,
+            bounds::MAX_POSITIONS,
+        )?;
+        bounds::size(
+            "type_vocab_size",
+            self.type_vocab_size,
+            bounds::MAX_TYPE_VOCAB,
+        )?;
+        bounds::probability("hidden_dropout_prob", self.hidden_dropout_prob)?;
+        bounds::probability(
+            "attention_probs_dropout_prob",
+            self.attention_probs_dropout_prob,
+        )?;
+        if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps > 0.0) {
+            return Err(ModelError::Config(format!(
+                "layer_norm_eps is {}; it must be a positive number",
+                self.layer_norm_eps
+            )));
+        }
+        if self.pad_token_id < 0 || self.pad_token_id as u128 >= self.vocab_size as u128 {
+            return Err(ModelError::Config(format!(
+                "pad_token_id {} is not a token of the {}-token vocabulary",
+                self.pad_token_id, self.vocab_size
+            )));
+        }
+        bounds::parameters("bert", self.min_parameters(2))?;
         if self.hidden_size == 0
             || self.num_attention_heads == 0
             || !self.hidden_size.is_multiple_of(self.num_attention_heads)
@@ -92,6 +133,19 @@ impl BertConfig {
             )));
         }
         Ok(())
+    }
+}
+
+impl BertConfig {
+    /// A lower bound on the parameters of the model with `num_labels` outputs: the
+    /// embeddings, each layer's four attention and two feed-forward matrices, the head.
+    pub fn min_parameters(&self, num_labels: usize) -> u128 {
+        let h = self.hidden_size as u128;
+        let rows = self.vocab_size as u128
+            + self.max_position_embeddings as u128
+            + self.type_vocab_size as u128;
+        let layer = 4 * h * h + 2 * h * self.intermediate_size as u128;
+        rows * h + self.num_hidden_layers as u128 * layer + h * num_labels as u128
     }
 }
 

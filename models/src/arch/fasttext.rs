@@ -1,6 +1,6 @@
 //! fastText-style classifier: the mean of embeddings of the tokens and of hashed token
 //! bigrams, then one linear layer. Trains in seconds on a CPU.
-use super::Classifier;
+use super::{bounds, Classifier};
 use crate::error::{ModelError, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, nn::Module, Device, Kind, Tensor};
@@ -24,13 +24,32 @@ pub struct FastText {
     device: Device,
 }
 
+impl FastTextConfig {
+    /// Every size within [`bounds`], before anything is allocated.
+    pub fn check(&self) -> Result<()> {
+        bounds::size("fast_text vocab_size", self.vocab_size, bounds::MAX_VOCAB)?;
+        bounds::size("fast_text dim", self.dim, bounds::MAX_WIDTH)?;
+        if self.bigram_buckets > bounds::MAX_BIGRAM_BUCKETS {
+            return Err(ModelError::Config(format!(
+                "fast_text bigram_buckets is {}; at most {} are allowed",
+                self.bigram_buckets,
+                bounds::MAX_BIGRAM_BUCKETS
+            )));
+        }
+        bounds::probability("fast_text dropout", self.dropout)?;
+        bounds::parameters("fast_text", self.min_parameters(2))
+    }
+
+    /// Parameters of the model with `num_labels` outputs (the embedding and the head).
+    pub fn min_parameters(&self, num_labels: usize) -> u128 {
+        let rows = self.vocab_size as u128 + self.bigram_buckets as u128;
+        rows * self.dim as u128 + self.dim as u128 * num_labels as u128
+    }
+}
+
 impl FastText {
     pub fn new(p: &nn::Path, cfg: &FastTextConfig, num_labels: usize) -> Result<Self> {
-        if cfg.vocab_size == 0 || cfg.dim == 0 {
-            return Err(ModelError::Config(
-                "fast_text needs vocab_size and dim > 0".into(),
-            ));
-        }
+        cfg.check()?;
         let rows = (cfg.vocab_size + cfg.bigram_buckets) as i64;
         let bound = 1.0 / (cfg.dim as f64).sqrt();
         // The embedding table is large and each batch touches few of its rows, so it gets

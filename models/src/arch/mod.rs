@@ -1,5 +1,6 @@
 //! Model architectures. Each one turns token-id sequences into class logits.
 pub mod bert;
+pub mod bounds;
 pub mod fasttext;
 
 use crate::error::{ModelError, Result};
@@ -30,13 +31,32 @@ impl ModelConfig {
         }
     }
 
-    /// Builds the (freshly initialised) model on a variable-store path.
-    pub fn build(&self, p: &nn::Path, num_labels: usize) -> Result<Box<dyn Classifier>> {
-        if num_labels < 2 {
+    /// Checks every size against [`bounds`] (nothing is allocated before this passes).
+    pub fn check(&self, num_labels: usize) -> Result<()> {
+        if !(2..=bounds::MAX_LABELS).contains(&num_labels) {
             return Err(ModelError::Config(format!(
-                "a classifier needs at least 2 labels, got {num_labels}"
+                "a classifier needs 2 to {} labels, got {num_labels}",
+                bounds::MAX_LABELS
             )));
         }
+        match self {
+            ModelConfig::FastText(c) => c.check(),
+            ModelConfig::Transformer(c) | ModelConfig::Bert(c) => c.check(),
+        }?;
+        bounds::parameters(self.name(), self.min_parameters(num_labels))
+    }
+
+    /// A lower bound on the model's parameters (what its weights file must at least hold).
+    pub fn min_parameters(&self, num_labels: usize) -> u128 {
+        match self {
+            ModelConfig::FastText(c) => c.min_parameters(num_labels),
+            ModelConfig::Transformer(c) | ModelConfig::Bert(c) => c.min_parameters(num_labels),
+        }
+    }
+
+    /// Builds the (freshly initialised) model on a variable-store path.
+    pub fn build(&self, p: &nn::Path, num_labels: usize) -> Result<Box<dyn Classifier>> {
+        self.check(num_labels)?;
         Ok(match self {
             ModelConfig::FastText(c) => Box::new(FastText::new(p, c, num_labels)?),
             ModelConfig::Transformer(c) | ModelConfig::Bert(c) => {

@@ -80,6 +80,49 @@ pub fn for_each_line(path: &Path, mut f: impl FnMut(&[u8], bool)) -> std::io::Re
     }
 }
 
+/// Reads the lines of a file that start at byte `from`, calling `f(line, finished)` for
+/// each (without its newline); returns the offset after the last line consumed. A finished
+/// line is always consumed; a last line without its newline (a file being written) only
+/// when `f` says it is whole (it parses), so it is read again, complete, next time.
+pub fn read_lines_from(
+    path: &Path,
+    from: u64,
+    mut f: impl FnMut(&[u8], bool) -> bool,
+) -> std::io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = File::open(path)?;
+    if file.metadata()?.len() <= from {
+        return Ok(from);
+    }
+    file.seek(SeekFrom::Start(from))?;
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let mut line = Vec::with_capacity(4096);
+    let mut at = from;
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Ok(at);
+        }
+        let finished = line.last() == Some(&b'\n');
+        if finished {
+            line.pop();
+        }
+        let blank = line.trim_ascii().is_empty();
+        // `f` sees every line with text; a finished line is consumed whatever it says.
+        let consumed = if blank {
+            finished
+        } else {
+            f(&line, finished) || finished
+        };
+        if consumed {
+            at += n as u64;
+        } else {
+            return Ok(at);
+        }
+    }
+}
+
 /// The lines of one capture file as records: calls `f` on each, fills in a record's
 /// variant from the file's folder when the record has none (SageMaker's records), and
 /// returns how many finished lines are not capture records.

@@ -1,10 +1,20 @@
 //! A/B experiments between variants of one endpoint: the persisted experiment record
 //! ([`ExperimentStore`], one JSON file per experiment under `<state>/experiments/`) and the
-//! report with its verdict ([`report`]).
+//! report with its verdict ([`report`]), kept up to date incrementally by a [`Tally`].
 mod report;
 pub mod stats;
+mod tally;
 
-pub use report::{report, ExperimentReport, ReportOptions, ShadowReport, VariantReport, Verdict};
+pub use report::{
+    report, ExperimentReport, ReportOptions, ShadowReport, SignificanceTest, VariantReport, Verdict,
+};
+pub use tally::Tally;
+
+/// The JSON schema of [`ExperimentReport`] (what `sentio experiment report` prints and
+/// `GET /experiments/{id}` answers; committed as `monitoring/schemas/experiment_report.json`).
+pub fn report_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(ExperimentReport)).unwrap_or_default()
+}
 
 use crate::files::{read_json, write_json};
 use crate::MonitoringError;
@@ -12,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// What is compared, since when, by which metric.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Experiment {
     pub id: String,
     pub endpoint: String,
@@ -21,6 +31,11 @@ pub struct Experiment {
     /// The shadow compared with its production variant, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<String>,
+    /// A canary experiment: the model reference the second variant was deployed with. At
+    /// promotion the winner's model serves the first (live) variant and the canary
+    /// variant is retired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<String>,
     /// `accuracy` (from feedback); the goal the verdict uses.
     pub goal_metric: String,
     pub started_at: chrono::DateTime<chrono::Utc>,
@@ -54,6 +69,7 @@ impl Experiment {
             endpoint: endpoint.into(),
             variants,
             shadow: None,
+            canary: None,
             goal_metric: "accuracy".into(),
             started_at: chrono::Utc::now(),
             ended_at: None,
@@ -117,8 +133,9 @@ impl ExperimentStore {
     }
 }
 
-/// The report of experiment `id` from an endpoint's capture folder and its feedback file
-/// (default: `<state>/feedback/<endpoint>.jsonl`); missing folders and files are empty.
+/// The report of experiment `id` from an endpoint's capture folder and its feedback (a
+/// file or folder; default: `<state>/feedback/<endpoint>`, and the older single file
+/// `<state>/feedback/<endpoint>.jsonl`); missing folders and files are empty.
 pub fn report_from_files(
     state_dir: &Path,
     id: &str,
@@ -127,21 +144,24 @@ pub fn report_from_files(
     opts: &ReportOptions,
 ) -> Result<ExperimentReport, MonitoringError> {
     let e = ExperimentStore::new(state_dir).load(id)?;
-    let records = if capture.exists() {
-        crate::capture::read_dir(capture).map_err(|err| MonitoringError::io(capture, err))?
-    } else {
-        Vec::new()
-    };
-    let default = state_dir
-        .join("feedback")
-        .join(format!("{}.jsonl", e.endpoint));
-    let fb = feedback.unwrap_or(&default);
-    let truth = if fb.exists() {
-        crate::feedback::read_feedback(fb)?.0
-    } else {
-        Vec::new()
-    };
-    Ok(report(&e, &records, &truth, opts))
+    let mut t = Tally::new(e.clone());
+    match feedback {
+        Some(f) => t.read_new(capture, f)?,
+        None => {
+            // The older single file first: later records replace earlier ones.
+            let legacy = state_dir
+                .join("feedback")
+                .join(format!("{}.jsonl", e.endpoint));
+            t.read_new(capture, &legacy)?;
+            t.read_new(Path::new(""), &feedback_dir(state_dir, &e.endpoint))?;
+        }
+    }
+    Ok(t.report(opts))
+}
+
+/// Where an endpoint's feedback files are: `<state>/feedback/<endpoint>/`.
+pub fn feedback_dir(state_dir: &Path, endpoint: &str) -> PathBuf {
+    state_dir.join("feedback").join(endpoint)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use super::Experiment;
 use crate::capture::CaptureRecord;
 use crate::feedback::FeedbackRecord;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Knobs of the verdict.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +31,7 @@ impl Default for ReportOptions {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct VariantReport {
     pub requests: u64,
     pub failed: u64,
@@ -43,7 +43,7 @@ pub struct VariantReport {
     pub accuracy_ci95: Option<(f64, f64)>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
     /// The variant with the best goal metric, significantly (the report's `p_value`).
@@ -57,7 +57,7 @@ pub enum Verdict {
     },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ShadowReport {
     pub shadow: String,
     pub compared: u64,
@@ -65,7 +65,7 @@ pub struct ShadowReport {
     pub agreement_rate: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ExperimentReport {
     pub experiment: Experiment,
     pub variants: BTreeMap<String, VariantReport>,
@@ -79,16 +79,8 @@ pub struct ExperimentReport {
     pub unknown_feedback_ids: u64,
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i]
-}
-
 /// The test behind the report's `statistic` and `p_value`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignificanceTest {
     /// Two variants.
@@ -98,65 +90,37 @@ pub enum SignificanceTest {
 }
 
 /// Builds the report of `e` from captured records (any endpoint's; filtered here) and
-/// feedback.
+/// feedback (a later record for an id replaces an earlier one), through the same running
+/// totals a live report keeps ([`super::Tally`]).
 pub fn report(
     e: &Experiment,
     captures: &[CaptureRecord],
     feedback: &[FeedbackRecord],
     opts: &ReportOptions,
 ) -> ExperimentReport {
-    let in_window = |c: &&CaptureRecord| {
-        let t = c.event_metadata.inference_time;
-        t >= e.started_at && e.ended_at.is_none_or(|end| t <= end)
-    };
-    let records: Vec<&CaptureRecord> = captures.iter().filter(in_window).collect();
-    let truth: HashMap<&str, &FeedbackRecord> = feedback
-        .iter()
-        .map(|f| (f.inference_id.as_str(), f))
-        .collect();
-    let mut variants = BTreeMap::new();
-    let mut seen_ids = std::collections::HashSet::new();
-    for v in &e.variants {
-        let mine: Vec<&&CaptureRecord> = records
-            .iter()
-            .filter(|c| !c.shadow && &c.variant == v)
-            .collect();
-        let mut lat: Vec<f64> = mine.iter().filter_map(|c| c.latency_ms).collect();
-        lat.sort_by(f64::total_cmp);
-        let mut predictions = BTreeMap::new();
-        let (mut labelled, mut correct) = (0, 0);
-        for c in &mine {
-            let labels = c.labels();
-            for l in labels.iter().flatten() {
-                *predictions.entry(l.clone()).or_insert(0) += 1;
-            }
-            if let Some(f) = truth.get(c.join_id()) {
-                seen_ids.insert(c.join_id());
-                for (p, t) in labels.iter().zip(&f.labels) {
-                    if let Some(p) = p {
-                        labelled += 1;
-                        correct += u64::from(p == t);
-                    }
-                }
-            }
-        }
-        let latency_ms = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)]
-            .into_iter()
-            .map(|(k, q)| (k.to_string(), percentile(&lat, q)))
-            .collect();
-        variants.insert(
-            v.clone(),
-            VariantReport {
-                requests: mine.len() as u64,
-                failed: mine.iter().filter(|c| c.failed).count() as u64,
-                latency_ms,
-                predictions,
-                labelled,
-                correct,
-                accuracy: (labelled > 0).then(|| correct as f64 / labelled as f64),
-                accuracy_ci95: (labelled > 0).then(|| wilson(correct, labelled, 0.05)),
-            },
-        );
+    let mut t = super::Tally::new(e.clone());
+    for c in captures {
+        t.add_record(c);
+    }
+    for f in feedback {
+        t.add_feedback(f);
+    }
+    t.report(opts)
+}
+
+/// The report from per-variant totals: accuracy and its interval, the significance test
+/// and the verdict.
+pub(super) fn build(
+    e: &Experiment,
+    mut variants: BTreeMap<String, VariantReport>,
+    shadow: Option<ShadowReport>,
+    unknown_feedback_ids: u64,
+    opts: &ReportOptions,
+) -> ExperimentReport {
+    for v in variants.values_mut() {
+        let (k, n) = (v.correct, v.labelled);
+        v.accuracy = (n > 0).then(|| k as f64 / n as f64);
+        v.accuracy_ci95 = (n > 0).then(|| wilson(k, n, 0.05));
     }
     let groups: Vec<(u64, u64)> = e
         .variants
@@ -171,11 +135,6 @@ pub fn report(
         (SignificanceTest::ChiSquare, c, p)
     };
     let verdict = verdict(e, &variants, p_value, opts);
-    let shadow = e.shadow.as_ref().map(|s| shadow_agreement(s, &records));
-    let unknown = feedback
-        .iter()
-        .filter(|f| !seen_ids.contains(f.inference_id.as_str()))
-        .count() as u64;
     ExperimentReport {
         experiment: e.clone(),
         variants,
@@ -184,7 +143,7 @@ pub fn report(
         p_value,
         verdict,
         shadow,
-        unknown_feedback_ids: unknown,
+        unknown_feedback_ids,
     }
 }
 
@@ -235,30 +194,5 @@ fn verdict(
             needed_per_variant: needed,
             have_min,
         }
-    }
-}
-
-fn shadow_agreement(shadow: &str, records: &[&CaptureRecord]) -> ShadowReport {
-    let production: HashMap<&str, Vec<Option<String>>> = records
-        .iter()
-        .filter(|c| !c.shadow)
-        .map(|c| (c.join_id(), c.labels()))
-        .collect();
-    let (mut compared, mut agreed) = (0, 0);
-    for c in records.iter().filter(|c| c.shadow && c.variant == shadow) {
-        if let Some(p) = production.get(c.join_id()) {
-            for (s, p) in c.labels().iter().zip(p) {
-                if let (Some(s), Some(p)) = (s, p) {
-                    compared += 1;
-                    agreed += u64::from(s == p);
-                }
-            }
-        }
-    }
-    ShadowReport {
-        shadow: shadow.to_string(),
-        compared,
-        agreed,
-        agreement_rate: (compared > 0).then(|| agreed as f64 / compared as f64),
     }
 }

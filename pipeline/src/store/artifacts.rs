@@ -24,14 +24,40 @@ pub trait ArtifactStore: Send + Sync {
 }
 
 /// The store on the local filesystem (`$SENTIO_HOME/artifacts/<digest>/`).
+///
+/// Staging directories of one process live under `.staging/<session>/`, next to
+/// `.staging/<session>.lock`, which the process holds locked (`flock`) while it runs: a
+/// session whose lock can be taken belongs to a process that is gone (even by `kill -9`),
+/// so [`ArtifactStore::clean_staging`] removes it at once, whatever its age, and never
+/// touches the staging of a process that is still running.
 #[derive(Debug, Clone)]
 pub struct FsArtifactStore {
     root: PathBuf,
+    session: std::sync::Arc<std::sync::Mutex<Option<Session>>>,
+}
+
+/// This process's staging folder and the lock that marks it alive; both removed when the
+/// store is dropped (a killed process leaves them to the next clean-up).
+#[derive(Debug)]
+struct Session {
+    dir: PathBuf,
+    lock_path: PathBuf,
+    _lock: std::fs::File,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_file(&self.lock_path);
+    }
 }
 
 impl FsArtifactStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        FsArtifactStore { root: root.into() }
+        FsArtifactStore {
+            root: root.into(),
+            session: Default::default(),
+        }
     }
     fn staging_root(&self) -> PathBuf {
         self.root.join(".staging")
@@ -44,6 +70,35 @@ impl FsArtifactStore {
     pub fn has(&self, digest: &str) -> bool {
         self.path(digest).is_dir()
     }
+
+    /// This process's staging folder, created (and locked) on first use.
+    fn session_dir(&self) -> Result<PathBuf> {
+        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = session.as_ref() {
+            return Ok(s.dir.clone());
+        }
+        let root = self.staging_root();
+        std::fs::create_dir_all(&root).map_err(|e| PipelineError::io(&root, e))?;
+        let id = uuid::Uuid::new_v4().to_string();
+        // The lock first, then the folder: a folder never exists unlocked.
+        let lock_path = root.join(format!("{id}.lock"));
+        let lock =
+            std::fs::File::create(&lock_path).map_err(|e| PipelineError::io(&lock_path, e))?;
+        lock.lock().map_err(|e| PipelineError::io(&lock_path, e))?;
+        let dir = root.join(id);
+        std::fs::create_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
+        *session = Some(Session {
+            dir: dir.clone(),
+            lock_path,
+            _lock: lock,
+        });
+        Ok(dir)
+    }
+}
+
+/// Whether the lock file at `path` is held by no process (its owner is gone).
+fn abandoned(path: &Path) -> bool {
+    std::fs::File::open(path).is_ok_and(|f| f.try_lock().is_ok())
 }
 
 /// Every file under `dir` as (`/`-separated relative path, path).
@@ -107,7 +162,7 @@ fn sync_tree(dir: &Path) -> Result<()> {
 
 impl ArtifactStore for FsArtifactStore {
     fn staging_dir(&self) -> Result<PathBuf> {
-        let p = self.staging_root().join(uuid::Uuid::new_v4().to_string());
+        let p = self.session_dir()?.join(uuid::Uuid::new_v4().to_string());
         std::fs::create_dir_all(&p).map_err(|e| PipelineError::io(&p, e))?;
         Ok(p)
     }
@@ -163,11 +218,29 @@ impl ArtifactStore for FsArtifactStore {
     }
 
     fn clean_staging(&self, age: std::time::Duration) -> usize {
-        let Ok(rd) = std::fs::read_dir(self.staging_root()) else {
+        let root = self.staging_root();
+        let Ok(rd) = std::fs::read_dir(&root) else {
             return 0;
         };
         let mut n = 0;
         for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(session) = name.strip_suffix(".lock") {
+                // A lock whose folder is gone (removed below, or never made).
+                if !root.join(session).exists() && abandoned(&e.path()) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+                continue;
+            }
+            let lock = root.join(format!("{name}.lock"));
+            if lock.exists() {
+                if abandoned(&lock) && std::fs::remove_dir_all(e.path()).is_ok() {
+                    let _ = std::fs::remove_file(&lock);
+                    n += 1;
+                }
+                continue;
+            }
+            // A folder of an older layout, without a lock: by age only.
             let old = e
                 .metadata()
                 .and_then(|m| m.modified())
@@ -185,6 +258,33 @@ impl ArtifactStore for FsArtifactStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staging_of_a_process_that_is_gone_is_cleaned_and_a_live_one_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("artifacts");
+        let live = FsArtifactStore::new(&root);
+        let mine = live.staging_dir().unwrap();
+        // What `kill -9` leaves: a session folder and its lock file, unlocked.
+        let dead = root.join(".staging/dead-session");
+        std::fs::create_dir_all(dead.join("step")).unwrap();
+        std::fs::write(root.join(".staging/dead-session.lock"), "").unwrap();
+        // An older layout's folder, recent: kept (age decides).
+        std::fs::create_dir_all(root.join(".staging/legacy")).unwrap();
+        let other = FsArtifactStore::new(&root);
+        assert_eq!(other.clean_staging(std::time::Duration::from_secs(3600)), 1);
+        assert!(!dead.exists());
+        assert!(!root.join(".staging/dead-session.lock").exists());
+        assert!(
+            mine.exists(),
+            "a running process's staging is never removed"
+        );
+        assert!(root.join(".staging/legacy").exists());
+        // A process that ends normally takes its staging with it.
+        drop(live);
+        assert!(!mine.exists());
+        assert_eq!(std::fs::read_dir(root.join(".staging")).unwrap().count(), 1);
+    }
 
     #[test]
     fn commit_is_content_addressed_and_idempotent() {

@@ -268,15 +268,21 @@ impl MetadataStore for PgStore {
         })
     }
 
-    fn executions(&self, limit: usize) -> Result<Vec<ExecutionRecord>> {
+    fn executions_page(&self, offset: usize, limit: usize) -> Result<Page<ExecutionRecord>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        rows(
-            self.query(
-                &format!("SELECT {EXEC_COLS} FROM executions ORDER BY started_at DESC, seq DESC LIMIT $1"),
-                &[&limit],
-            )?,
-            exec_row,
-        )
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let (total, items) = self.tx(|t| {
+            let total: i64 = t.query_one("SELECT COUNT(*) FROM executions", &[])?.get(0);
+            let items = t.query(
+                &format!("SELECT {EXEC_COLS} FROM executions ORDER BY started_at DESC, seq DESC LIMIT $1 OFFSET $2"),
+                &[&limit, &offset],
+            )?;
+            Ok((total, items))
+        })?;
+        Ok(Page {
+            items: rows(items, exec_row)?,
+            total: usize::try_from(total).unwrap_or(0),
+        })
     }
 
     fn set_execution_status(
@@ -474,6 +480,52 @@ impl MetadataStore for PgStore {
 
     fn add_event(&self, e: &RegistryEvent) -> Result<()> {
         self.with(|c| insert_event(c, e))
+    }
+
+    fn record_endpoint(&self, e: &EndpointRecord) -> Result<()> {
+        let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        self.execute(
+            "INSERT INTO endpoints (name, url, pid, started_at, stopped_at, management, capture_dir, state_dir, monitor_dir)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (name) DO UPDATE SET url = $2, pid = $3, started_at = $4, stopped_at = $5,
+               management = $6, capture_dir = $7, state_dir = $8, monitor_dir = $9",
+            &[
+                &e.name, &e.url, &i64::from(e.pid), &e.started_at, &e.stopped_at, &e.management,
+                &path(&e.capture_dir), &path(&e.state_dir), &path(&e.monitor_dir),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn endpoint_stopped(&self, name: &str, url: &str) -> Result<()> {
+        self.execute(
+            "UPDATE endpoints SET stopped_at = $3 WHERE name = $1 AND url = $2",
+            &[&name, &url, &now()],
+        )?;
+        Ok(())
+    }
+
+    fn endpoints(&self) -> Result<Vec<EndpointRecord>> {
+        rows(
+            self.query(
+                "SELECT name, url, pid, started_at, stopped_at, management, capture_dir, state_dir, monitor_dir FROM endpoints ORDER BY name",
+                &[],
+            )?,
+            |r| {
+                let path = |i: usize| r.get::<_, Option<String>>(i).map(std::path::PathBuf::from);
+                Ok(EndpointRecord {
+                    name: r.get(0),
+                    url: r.get(1),
+                    pid: u32::try_from(r.get::<_, i64>(2)).unwrap_or(0),
+                    started_at: r.get(3),
+                    stopped_at: r.get(4),
+                    management: r.get(5),
+                    capture_dir: path(6),
+                    state_dir: path(7),
+                    monitor_dir: path(8),
+                })
+            },
+        )
     }
 
     fn events(&self, group: Option<&str>, until: Option<&str>) -> Result<Vec<RegistryEvent>> {

@@ -159,3 +159,40 @@ pub struct RegistryEvent {
     pub endpoint: Option<String>,
     pub variant: Option<String>,
 }
+
+/// A `sentio serve` endpoint started with this home: where it listens and where its
+/// capture, state and monitor folders are (for the console; never shown to users).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointRecord {
+    pub name: String,
+    /// `http://host:port` it answers on.
+    pub url: String,
+    pub pid: u32,
+    pub started_at: String,
+    /// Set when it shut down; None while it runs (or if it was killed).
+    pub stopped_at: Option<String>,
+    /// Whether its management API (`/v1/admin`) is enabled.
+    pub management: bool,
+    /// Its capture tree (`<capture-dir>/<endpoint>`).
+    pub capture_dir: Option<std::path::PathBuf>,
+    /// Its state directory (experiments, feedback).
+    pub state_dir: Option<std::path::PathBuf>,
+    /// Where its drift monitor writes reports.
+    pub monitor_dir: Option<std::path::PathBuf>,
+}
+
+impl EndpointRecord {
+    /// Recorded as running, but its process is gone (killed or crashed).
+    pub fn gone(&self) -> bool {
+        self.stopped_at.is_none()
+            && self.pid != std::process::id()
+            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+}
+
+/// One page of a longer list, and the length of the whole list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: usize,
+}

@@ -3,7 +3,7 @@
 //! store consistent (at worst an execution stays Executing; `resume` continues it). The
 //! schema comes from the versioned migrations (`super::migrations`).
 use super::records::*;
-use super::MetadataStore;
+use super::{sqlite_console as console, MetadataStore};
 use crate::error::{PipelineError, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde_json::Value;
@@ -207,15 +207,11 @@ impl MetadataStore for SqliteStore {
         })
     }
 
-    fn executions(&self, limit: usize) -> Result<Vec<ExecutionRecord>> {
+    fn executions_page(&self, offset: usize, limit: usize) -> Result<Page<ExecutionRecord>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {EXEC_COLS} FROM executions ORDER BY started_at DESC, rowid DESC LIMIT ?1"
-        ))?;
-        let rows = stmt
-            .query_map(params![limit as i64], exec_row)?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        Ok(console::executions_page(
+            &conn, EXEC_COLS, exec_row, offset, limit,
+        )?)
     }
 
     fn set_execution_status(
@@ -472,6 +468,18 @@ impl MetadataStore for SqliteStore {
             )?;
             Ok(true)
         })
+    }
+
+    fn record_endpoint(&self, e: &EndpointRecord) -> Result<()> {
+        self.write(|c| console::record(c, e))
+    }
+
+    fn endpoint_stopped(&self, name: &str, url: &str) -> Result<()> {
+        self.write(|c| console::stopped(c, name, url, &now()))
+    }
+
+    fn endpoints(&self) -> Result<Vec<EndpointRecord>> {
+        Ok(console::all(&self.conn())?)
     }
 
     fn add_event(&self, e: &RegistryEvent) -> Result<()> {

@@ -125,7 +125,7 @@ impl Shared {
     }
     fn dropped(&self, n: usize) {
         self.dropped.fetch_add(n as u64, Ordering::Relaxed);
-        self.metrics.dropped.increment(n as u64);
+        self.metrics.abandoned.increment(n as u64);
     }
     fn record_batch(&self, n: usize) {
         self.batches.fetch_add(1, Ordering::Relaxed);

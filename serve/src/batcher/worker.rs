@@ -44,7 +44,7 @@ pub(super) fn run<B: InferenceBackend>(
         drop(_span);
         for (e, r) in live.into_iter().zip(results) {
             if r.is_err() {
-                shared.metrics.item_failures.increment(1);
+                shared.metrics.instance_failures.increment(1);
             }
             let _ = e.reply.send(r);
         }

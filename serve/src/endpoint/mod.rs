@@ -48,6 +48,8 @@ pub struct VariantInfo {
 pub struct Endpoint {
     pub name: String,
     slots: RwLock<Vec<Slot>>,
+    /// The artifact directory of every local model version loaded since start.
+    artifacts: std::sync::Mutex<HashMap<String, std::path::PathBuf>>,
     phase: AtomicU8,
     /// Serialises management operations (loads may take seconds).
     admin: tokio::sync::Mutex<()>,
@@ -59,6 +61,7 @@ impl Endpoint {
         Endpoint {
             name,
             slots: RwLock::new(Vec::new()),
+            artifacts: Default::default(),
             phase: AtomicU8::new(Phase::Starting as u8),
             admin: tokio::sync::Mutex::new(()),
             ctx,
@@ -94,9 +97,10 @@ impl Endpoint {
         self.slots.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The variant that answers a request ([`routing::pick_variant`]).
+    /// The variant that answers a request ([`routing::pick_variant`]). A draining endpoint
+    /// still answers: shutdown keeps serving through its grace period and drain.
     pub fn route(&self, route: Route<'_>) -> Result<Routed, ServeError> {
-        if self.phase() != Phase::Ready {
+        if self.phase() == Phase::Starting {
             return Err(ServeError::Unavailable(
                 format!("the endpoint is {:?}", self.phase()).to_lowercase(),
             ));
@@ -176,6 +180,7 @@ impl Endpoint {
             }
         };
         let version = deployed.model_version.clone();
+        self.remember(&deployed);
         self.write().push(Slot {
             name: name.to_string(),
             weight,
@@ -282,6 +287,7 @@ impl Endpoint {
             }
         };
         let version = deployed.model_version.clone();
+        self.remember(&deployed);
         let old = {
             let mut slots = self.write();
             match slots.iter_mut().find(|s| s.name == name) {
@@ -338,6 +344,43 @@ impl Endpoint {
         if let Err(e) = self.ctx.catalog.record_deployment(&record) {
             tracing::warn!(error = %e, variant, action, "cannot record the deployment");
         }
+    }
+
+    /// The artifact directory of a model version this endpoint serves or served.
+    pub fn model_dir(&self, version: &str) -> Option<std::path::PathBuf> {
+        self.artifacts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(version)
+            .cloned()
+    }
+
+    fn remember(&self, d: &Deployed) {
+        if let Some(a) = &d.artifact {
+            self.artifacts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(d.model_version.clone(), a.clone());
+        }
+    }
+
+    /// Records a step that is not one of the management operations (a canary's
+    /// `canary`, `promote`, `retire`) in the deployment history.
+    pub fn record_action(&self, variant: &str, action: &str, reference: Option<&str>) {
+        let version = self
+            .read()
+            .iter()
+            .find(|s| s.name == variant)
+            .map(|s| s.deployed.model_version.clone());
+        self.record(
+            variant,
+            action,
+            reference.map(String::from),
+            version,
+            None,
+            None,
+            Ok(()),
+        );
     }
 
     pub fn history(&self) -> Vec<DeploymentRecord> {

@@ -1,6 +1,10 @@
 //! The access log: one `tracing` event per request with method, path, status, latency and
-//! request id (at INFO for errors, DEBUG for successes so a busy endpoint's log stays
-//! readable; `RUST_LOG=serve::access=debug` shows them all).
+//! request id, at DEBUG for successes and at INFO for errors, at most
+//! [`ERROR_LINES_PER_SECOND`] a second (the rest at DEBUG; the next INFO line says how many
+//! were left out) so an attack or an overload cannot flood the log. 429s are always at
+//! DEBUG: the shedding layers log a summary once a second. `SENTIO_LOG=serve::access=debug`
+//! shows every request.
+use super::log_budget::LogBudget;
 use super::BoxFuture;
 use crate::http::{headers, Resp};
 use hyper::Request;
@@ -8,6 +12,10 @@ use std::convert::Infallible;
 use std::task::{Context, Poll};
 use std::time::Instant;
 use tower::{Layer, Service};
+
+/// Error lines a second at INFO, at most.
+pub const ERROR_LINES_PER_SECOND: u64 = 20;
+static ERROR_LOG: LogBudget = LogBudget::new(ERROR_LINES_PER_SECOND);
 
 #[derive(Clone, Copy, Default)]
 pub struct AccessLogLayer;
@@ -52,8 +60,9 @@ where
             let resp = fut.await?;
             let status = resp.status().as_u16();
             let micros = start.elapsed().as_micros() as u64;
-            if status >= 400 {
-                tracing::info!(target: "serve::access", %method, path, status, micros, request_id, "request");
+            let at_info = status >= 400 && status != 429;
+            if let Some(left_out) = at_info.then(|| ERROR_LOG.take()).flatten() {
+                tracing::info!(target: "serve::access", %method, path, status, micros, request_id, left_out, "request");
             } else {
                 tracing::debug!(target: "serve::access", %method, path, status, micros, request_id, "request");
             }

@@ -1,6 +1,9 @@
 //! Concurrency limit with load shedding: a request that finds every permit taken is
 //! answered 429 + Retry-After at once (never queued, never a 503: shedding is not an
 //! outage). Health and metrics paths bypass the limit so probes still answer under load.
+//! Shed requests are counted (`sentio_shed_requests_total{reason="concurrency_limit"}`) and
+//! logged at most once a second, with how many were shed since the last line.
+use super::log_budget::LogBudget;
 use super::BoxFuture;
 use crate::error::ServeError;
 use crate::http::{error_response, Resp};
@@ -12,6 +15,8 @@ use tokio::sync::Semaphore;
 use tower::{Layer, Service};
 
 const EXEMPT: &[&str] = &["/ping", "/metrics"];
+
+static SHED_LOG: LogBudget = LogBudget::new(1);
 
 #[derive(Clone)]
 pub struct ShedLayer {
@@ -76,6 +81,12 @@ where
             }
             Err(_) => {
                 crate::telemetry::record_shed("concurrency_limit");
+                if let Some(left_out) = SHED_LOG.take() {
+                    tracing::warn!(
+                        shed_since_last_line = left_out + 1,
+                        "shedding load: every request slot is taken (answered 429)"
+                    );
+                }
                 let e = ServeError::Overloaded("too many requests in flight".into());
                 let resp = error_response(&e, self.retry_after_secs);
                 Box::pin(async move { Ok(resp) })

@@ -1,4 +1,5 @@
-//! Per-request time limit, answered with the crate's JSON error (504).
+//! Per-request time limit of the handling (the body is already read: a slow client is
+//! answered 408 by `body_read`, not here), answered with the crate's JSON error (504).
 use super::BoxFuture;
 use crate::error::ServeError;
 use crate::http::{error_response, Resp};

@@ -33,15 +33,10 @@ pub async fn update_weights(app: &App, req: Req) -> Result<Resp, ServeError> {
 
 pub async fn add_variant(app: &App, req: Req) -> Result<Resp, ServeError> {
     let body: AddBody = json_body(app, req).await?;
-    let source = body.source.to_source()?;
+    let source = body.source().to_source()?;
     let v = app
         .endpoint
-        .add_variant(
-            &body.name,
-            &source,
-            body.weight.unwrap_or(1.0),
-            body.source.force,
-        )
+        .add_variant(&body.name, &source, body.weight.unwrap_or(1.0), body.force)
         .await?;
     Ok(json_response(
         StatusCode::CREATED,
@@ -107,17 +102,25 @@ pub(super) fn authorize(app: &App, h: &hyper::HeaderMap) -> Result<(), ServeErro
             "the management API is disabled (no token configured)".into(),
         ));
     };
+    check_bearer(h, &[Some(token)])
+}
+
+/// `Authorization: Bearer <token>` with one of `tokens` (compared in constant time): 401
+/// without a bearer token, 403 with another one.
+pub(super) fn check_bearer(
+    h: &hyper::HeaderMap,
+    tokens: &[Option<&secrecy::SecretString>],
+) -> Result<(), ServeError> {
     let given = header_str(h, "authorization")
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .ok_or(ServeError::Unauthorized)?;
-    let matches: bool = token
-        .expose_secret()
-        .as_bytes()
-        .ct_eq(given.trim().as_bytes())
-        .into();
+    let matches = tokens
+        .iter()
+        .flatten()
+        .any(|t| bool::from(t.expose_secret().as_bytes().ct_eq(given.trim().as_bytes())));
     if matches {
         Ok(())
     } else {
@@ -142,17 +145,22 @@ async fn json_body<T: serde::de::DeserializeOwned>(app: &App, req: Req) -> Resul
     serde_json::from_slice(&body).map_err(|e| ServeError::Malformed(format!("invalid body: {e}")))
 }
 
+// Unknown fields are refused (400), as the OpenAPI schemas say: a misspelt "wieght" must
+// not be silently ignored.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CaptureBody {
     sampling_percent: f64,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct WeightsBody {
     weights: HashMap<String, f64>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SourceBody {
     model: Option<String>,
     upstream: Option<String>,
@@ -172,10 +180,25 @@ impl SourceBody {
     }
 }
 
+/// `SourceBody` plus a name and weight (not flattened: serde cannot refuse unknown fields
+/// through `flatten`).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct AddBody {
     name: String,
     weight: Option<f64>,
-    #[serde(flatten)]
-    source: SourceBody,
+    model: Option<String>,
+    upstream: Option<String>,
+    #[serde(default)]
+    force: bool,
+}
+
+impl AddBody {
+    fn source(&self) -> SourceBody {
+        SourceBody {
+            model: self.model.clone(),
+            upstream: self.upstream.clone(),
+            force: self.force,
+        }
+    }
 }

@@ -1,26 +1,31 @@
-//! `GET /experiments/{id}`: the experiment's report, computed from this endpoint's capture
-//! folder and feedback file (off the async executor), plus the live shadow counters.
+//! `GET /experiments/{id}`: the experiment's report, kept up to date incrementally from
+//! this endpoint's capture and feedback files (off the async executor), plus the live
+//! shadow and capture counters. Behind a bearer token when `--read-token` is set (the
+//! admin token is accepted too).
 use super::App;
 use crate::error::ServeError;
 use crate::http::{json_response, Resp};
 use hyper::StatusCode;
-use monitoring::experiment::{report_from_files, ReportOptions};
+use monitoring::experiment::ReportOptions;
 use monitoring::MonitoringError;
 
-pub async fn get(app: &App, id: &str) -> Result<Resp, ServeError> {
-    let Some(state) = app.state_dir.clone() else {
+pub async fn get(
+    app: std::sync::Arc<App>,
+    id: &str,
+    headers: &hyper::HeaderMap,
+) -> Result<Resp, ServeError> {
+    if let Some(token) = &app.read_token {
+        super::admin::check_bearer(headers, &[Some(token), app.admin_token.as_ref()])?;
+    }
+    if app.reports.is_none() {
         return Err(ServeError::NotFound(
             "experiments are disabled (start the endpoint with a state directory)".into(),
         ));
-    };
-    let capture = app
-        .capture
-        .as_ref()
-        .map(|c| c.config().dir.join(&app.endpoint.name))
-        .unwrap_or_default();
-    let id = id.to_string();
+    }
+    let (id, shared) = (id.to_string(), app.clone());
     let report = tokio::task::spawn_blocking(move || {
-        report_from_files(&state, &id, &capture, None, &ReportOptions::default())
+        let reports = shared.reports.as_ref().expect("checked above");
+        reports.report(&id, &ReportOptions::default())
     })
     .await
     .map_err(|e| ServeError::Internal(format!("experiment report: {e}")))?

@@ -87,7 +87,7 @@ pub async fn invoke(app: &App, inv: Invocation<'_>) -> Result<Resp, ServeError> 
             }
             let t = Instant::now();
             let r = remote.forward(inv.path, &fwd, body).await;
-            (r, t.elapsed())
+            (r.map(|a| named(a, &routed.variant)), t.elapsed())
         }
         (Backend::Local(batcher), Ok(body)) => {
             let decoded = inv
@@ -119,6 +119,23 @@ pub async fn invoke(app: &App, inv: Invocation<'_>) -> Result<Resp, ServeError> 
     };
     observe(app, observed, &answer);
     Ok(answer.into_response())
+}
+
+/// A worker's JSON answer names the worker's own variant; the caller's answer names the
+/// variant that served it here, as its `X-Amzn-Invoked-Production-Variant` header does.
+fn named(mut a: Answer, variant: &str) -> Answer {
+    if !a.content_type().starts_with("application/json") {
+        return a;
+    }
+    if let Ok(serde_json::Value::Object(mut o)) = serde_json::from_slice(&a.body) {
+        if o.contains_key("variant") {
+            o.insert("variant".into(), variant.into());
+            if let Ok(b) = serde_json::to_vec(&o) {
+                a.body = b.into();
+            }
+        }
+    }
+    a
 }
 
 /// Texts → encoded answer on a local variant. Returns the time spent in the model
@@ -172,8 +189,8 @@ fn finish(
         m.errors_5xx.increment(1);
     }
     let total = started.elapsed();
-    m.model_latency.record(model_time.as_secs_f64());
-    m.overhead_latency
+    m.model_duration.record(model_time.as_secs_f64());
+    m.overhead_duration
         .record(total.saturating_sub(model_time).as_secs_f64());
     let h = &mut answer.headers;
     if let Ok(v) = HeaderValue::from_str(&routed.variant) {

@@ -6,23 +6,55 @@ use super::App;
 use crate::codec::{output_format, InputFormat, OutputFormat};
 use crate::error::ServeError;
 use crate::http::{header_str, json_response, read_body, Req, Resp};
-use hyper::header::ACCEPT;
+use hyper::header::{ACCEPT, CONTENT_TYPE};
 use hyper::StatusCode;
+use monitoring::payload::media_type;
 use std::time::Instant;
 
+/// The endpoint as anyone may see it: `reference` names no file path or worker address
+/// (the management API's `GET /v1/admin/endpoint` shows them, behind the token).
 pub fn models(app: &App) -> Resp {
+    let variants: Vec<serde_json::Value> = app
+        .endpoint
+        .describe()
+        .into_iter()
+        .map(|v| {
+            let public = public_reference(&v.deployed.reference, v.deployed.kind);
+            let mut value = serde_json::to_value(&v).unwrap_or_default();
+            value["reference"] = public.into();
+            value
+        })
+        .collect();
     json_response(
         StatusCode::OK,
         &serde_json::json!({
             "endpoint": app.endpoint.name,
             "status": format!("{:?}", app.endpoint.phase()).to_lowercase(),
-            "variants": app.endpoint.describe(),
+            "variants": variants,
         }),
     )
 }
 
+/// A registry reference as it is; a file path or a worker's URL replaced by what it is.
+fn public_reference(reference: &str, kind: &str) -> String {
+    let is_registry = reference.starts_with("registry:");
+    if kind == "remote" {
+        "remote worker".into()
+    } else if is_registry {
+        reference.to_string()
+    } else {
+        "local artifact".into()
+    }
+}
+
 pub async fn predict(app: &App, req: Req) -> Result<Resp, ServeError> {
     let started = Instant::now();
+    if let Some(ct) = header_str(req.headers(), CONTENT_TYPE.as_str()) {
+        if !matches!(media_type(ct).as_str(), "application/json" | "") {
+            // /v1/predict reads JSON only; the other formats go to /invocations.
+            return Err(ServeError::UnsupportedMediaType(ct.to_string()));
+        }
+    }
     let format = output_format(header_str(req.headers(), ACCEPT.as_str()))?;
     if format != OutputFormat::Json {
         return Err(ServeError::NotAcceptable(

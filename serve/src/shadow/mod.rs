@@ -71,6 +71,7 @@ pub struct ShadowOutcome {
 impl Shadow {
     pub fn new(config: ShadowConfig) -> Shadow {
         let permits = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
+        crate::telemetry::register_shadow(&config.name);
         Shadow {
             config,
             deployed: OnceLock::new(),

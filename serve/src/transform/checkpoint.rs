@@ -1,10 +1,9 @@
 //! Progress checkpoints of one file: where the input was, how many output bytes answer it,
 //! and the counts so far. Written atomically (temporary file, fsync, rename) after the
-//! outputs they describe have been fsynced; a `complete` checkpoint marks a finished file.
+//! outputs they describe have been fsynced, and removed once the file is done.
+use super::fsio::OutDir;
 use serde::{Deserialize, Serialize};
-use std::fs::{self, File};
-use std::io::{self, Write};
-use std::path::Path;
+use std::io;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {
@@ -22,7 +21,9 @@ pub struct Checkpoint {
     pub truncated: u64,
     pub out_bytes: u64,
     pub err_bytes: u64,
-    pub complete: bool,
+    /// The first failed record's line and reason (for the message of a failed file).
+    #[serde(default)]
+    pub first_error: Option<String>,
 }
 
 impl Checkpoint {
@@ -30,47 +31,31 @@ impl Checkpoint {
         self.succeeded + self.failed
     }
 
-    pub fn load(path: &Path) -> Option<Checkpoint> {
-        let bytes = fs::read(path).ok()?;
+    pub fn load(dir: &OutDir, name: &str) -> Option<Checkpoint> {
+        let bytes = dir.read(name, 1 << 20)?;
         match serde_json::from_slice(&bytes) {
             Ok(c) => Some(c),
             Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "ignoring an unreadable checkpoint");
+                tracing::warn!(path = %dir.path(name).display(), error = %e, "ignoring an unreadable checkpoint");
                 None
             }
         }
     }
 
-    pub fn save(&self, path: &Path) -> io::Result<()> {
-        let tmp = path.with_extension("ckpt.tmp");
-        {
-            let mut f = File::create(&tmp)?;
-            f.write_all(&serde_json::to_vec(self).map_err(io::Error::other)?)?;
-            f.sync_all()?;
-        }
-        fs::rename(&tmp, path)?;
-        sync_dir(path)
-    }
-}
-
-/// Makes a rename in `path`'s folder durable.
-pub fn sync_dir(path: &Path) -> io::Result<()> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => File::open(dir)?.sync_all(),
-        _ => Ok(()),
+    pub fn save(&self, dir: &OutDir, name: &str) -> io::Result<()> {
+        dir.write_atomic(name, &serde_json::to_vec(self).map_err(io::Error::other)?)
     }
 }
 
 /// Size and modification time (whole seconds) of an input file.
-pub fn identity(path: &Path) -> io::Result<(u64, u64)> {
-    let m = fs::metadata(path)?;
+pub fn identity(m: &std::fs::Metadata) -> (u64, u64) {
     let mtime = m
         .modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    Ok((m.len(), mtime))
+    (m.len(), mtime)
 }
 
 #[cfg(test)]
@@ -80,18 +65,18 @@ mod tests {
     #[test]
     fn round_trips_atomically() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.ckpt");
-        assert_eq!(Checkpoint::load(&p), None);
+        let out = OutDir::ambient(dir.path()).unwrap();
+        assert_eq!(Checkpoint::load(&out, "a.ckpt"), None);
         let c = Checkpoint {
             offset: 10,
             succeeded: 3,
             failed: 1,
             ..Default::default()
         };
-        c.save(&p).unwrap();
-        assert_eq!(Checkpoint::load(&p), Some(c.clone()));
+        c.save(&out, "a.ckpt").unwrap();
+        assert_eq!(Checkpoint::load(&out, "a.ckpt"), Some(c.clone()));
         assert_eq!(c.records(), 4);
-        fs::write(&p, b"{torn").unwrap();
-        assert_eq!(Checkpoint::load(&p), None);
+        std::fs::write(dir.path().join("a.ckpt"), b"{torn").unwrap();
+        assert_eq!(Checkpoint::load(&out, "a.ckpt"), None);
     }
 }

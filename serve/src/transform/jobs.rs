@@ -1,9 +1,9 @@
 //! Transform jobs on a running server: a registry of jobs started by
 //! `POST /transform-jobs` and described by `GET /transform-jobs/{id}`.
-use super::engine::{run_transform, JobStatus, RunOptions, Summary};
+use super::engine::{run_job, RunOptions, Summary};
+use super::fsio::Roots;
 use super::knobs::TransformSpec;
-use super::paths::confine;
-use super::progress::{Counters, Counts};
+use super::progress::{Counters, Counts, JobStatus};
 use crate::batcher::Batcher;
 use crate::error::ServeError;
 use serde::Serialize;
@@ -39,16 +39,16 @@ struct Job {
     outcome: Mutex<Option<Result<Summary, String>>>,
 }
 
-/// The jobs of one server, and the roots their paths must lie in.
+/// The jobs of one server, and the roots their paths must lie in (opened once).
 pub struct TransformJobs {
-    roots: Vec<PathBuf>,
+    roots: Roots,
     jobs: Mutex<HashMap<String, Arc<Job>>>,
 }
 
 impl TransformJobs {
     pub fn new(roots: Vec<PathBuf>) -> Self {
         TransformJobs {
-            roots,
+            roots: Roots::open(&roots),
             jobs: Mutex::new(HashMap::new()),
         }
     }
@@ -57,11 +57,12 @@ impl TransformJobs {
         self.jobs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Confines the paths, then starts the job on `batcher` and returns its id.
-    pub fn start(&self, batcher: Batcher, mut spec: TransformSpec) -> Result<String, ServeError> {
-        spec.input = confine(&spec.input, &self.roots)?;
-        spec.output = confine(&spec.output, &self.roots)?;
+    /// Resolves the paths beneath the roots, then starts the job on `batcher` and returns
+    /// its id.
+    pub fn start(&self, batcher: Batcher, spec: TransformSpec) -> Result<String, ServeError> {
         super::knobs::Knobs::from_spec(&spec)?;
+        let input = self.roots.input(&spec.input)?;
+        input.files(|_| true)?; // a link out of the root anywhere in the input: 403 now
         let running = self
             .lock()
             .values()
@@ -72,18 +73,21 @@ impl TransformJobs {
                 "{running} transform jobs are running; at most {MAX_RUNNING_JOBS}"
             )));
         }
+        let output = self.roots.output(&spec.output)?;
         let id = format!("transform-{}", uuid::Uuid::new_v4());
         let job = Arc::new(Job {
-            input: spec.input.clone(),
-            output: spec.output.clone(),
+            input: input.shown().to_path_buf(),
+            output: output.shown().to_path_buf(),
             created_at: chrono::Utc::now(),
             counters: Arc::new(Counters::default()),
             outcome: Mutex::new(None),
         });
         self.lock().insert(id.clone(), job.clone());
-        tracing::info!(%id, input = %spec.input.display(), "transform job started");
+        tracing::info!(%id, input = %input.shown().display(), "transform job started");
         tokio::spawn(async move {
-            let r = run_transform(batcher, spec, job.counters.clone(), RunOptions::default()).await;
+            let (counters, options, stop) =
+                (job.counters.clone(), RunOptions::default(), Arc::default());
+            let r = run_job(batcher, spec, (input, output), counters, options, stop).await;
             *job.outcome.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(r.map_err(|e| e.to_string()));
         });

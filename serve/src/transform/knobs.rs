@@ -199,9 +199,14 @@ pub struct TransformSpec {
     /// Output MIME type (default: JSON lines, or CSV for CSV input).
     #[serde(default)]
     pub accept: Option<String>,
-    /// Input MIME type (default: from the file extension).
+    /// Input MIME type (default: from the file extension); `text/csv;header=present` says
+    /// CSV files start with a header row.
     #[serde(default)]
     pub content_type: Option<String>,
+    /// The first line of each CSV file is a header: not predicted, its names usable in
+    /// `InputFilter` (`$.review_text`), and with CSV output a header row is written.
+    #[serde(default)]
+    pub csv_header: bool,
     #[serde(default)]
     pub data_processing: DataProcessing,
     /// The job fails when more records than this fail.
@@ -248,6 +253,7 @@ impl TransformSpec {
             assemble_with: AssembleWith::Line,
             accept: None,
             content_type: None,
+            csv_header: false,
             data_processing: DataProcessing::default(),
             max_failed_records: None,
             max_failed_percent: None,
@@ -263,7 +269,7 @@ impl TransformSpec {
             "split": self.split_type, "batch": self.batch_strategy,
             "payload": self.max_payload_in_mb, "assemble": self.assemble_with,
             "accept": self.accept, "content_type": self.content_type,
-            "dp": self.data_processing,
+            "header": self.csv_header, "dp": self.data_processing,
         })
         .to_string()
     }
@@ -278,6 +284,7 @@ pub struct Knobs {
     pub assemble: AssembleWith,
     pub accept: Option<OutputKind>,
     pub content_type: Option<InputKind>,
+    pub csv_header: bool,
     pub input_filter: Option<JsonPath>,
     pub input_filter_src: String,
     pub join: JoinSource,
@@ -314,6 +321,12 @@ impl Knobs {
                 "CheckpointEvery and MaxRecordsPerBatch must be positive".into(),
             ));
         }
+        let header = s.content_type.as_deref().and_then(header_param);
+        if s.csv_header && header == Some(false) {
+            return Err(ServeError::Invalid(
+                "CsvHeader contradicts ContentType text/csv;header=absent".into(),
+            ));
+        }
         let dp = &s.data_processing;
         Ok(Knobs {
             split: s.split_type,
@@ -326,6 +339,7 @@ impl Knobs {
                 .as_deref()
                 .map(InputKind::from_mime)
                 .transpose()?,
+            csv_header: s.csv_header || header == Some(true),
             input_filter: compile("InputFilter", &dp.input_filter)?,
             input_filter_src: dp.input_filter.clone(),
             join: dp.join_source,
@@ -340,6 +354,17 @@ impl Knobs {
             stop_after_records: s.stop_after_records,
         })
     }
+}
+
+/// The `header` parameter of a MIME type (`text/csv;header=present`), if any.
+fn header_param(mime: &str) -> Option<bool> {
+    mime.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        if !k.trim().eq_ignore_ascii_case("header") {
+            return None;
+        }
+        Some(v.trim().trim_matches('"').eq_ignore_ascii_case("present"))
+    })
 }
 
 /// `$` compiles to `None` (the identity).
@@ -424,5 +449,14 @@ mod tests {
         assert_eq!(InputKind::from_name("a.out"), None);
         assert_eq!(OutputKind::from_mime("text/csv").unwrap(), OutputKind::Csv);
         assert!(OutputKind::from_mime("image/png").is_err());
+        assert_eq!(header_param("text/csv; header=present"), Some(true));
+        assert_eq!(header_param("text/csv;header=absent"), Some(false));
+        assert_eq!(header_param("text/csv"), None);
+        let mut s = TransformSpec::new("/i", "/o");
+        s.content_type = Some("text/csv;header=present".into());
+        assert!(Knobs::from_spec(&s).unwrap().csv_header);
+        s.content_type = Some("text/csv;header=absent".into());
+        s.csv_header = true;
+        assert!(Knobs::from_spec(&s).is_err());
     }
 }

@@ -3,14 +3,17 @@
 //! | file | job |
 //! |---|---|
 //! | `knobs.rs` | `TransformSpec` (SageMaker names) and validated `Knobs` |
-//! | `reader.rs` | files (gzip looked through) as bounded records with offsets |
-//! | `record.rs` | one record → text (InputFilter) or a `RecordError` |
+//! | `reader.rs` | files (gzip looked through) and streams as bounded records with offsets |
+//! | `record.rs` | one record → text (InputFilter) or a `RecordError`; CSV headers |
 //! | `output.rs` | prediction → output bytes (JoinSource, OutputFilter, Accept) |
+//! | `pipeline.rs` | records → chunks → predictions in flight, in input order |
 //! | `file_job.rs` | one file's pipeline, `.out` / `.err`, checkpoints, atomic finish |
 //! | `checkpoint.rs` | durable progress of one file |
-//! | `engine.rs` | a job: files in parallel, the summary |
-//! | `progress.rs` | live counters, progress bar or log lines |
-//! | `paths.rs` | confinement of server-side job paths to roots |
+//! | `shard.rs` | `--shard INDEX/COUNT`: whole files or byte ranges per process |
+//! | `engine.rs` | a job: files in parallel, the summary (and what a rerun skips) |
+//! | `local.rs` | jobs on their own (`sentio transform`, `sentio predict`): signals, model thread joined |
+//! | `progress.rs` | live counters, progress bar or log lines, stopping |
+//! | `fsio.rs` | files through directory handles: roots, exclusive no-follow outputs |
 //! | `jobs.rs`, `api.rs` | `POST /transform-jobs`, `GET /transform-jobs/{id}` |
 //!
 //! Predictions go through the serving [`Batcher`](crate::Batcher) (tokenizer pool, dynamic
@@ -19,24 +22,28 @@ pub(crate) mod api;
 mod checkpoint;
 mod engine;
 mod file_job;
+mod fsio;
 mod jobs;
 mod knobs;
+mod local;
 mod output;
-mod paths;
+mod pipeline;
 mod progress;
 mod reader;
 mod record;
+mod shard;
 
-pub use engine::{
-    discover, run_local_job, run_transform, JobStatus, LocalModel, RunOptions, Summary,
-    SUMMARY_FILE,
-};
+pub use engine::{run_transform, RunOptions, Summary, SUMMARY_FILE};
 pub use file_job::FileSummary;
 pub use jobs::{JobDescription, TransformJobs};
 pub use knobs::{
     validate as validate_spec, AssembleWith, BatchStrategy, DataProcessing, JoinSource, SplitType,
     TransformSpec, DEFAULT_MAX_PAYLOAD_MB, MAX_MAX_PAYLOAD_MB,
 };
-pub use paths::confine;
-pub use progress::{Counters, Counts};
+pub use local::{
+    run_local_job, run_local_stream, LocalModel, StreamInput, StreamRecord, StreamSink,
+    StreamSummary,
+};
+pub use progress::{Counters, Counts, JobStatus};
 pub use record::RecordError;
+pub use shard::Shard;

@@ -1,11 +1,52 @@
-//! Live counts of a job, and their report: a progress bar (records/s, ETA by input bytes)
-//! on a terminal, plain log lines otherwise.
+//! Live state of a job: its counts and their report (a progress bar with records/s and an
+//! ETA by input bytes on a terminal, plain log lines otherwise), and how it is stopped.
 use super::checkpoint::Checkpoint;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// How a job ended (SageMaker's `TransformJobStatus`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobStatus {
+    #[default]
+    InProgress,
+    Completed,
+    Failed,
+    /// Stopped by a signal; rerunning the same command resumes it.
+    Stopped,
+}
+
+/// Stops every file of a job at its next chunk. The first reason given is the job's.
+#[derive(Debug, Default)]
+pub struct Stop {
+    flag: AtomicBool,
+    reason: Mutex<Option<(JobStatus, String, Option<i32>)>>,
+}
+
+impl Stop {
+    /// Ends the job (`Failed`, or `Stopped` by `signal`) unless it has ended already.
+    pub fn end(&self, status: JobStatus, reason: String, signal: Option<i32>) {
+        let mut r = self.reason.lock().unwrap_or_else(|p| p.into_inner());
+        r.get_or_insert((status, reason, signal));
+        self.flag.store(true, Ordering::Relaxed);
+    }
+
+    pub fn fail(&self, reason: String) {
+        self.end(JobStatus::Failed, reason, None);
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+
+    /// The status, reason and signal of an ended job.
+    pub fn outcome(&self) -> Option<(JobStatus, String, Option<i32>)> {
+        let r = self.reason.lock().unwrap_or_else(|p| p.into_inner());
+        r.clone()
+    }
+}
 
 /// Counters shared by the files of a job (read by `GET /transform-jobs/{id}`).
 #[derive(Debug, Default)]
@@ -19,7 +60,7 @@ pub struct Counters {
 }
 
 /// A snapshot of `Counters`.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
 pub struct Counts {
     pub records: u64,
     pub succeeded: u64,

@@ -5,7 +5,6 @@ use super::knobs::SplitType;
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -34,42 +33,52 @@ pub enum Raw {
     TooLarge(usize),
 }
 
+/// A source of records.
+pub trait Records: Send {
+    /// The next record, or `None` at the end.
+    fn next_record(&mut self) -> io::Result<Option<Raw>>;
+    /// Input bytes consumed so far.
+    fn offset(&self) -> u64 {
+        0
+    }
+    /// Whether the next record would wait for more input (a pipe).
+    fn dry(&self) -> bool {
+        false
+    }
+}
+
 /// Records of one file, in order, with the decompressed offset after each.
 pub struct RecordReader {
-    inner: Box<dyn BufRead + Send>,
+    inner: BufReader<Box<dyn Read + Send>>,
     split: SplitType,
     limit: usize,
     /// Decompressed bytes consumed so far.
     pub offset: u64,
+    /// No record starting at or after this offset is read (a shard's byte range).
+    end: u64,
     done: bool,
 }
 
 impl RecordReader {
-    /// Opens `path` (gzip when it ends in `.gz`), positioned at decompressed `offset`.
+    /// Reads `file` (gzip when `gz`) from decompressed `offset`; records that start at or
+    /// after `end` are left to another reader.
     pub fn open(
-        path: &Path,
-        split: SplitType,
-        limit: usize,
-        offset: u64,
+        mut file: File,
+        gz: bool,
+        (split, limit): (SplitType, usize),
+        (offset, end): (u64, u64),
         read: Arc<AtomicU64>,
     ) -> io::Result<Self> {
-        let mut file = File::open(path)?;
-        let gz = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-        if !gz && offset > 0 {
-            file.seek(SeekFrom::Start(offset))?;
-            read.fetch_add(offset, Ordering::Relaxed);
-        }
+        let at = if gz { 0 } else { offset };
+        file.seek(SeekFrom::Start(at))?;
+        read.fetch_add(at, Ordering::Relaxed);
         let counted = Counting { inner: file, read };
-        let mut inner: Box<dyn BufRead + Send> = if gz {
-            Box::new(BufReader::with_capacity(
-                BUF,
-                MultiGzDecoder::new(BufReader::with_capacity(BUF, counted)),
-            ))
+        let source: Box<dyn Read + Send> = if gz {
+            Box::new(MultiGzDecoder::new(BufReader::with_capacity(BUF, counted)))
         } else {
-            Box::new(BufReader::with_capacity(BUF, counted))
+            Box::new(counted)
         };
+        let mut inner = BufReader::with_capacity(BUF, source);
         if gz && offset > 0 {
             let skipped = io::copy(&mut (&mut inner).take(offset), &mut io::sink())?;
             if skipped != offset {
@@ -84,13 +93,36 @@ impl RecordReader {
             split,
             limit,
             offset,
+            end,
             done: false,
         })
     }
 
-    /// The next record, or `None` at the end.
-    pub fn next_record(&mut self) -> io::Result<Option<Raw>> {
-        if self.done {
+    /// Lines of a stream (standard input), up to `limit` bytes each.
+    pub fn stream(input: Box<dyn Read + Send>, limit: usize) -> Self {
+        RecordReader {
+            inner: BufReader::with_capacity(BUF, input),
+            split: SplitType::Line,
+            limit,
+            offset: 0,
+            end: u64::MAX,
+            done: false,
+        }
+    }
+}
+
+impl Records for RecordReader {
+    fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Nothing is buffered.
+    fn dry(&self) -> bool {
+        self.inner.buffer().is_empty()
+    }
+
+    fn next_record(&mut self) -> io::Result<Option<Raw>> {
+        if self.done || self.offset >= self.end {
             return Ok(None);
         }
         let mut buf = Vec::new();
@@ -142,6 +174,17 @@ mod tests {
     use std::io::Write;
 
     fn records(data: &[u8], split: SplitType, limit: usize, gz: bool, offset: u64) -> Vec<String> {
+        ranged(data, split, limit, gz, offset, u64::MAX)
+    }
+
+    fn ranged(
+        data: &[u8],
+        split: SplitType,
+        limit: usize,
+        gz: bool,
+        offset: u64,
+        end: u64,
+    ) -> Vec<String> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(if gz { "a.jsonl.gz" } else { "a.jsonl" });
         let mut f = File::create(&path).unwrap();
@@ -152,7 +195,9 @@ mod tests {
         } else {
             f.write_all(data).unwrap();
         }
-        let mut r = RecordReader::open(&path, split, limit, offset, Arc::default()).unwrap();
+        let file = File::open(&path).unwrap();
+        let mut r =
+            RecordReader::open(file, gz, (split, limit), (offset, end), Arc::default()).unwrap();
         let mut out = Vec::new();
         while let Some(rec) = r.next_record().unwrap() {
             out.push(match rec {
@@ -178,5 +223,8 @@ mod tests {
             );
         }
         assert!(records(b"", SplitType::Line, 5, false, 0).is_empty());
+        // A range takes the records that start before its end, whole.
+        assert_eq!(ranged(data, SplitType::Line, 5, false, 0, 4), ["a", ""]);
+        assert_eq!(ranged(data, SplitType::Line, 5, false, 4, 5), ["<11>"]);
     }
 }

@@ -40,36 +40,90 @@ impl RecordError {
     }
 }
 
-/// A parsed input record, kept only when it is joined to the output.
+/// A parsed input record, kept only when it is joined to the output: as written (the join
+/// writes it back byte for byte) and parsed (for `OutputFilter`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
-    Json(Value),
-    /// A CSV row as strings (JSON array form, for filters).
-    Csv(Vec<String>),
+    Json {
+        raw: String,
+        value: Value,
+    },
+    /// A CSV row: the line as written and its cells.
+    Csv {
+        raw: String,
+        cells: Vec<String>,
+    },
     Text(String),
 }
 
-/// Parses one record (its line terminator already removed).
-pub fn parse(raw: &[u8], kind: InputKind, knobs: &Knobs) -> Result<(Input, String), RecordError> {
+/// The header row of a CSV file: the line as written and the column names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub raw: String,
+    pub names: Vec<String>,
+}
+
+impl Header {
+    pub fn parse(raw: &[u8]) -> Result<Header, RecordError> {
+        let s = std::str::from_utf8(raw).map_err(|e| RecordError::InvalidUtf8(e.valid_up_to()))?;
+        Ok(Header {
+            raw: s.to_string(),
+            names: csv_row(s)?,
+        })
+    }
+}
+
+/// Parses one record (its line terminator already removed); the input is returned only
+/// when `keep` (a join needs it). With a CSV `header`, `InputFilter` sees the row as an
+/// object by column name, and as an array when the object form matches nothing (`$[1]`).
+pub fn parse(
+    raw: &[u8],
+    kind: InputKind,
+    knobs: &Knobs,
+    header: Option<&Header>,
+    keep: bool,
+) -> Result<(Option<Input>, String), RecordError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(RecordError::Blank);
     }
     let s = std::str::from_utf8(raw).map_err(|e| RecordError::InvalidUtf8(e.valid_up_to()))?;
-    let (input, value) = match kind {
+    let filter = &knobs.input_filter;
+    let (input, selected) = match kind {
         InputKind::JsonLines => {
             let v: Value =
                 serde_json::from_str(s).map_err(|e| RecordError::InvalidJson(e.to_string()))?;
-            (Input::Json(v.clone()), v)
+            let input = keep.then(|| Input::Json {
+                raw: s.to_string(),
+                value: v.clone(),
+            });
+            (input, apply(filter, v))
         }
         InputKind::Csv => {
-            let row = csv_row(s)?;
-            let v = Value::Array(row.iter().cloned().map(Value::String).collect());
-            (Input::Csv(row), v)
+            let cells = csv_row(s)?;
+            let array = || Value::Array(cells.iter().cloned().map(Value::String).collect());
+            let selected = match header {
+                Some(h) => {
+                    let named = h.names.iter().cloned();
+                    let object = named
+                        .zip(cells.iter().cloned().map(Value::String))
+                        .collect();
+                    apply(filter, Value::Object(object)).or_else(|| apply(filter, array()))
+                }
+                None => apply(filter, array()),
+            };
+            let input = keep.then(|| Input::Csv {
+                raw: s.to_string(),
+                cells,
+            });
+            (input, selected)
         }
-        InputKind::Text => (Input::Text(s.to_string()), Value::String(s.to_string())),
+        InputKind::Text => (
+            keep.then(|| Input::Text(s.to_string())),
+            apply(filter, Value::String(s.to_string())),
+        ),
     };
-    let selected = apply(&knobs.input_filter, value)
-        .ok_or_else(|| RecordError::FilterNoMatch(knobs.input_filter_src.clone()))?;
+    let selected =
+        selected.ok_or_else(|| RecordError::FilterNoMatch(knobs.input_filter_src.clone()))?;
     let text = text_of(selected)?;
     if text.trim().is_empty() {
         return Err(RecordError::NoText("the text is empty".into()));
@@ -126,6 +180,7 @@ fn text_of(v: Value) -> Result<String, RecordError> {
 mod tests {
     use super::*;
     use crate::transform::knobs::TransformSpec;
+    use InputKind::{Csv, JsonLines, Text};
 
     fn knobs(filter: &str) -> Knobs {
         let mut s = TransformSpec::new("/i", "/o");
@@ -136,33 +191,36 @@ mod tests {
     #[test]
     fn bad_records_have_reasons() {
         let k = knobs("$.body");
-        let p = |raw: &[u8]| parse(raw, InputKind::JsonLines, &k);
-        assert_eq!(p(b"  ").unwrap_err(), RecordError::Blank);
-        assert!(matches!(
-            p(b"{\"body\":\"\xff\"}"),
-            Err(RecordError::InvalidUtf8(9))
-        ));
+        let p = |raw: &[u8]| parse(raw, JsonLines, &k, None, false).map(|r| r.1);
+        assert_eq!(p(b"  "), Err(RecordError::Blank));
+        assert_eq!(p(b"{\"body\":\"\xff\"}"), Err(RecordError::InvalidUtf8(9)));
         assert!(matches!(p(b"{nope"), Err(RecordError::InvalidJson(_))));
         assert!(matches!(
             p(b"{\"x\":1}"),
             Err(RecordError::FilterNoMatch(_))
         ));
         assert!(matches!(p(b"{\"body\":3}"), Err(RecordError::NoText(_))));
-        assert_eq!(p(b"{\"body\":\"hi\"}").unwrap().1, "hi");
+        assert_eq!(p(b"{\"body\":\"hi\"}"), Ok("hi".into()));
     }
 
     #[test]
     fn csv_columns_and_text_fields() {
-        let (input, text) =
-            parse(b"1,\"great, really\",x", InputKind::Csv, &knobs("$[1]")).unwrap();
+        let row = b"1,\"great, really\",x";
+        let (input, text) = parse(row, Csv, &knobs("$[1]"), None, true).unwrap();
         assert_eq!(text, "great, really");
-        assert_eq!(
-            input,
-            Input::Csv(vec!["1".into(), "great, really".into(), "x".into()])
-        );
-        let (_, t) = parse(b"{\"text\":\"a\"}", InputKind::JsonLines, &knobs("$")).unwrap();
-        assert_eq!(t, "a");
-        let (_, t) = parse(b"plain words", InputKind::Text, &knobs("$")).unwrap();
-        assert_eq!(t, "plain words");
+        let cells = vec!["1".into(), "great, really".into(), "x".into()];
+        let raw = "1,\"great, really\",x".into();
+        assert_eq!(input, Some(Input::Csv { raw, cells }));
+        let p = |raw: &[u8], kind, filter, h: Option<&Header>| {
+            parse(raw, kind, &knobs(filter), h, false).unwrap().1
+        };
+        let h = Header::parse(b"id,review,extra").unwrap();
+        for filter in ["$.review", "$[1]"] {
+            assert_eq!(p(row, Csv, filter, Some(&h)), "great, really", "{filter}");
+        }
+        let h = Header::parse(b"id,text,extra").unwrap();
+        assert_eq!(p(row, Csv, "$", Some(&h)), "great, really");
+        assert_eq!(p(b"{\"text\":\"a\"}", JsonLines, "$", None), "a");
+        assert_eq!(p(b"plain words", Text, "$", None), "plain words");
     }
 }

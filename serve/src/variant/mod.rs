@@ -72,6 +72,8 @@ pub struct Deployed {
     pub labels: Vec<String>,
     pub metrics: VariantMetrics,
     pub deployed_at: chrono::DateTime<chrono::Utc>,
+    /// The artifact directory of a local model.
+    pub artifact: Option<std::path::PathBuf>,
 }
 
 /// What a client sees of a deployment.
@@ -108,6 +110,7 @@ impl Deployed {
         force: bool,
         ctx: &LoadContext,
     ) -> Result<Deployed, ServeError> {
+        let mut artifact = None;
         let (backend, reference, version, labels) = match source {
             VariantSource::Model(reference) => {
                 let resolved = ctx.catalog.resolve(reference, force)?;
@@ -127,6 +130,7 @@ impl Deployed {
                     other => other,
                 })?;
                 let info = b.info().clone();
+                artifact = Some(resolved.path.clone());
                 (
                     Backend::Local(b),
                     reference.clone(),
@@ -146,6 +150,7 @@ impl Deployed {
             model_version: version,
             labels,
             deployed_at: chrono::Utc::now(),
+            artifact,
         })
     }
 

@@ -81,6 +81,8 @@ pub fn config(variants: Vec<VariantSpec>) -> ServeConfig {
     let mut c = ServeConfig::new(variants);
     c.admin_token = Some(secrecy::SecretString::from(TOKEN));
     c.limits.drain_timeout = Duration::from_secs(10);
+    // Tests stop their servers at once (the grace period is tested on its own).
+    c.limits.shutdown_grace = Duration::ZERO;
     c
 }
 
@@ -120,6 +122,13 @@ impl TestServer {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Signals shutdown without waiting (the server goes on through its grace period).
+    pub fn signal(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
     }
 
     /// Signals shutdown and waits for `run` to return.
@@ -249,4 +258,82 @@ pub fn metric(text: &str, name: &str, fragments: &[&str]) -> Option<f64> {
     text.lines()
         .filter(|l| l.starts_with(name) && fragments.iter().all(|f| l.contains(f)))
         .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// A stand-in worker (`sentio serve --worker`) on 127.0.0.1:0: it answers `/ping` and
+/// `/v1/models`, and holds every `POST /invocations` until [`HoldingWorker::release`];
+/// `held` tells how many it holds, so a test knows requests are in flight by counting,
+/// not by sleeping.
+pub struct HoldingWorker {
+    pub url: String,
+    held: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    release: tokio::sync::watch::Sender<bool>,
+}
+
+impl HoldingWorker {
+    pub async fn start() -> HoldingWorker {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let held = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (release, released) = tokio::sync::watch::channel(false);
+        let (h, r) = (held.clone(), released.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (h, r) = (h.clone(), r.clone());
+                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let (h, mut r) = (h.clone(), r.clone());
+                    async move {
+                        let body = match req.uri().path() {
+                            "/v1/models" => serde_json::json!({"variants": [
+                                {"model_version": "held-1", "labels": ["negative", "positive"]}
+                            ]})
+                            .to_string(),
+                            "/invocations" => {
+                                h.fetch_add(1, Ordering::SeqCst);
+                                let _ = r.wait_for(|released| *released).await;
+                                h.fetch_sub(1, Ordering::SeqCst);
+                                r#"{"label":"positive","probabilities":{"negative":0.1,"positive":0.9}}"#.to_string()
+                            }
+                            _ => String::new(),
+                        };
+                        let resp = hyper::Response::builder()
+                            .header("content-type", "application/json")
+                            .body(Full::new(Bytes::from(body)))
+                            .unwrap();
+                        Ok::<_, std::convert::Infallible>(resp)
+                    }
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc),
+                );
+            }
+        });
+        HoldingWorker { url, held, release }
+    }
+
+    /// Waits (bounded) until the worker holds `n` requests.
+    pub async fn wait_holding(&self, n: usize) {
+        for _ in 0..2000 {
+            if self.held.load(std::sync::atomic::Ordering::SeqCst) >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the worker never held {n} requests");
+    }
+
+    /// Answers every held request, and later ones at once.
+    pub fn release(&self) {
+        let _ = self.release.send(true);
+    }
+
+    pub fn variant(&self, name: &str) -> VariantSpec {
+        VariantSpec {
+            name: name.into(),
+            source: VariantSource::Upstream(self.url.clone()),
+            weight: 1.0,
+        }
+    }
 }

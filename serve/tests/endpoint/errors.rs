@@ -156,20 +156,20 @@ async fn bodies_over_six_mib_are_413() {
 
 #[tokio::test]
 async fn load_is_shed_fast_with_429_and_retry_after() {
-    let m = models();
-    let mut c = config(vec![local("A", &m.a, 1.0)]);
+    // Two requests that hold their slots: complete, and held by a worker that does not
+    // answer until released (a slow body no longer holds a slot: see `hostile`).
+    let worker = HoldingWorker::start().await;
+    let mut c = config(vec![worker.variant("A")]);
     c.limits.max_concurrency = 2;
     let s = TestServer::start(c).await;
-    // Two requests that hold their permits: headers sent, body never finished.
     let mut holders = Vec::new();
     for _ in 0..2 {
-        let mut st = tokio::net::TcpStream::connect(s.addr).await.unwrap();
-        st.write_all(b"POST /invocations HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{")
-            .await
-            .unwrap();
-        holders.push(st);
+        let addr = s.addr;
+        holders.push(tokio::spawn(async move {
+            invoke_json(addr, r#""held""#).await.status
+        }));
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    worker.wait_holding(2).await;
     let t = Instant::now();
     let r = invoke_json(s.addr, r#""great""#).await;
     assert_eq!(r.status, 429, "{}", r.text());
@@ -182,8 +182,10 @@ async fn load_is_shed_fast_with_429_and_retry_after() {
     assert_eq!(r.header("retry-after"), Some("1"));
     // Health checks are not shed.
     assert_eq!(get(s.addr, "/ping").await.status, 200);
-    drop(holders);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    worker.release();
+    for h in holders {
+        assert_eq!(h.await.unwrap(), 200);
+    }
     assert_eq!(invoke_json(s.addr, r#""great""#).await.status, 200);
     let text = get(s.addr, "/metrics").await.text();
     assert!(
@@ -223,6 +225,11 @@ async fn unavailable_is_503_and_a_failed_remote_is_424() {
         Some("Remote")
     );
     assert_eq!(ok.json()["model_version"], version_of(&m.b));
+    assert_eq!(
+        ok.json()["variant"],
+        "Remote",
+        "the body names the variant, as the header"
+    );
     // A client error is the worker's answer, passed through.
     let bad = invoke(s.addr, &target("Remote"), r#"{"text": ""}"#).await;
     assert_eq!(bad.status, 422);

@@ -112,8 +112,8 @@ async fn metrics_are_labelled_by_variant_and_version() {
         Some(1.0)
     );
     for name in [
-        "sentio_model_latency_seconds_count",
-        "sentio_overhead_latency_seconds_count",
+        "sentio_model_duration_seconds_count",
+        "sentio_overhead_duration_seconds_count",
         "sentio_queue_duration_seconds_count",
         "sentio_batch_size_count",
         "sentio_queue_depth",

@@ -1,13 +1,8 @@
 //! The flags of `sentio serve` and their conversion to a `serve::ServeConfig`.
-use crate::cmd::retrain::PipelineRetrainer;
+use super::observe::ObserveArgs;
 use anyhow::Context;
-use clap::builder::{PossibleValuesParser, TypedValueParser};
-use monitoring::drift::{MonitorConfig, Thresholds};
 use secrecy::{ExposeSecret, SecretString};
-use serve::capture::{CaptureConfig, CaptureFormat, CaptureMode, TextTypes};
-use serve::endpoint::routing::{self, RoutingConfig};
-use serve::schedule::{Action, ScheduleConfig};
-use serve::shadow::ShadowConfig;
+use serve::endpoint::routing::RoutingConfig;
 use serve::{BatchConfig, Limits, ModelCatalog, ServeConfig, VariantSource, VariantSpec};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,8 +27,10 @@ pub struct ServeArgs {
     /// A variant's traffic weight as NAME=WEIGHT (default 1; share = weight / sum).
     #[arg(long = "weight", env = "SENTIO_WEIGHTS", value_delimiter = ',', value_parser = parse_weight)]
     pub weights: Vec<(String, f64)>,
-    /// Address to listen on.
-    #[arg(long, env = "SENTIO_HOST", default_value = "0.0.0.0")]
+    /// Address to listen on: this machine only by default. A container, or a machine
+    /// behind a load balancer, listens on all interfaces with 0.0.0.0 (the Dockerfile
+    /// `sentio init` writes sets SENTIO_HOST=0.0.0.0).
+    #[arg(long, env = "SENTIO_HOST", default_value = "127.0.0.1")]
     pub host: String,
     /// Port to listen on (SageMaker: 8080).
     #[arg(long, env = "SENTIO_PORT", default_value_t = 8080)]
@@ -50,10 +47,15 @@ pub struct ServeArgs {
     /// Deploy registry models that are not approved.
     #[arg(long)]
     pub force: bool,
-    /// Bearer token of the management API (unset: management disabled).
+    /// Bearer token of the management API (unset: management disabled). Set it in the
+    /// environment or use --admin-token-file: on the command line every user of the
+    /// machine can read it in the process list.
     #[arg(long, env = "SENTIO_ADMIN_TOKEN", hide_env_values = true)]
     #[arg(value_parser = secret)]
     pub admin_token: Option<SecretString>,
+    /// A file holding the management API's bearer token (surrounding whitespace ignored).
+    #[arg(long, env = "SENTIO_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
     /// A folder transform jobs (POST /transform-jobs) may read and write (repeatable).
     #[arg(
         long = "transform-root",
@@ -73,21 +75,49 @@ pub struct ServeArgs {
     /// Inputs waiting per variant, at most; beyond it requests get 429.
     #[arg(long, env = "SENTIO_QUEUE_CAPACITY", default_value_t = 2048)]
     pub queue_capacity: usize,
-    /// Requests in flight at once, at most; beyond it requests get 429 at once.
+    /// Requests being handled at once (bodies complete), at most; beyond it requests get
+    /// 429 at once. A request whose body is still arriving does not count.
     #[arg(long, env = "SENTIO_MAX_CONCURRENCY", default_value_t = 512)]
     pub max_concurrency: usize,
-    /// Most instances in one request.
+    /// Most instances in one request (at most --queue-capacity).
     #[arg(long, env = "SENTIO_MAX_INSTANCES", default_value_t = 1000)]
     pub max_instances: usize,
     /// Request body limit in bytes.
     #[arg(long, env = "SENTIO_MAX_BODY_BYTES", default_value_t = 6 * 1024 * 1024)]
     pub max_body_bytes: usize,
-    /// Per-request time limit in seconds.
+    /// Per-request time limit in seconds, once the body is read (504 past it).
     #[arg(long, env = "SENTIO_REQUEST_TIMEOUT_SECS", default_value_t = 60.0)]
     pub request_timeout_secs: f64,
-    /// Seconds in-flight requests get to finish after SIGTERM.
-    #[arg(long, env = "SENTIO_DRAIN_TIMEOUT_SECS", default_value_t = 25.0)]
+    /// Seconds the server keeps serving after SIGTERM, with /ping answering 503 and every
+    /// response saying Connection: close, so a load balancer takes it out first.
+    #[arg(long, env = "SENTIO_SHUTDOWN_GRACE_SECS", default_value_t = 5.0)]
+    pub shutdown_grace_secs: f64,
+    /// Seconds in-flight requests get to finish after the grace period (grace + drain stay
+    /// under the 30 s SageMaker and Kubernetes wait before SIGKILL).
+    #[arg(long, env = "SENTIO_DRAIN_TIMEOUT_SECS", default_value_t = 20.0)]
     pub drain_timeout_secs: f64,
+    /// Seconds a request's headers may take to arrive (from the connection's opening, or
+    /// from a later request's first byte); past it the connection is closed.
+    #[arg(long, env = "SENTIO_HEADER_READ_TIMEOUT_SECS", default_value_t = 10.0)]
+    pub header_read_timeout_secs: f64,
+    /// Seconds a keep-alive connection may stay idle before it is closed.
+    #[arg(long, env = "SENTIO_IDLE_TIMEOUT_SECS", default_value_t = 75.0)]
+    pub idle_timeout_secs: f64,
+    /// Seconds a request body may take to arrive in full (408 past it).
+    #[arg(long, env = "SENTIO_BODY_READ_TIMEOUT_SECS", default_value_t = 30.0)]
+    pub body_read_timeout_secs: f64,
+    /// Slowest average rate, in bytes per second, a body may arrive at after its first
+    /// 5 seconds (408 below it; 0: no minimum).
+    #[arg(long, env = "SENTIO_MIN_BODY_RATE", default_value_t = 1024)]
+    pub min_body_rate: u64,
+    /// Bytes of request bodies held in memory at once over all connections (bodies are
+    /// read in full before a request takes a slot); beyond it requests get 429.
+    #[arg(long, env = "SENTIO_MAX_BUFFERED_BODY_BYTES", default_value_t = 512 * 1024 * 1024)]
+    pub max_buffered_body_bytes: usize,
+    /// Open connections at most; beyond it a new connection is answered 429 and closed
+    /// [default: 10,000, or what the open-file limit allows, less 128].
+    #[arg(long, env = "SENTIO_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// Threads tokenizing requests.
     #[arg(long, env = "SENTIO_TOKENIZER_THREADS", default_value_t = 1)]
     pub tokenizer_threads: usize,
@@ -118,7 +148,7 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
     Ok((k.trim().to_string(), v.trim().to_string()))
 }
 
-fn secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
+pub(super) fn secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
     Ok(SecretString::from(s))
 }
 
@@ -135,8 +165,12 @@ fn secs(s: f64, what: &str) -> anyhow::Result<Duration> {
 
 impl ServeArgs {
     /// The typed configuration these arguments describe.
-    pub fn to_config(&self, catalog: Arc<dyn ModelCatalog>) -> anyhow::Result<ServeConfig> {
-        let observe = self.observe.to_config(&self.endpoint_name)?;
+    pub fn to_config(
+        &self,
+        catalog: Arc<dyn ModelCatalog>,
+        home: &std::path::Path,
+    ) -> anyhow::Result<ServeConfig> {
+        let observe = self.observe.to_config(&self.endpoint_name, home)?;
         let mut specs: Vec<VariantSpec> = Vec::new();
         if let Some(m) = &self.model {
             specs.push(spec(DEFAULT_VARIANT, VariantSource::Model(m.clone())));
@@ -171,13 +205,20 @@ impl ServeArgs {
                 max_instances: self.max_instances,
                 request_timeout: secs(self.request_timeout_secs, "--request-timeout-secs")?,
                 drain_timeout: secs(self.drain_timeout_secs, "--drain-timeout-secs")?,
+                shutdown_grace: secs(self.shutdown_grace_secs, "--shutdown-grace-secs")?,
+                header_read_timeout: secs(
+                    self.header_read_timeout_secs,
+                    "--header-read-timeout-secs",
+                )?,
+                idle_timeout: secs(self.idle_timeout_secs, "--idle-timeout-secs")?,
+                body_read_timeout: secs(self.body_read_timeout_secs, "--body-read-timeout-secs")?,
+                min_body_rate: self.min_body_rate,
+                max_buffered_body_bytes: self.max_buffered_body_bytes,
+                max_connections: self.max_connections,
                 ..Limits::default()
             },
             device: device.resolve()?,
-            admin_token: self
-                .admin_token
-                .clone()
-                .filter(|t| !t.expose_secret().is_empty()),
+            admin_token: self.admin_token()?,
             worker: self.worker,
             force: self.force,
             tokenizer_threads: self.tokenizer_threads,
@@ -190,11 +231,53 @@ impl ServeArgs {
             state_dir: self.observe.state_dir.clone(),
             shadow: observe.shadow,
             monitor: observe.monitor,
+            feedback_token: self.observe.feedback_token.clone(),
+            read_token: self.observe.read_token.clone(),
+            feedback_rate: self.observe.feedback_rate,
         };
         config.validate()?;
         Ok(config)
     }
 }
+
+impl ServeArgs {
+    /// The management token, from SENTIO_ADMIN_TOKEN (or --admin-token) or from
+    /// --admin-token-file; an empty one disables management.
+    fn admin_token(&self) -> anyhow::Result<Option<SecretString>> {
+        let token = match (&self.admin_token, &self.admin_token_file) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "give the management token once: SENTIO_ADMIN_TOKEN (or --admin-token) or \
+                 --admin-token-file"
+            ),
+            (Some(t), None) => {
+                let from_env = std::env::var(TOKEN_ENV).ok();
+                if from_env.as_deref() != Some(t.expose_secret()) {
+                    tracing::warn!(
+                        "the management token was given on the command line, where every \
+                         user of this machine can read it (/proc/*/cmdline); set \
+                         {TOKEN_ENV} or use --admin-token-file"
+                    );
+                }
+                t.clone()
+            }
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("--admin-token-file: cannot read {}", path.display())
+                })?;
+                let token = text.trim();
+                if token.is_empty() {
+                    anyhow::bail!("--admin-token-file: {} is empty", path.display());
+                }
+                SecretString::from(token)
+            }
+            (None, None) => return Ok(None),
+        };
+        Ok(Some(token).filter(|t| !t.expose_secret().is_empty()))
+    }
+}
+
+/// The environment variable of the management token.
+const TOKEN_ENV: &str = "SENTIO_ADMIN_TOKEN";
 
 fn spec(name: &str, source: VariantSource) -> VariantSpec {
     VariantSpec {
@@ -204,182 +287,11 @@ fn spec(name: &str, source: VariantSource) -> VariantSpec {
     }
 }
 
-/// `sentio serve` flags of capture, experiments, shadow and the drift schedule.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct ObserveArgs {
-    /// Capture requests and responses under DIR/<endpoint>/<variant>/YYYY/MM/DD/HH/.
-    #[arg(long, env = "SENTIO_CAPTURE_DIR")]
-    pub capture_dir: Option<PathBuf>,
-    /// Percentage of requests captured (0–100).
-    #[arg(long, env = "SENTIO_CAPTURE_SAMPLING", default_value_t = 100.0)]
-    pub capture_sampling: f64,
-    /// Captured records waiting for the writer, at most; beyond it a record is dropped
-    /// (counted in sentio_capture_dropped_total).
-    #[arg(long, env = "SENTIO_CAPTURE_BUFFER", default_value_t = 4096)]
-    pub capture_buffer: usize,
-    /// Which sides of each sampled exchange are captured, as SageMaker's CaptureMode
-    /// [default: input-and-output].
-    #[arg(long, env = "SENTIO_CAPTURE_MODE", value_parser = PossibleValuesParser::new(["input", "output", "input-and-output"]).map(|s| s.parse::<CaptureMode>().unwrap_or_default()))]
-    pub capture_mode: Option<CaptureMode>,
-    /// Content types whose bodies are stored as JSON text (comma-separated). With either
-    /// list, as SageMaker's CaptureContentTypeHeader, only the listed types are stored as
-    /// text and any other as base64; without both, any type naming json or csv is text.
-    #[arg(long, env = "SENTIO_CAPTURE_JSON_CONTENT_TYPES", value_delimiter = ',')]
-    pub capture_json_content_types: Vec<String>,
-    /// Content types whose bodies are stored as CSV text (comma-separated); see
-    /// --capture-json-content-types.
-    #[arg(long, env = "SENTIO_CAPTURE_CSV_CONTENT_TYPES", value_delimiter = ',')]
-    pub capture_csv_content_types: Vec<String>,
-    /// State directory: experiment records and the feedback file (enables POST /feedback and
-    /// GET /experiments/{id}).
-    #[arg(long, env = "SENTIO_STATE_DIR")]
-    pub state_dir: Option<PathBuf>,
-    /// Header whose value assigns requests to variants stickily (consistent hashing).
-    #[arg(long, env = "SENTIO_SESSION_HEADER", default_value = routing::SESSION_HEADER)]
-    pub session_header: String,
-    /// A shadow model as NAME=MODEL; its responses are never returned.
-    #[arg(long, env = "SENTIO_SHADOW", value_parser = parse_shadow)]
-    pub shadow: Option<(String, String)>,
-    /// The production variant whose traffic the shadow receives a copy of.
-    #[arg(long, env = "SENTIO_SHADOW_OF", default_value = "AllTraffic")]
-    pub shadow_of: String,
-    /// Share of that variant's requests copied to the shadow (0–1).
-    #[arg(long, env = "SENTIO_SHADOW_FRACTION", default_value_t = 1.0)]
-    pub shadow_fraction: f64,
-    /// Shadow requests running at once, at most; beyond it copies are dropped (counted).
-    #[arg(long, env = "SENTIO_SHADOW_MAX_IN_FLIGHT", default_value_t = 32)]
-    pub shadow_max_in_flight: usize,
-    /// Run the drift monitor every this many seconds (needs --capture-dir and --monitor-baseline).
-    #[arg(long, env = "SENTIO_MONITOR_INTERVAL_SECS")]
-    pub monitor_interval_secs: Option<u64>,
-    /// Baseline folder (statistics.json, constraints.json) of the drift monitor.
-    #[arg(long, env = "SENTIO_MONITOR_BASELINE")]
-    pub monitor_baseline: Option<PathBuf>,
-    /// Model artifact whose tokenizer profiles captured texts (default: the baseline's parent).
-    #[arg(long, env = "SENTIO_MONITOR_MODEL")]
-    pub monitor_model: Option<PathBuf>,
-    /// Window of captured traffic each run looks at, in minutes.
-    #[arg(long, env = "SENTIO_MONITOR_WINDOW_MINUTES", default_value_t = 60.0)]
-    pub monitor_window_minutes: f64,
-    /// Fewest records in the window before anything is judged.
-    #[arg(long, env = "SENTIO_MONITOR_MIN_SAMPLES", default_value_t = 100)]
-    pub monitor_min_samples: u64,
-    /// Where the monitor writes its reports (default: <capture-dir>/../monitor/<endpoint>).
-    #[arg(long, env = "SENTIO_MONITOR_OUT")]
-    pub monitor_out: Option<PathBuf>,
-    /// POST violations to this http:// URL (once per violation window).
-    #[arg(long, env = "SENTIO_MONITOR_WEBHOOK")]
-    pub monitor_webhook: Option<String>,
-    /// Trigger the retraining pipeline in this SENTIO_HOME on violations (once per window).
-    #[arg(long, env = "SENTIO_MONITOR_RETRAIN_HOME")]
-    pub monitor_retrain_home: Option<PathBuf>,
-}
-
-fn parse_shadow(s: &str) -> Result<(String, String), String> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected NAME=MODEL, got {s:?}"))?;
-    serve::validate_variant_name(k.trim())?;
-    Ok((k.trim().to_string(), v.trim().to_string()))
-}
-
-/// What the observation flags configure.
-pub struct Observe {
-    pub capture: Option<CaptureConfig>,
-    pub shadow: Option<ShadowConfig>,
-    pub monitor: Option<ScheduleConfig>,
-}
-
-impl ObserveArgs {
-    pub fn to_config(&self, endpoint: &str) -> anyhow::Result<Observe> {
-        serve::capture::validate_sampling_percent(self.capture_sampling)
-            .map_err(|e| anyhow::anyhow!("--capture-sampling: {e}"))?;
-        if !(0.0..=1.0).contains(&self.shadow_fraction) {
-            anyhow::bail!("--shadow-fraction is a share, 0–1");
-        }
-        let (json, csv) = (
-            &self.capture_json_content_types,
-            &self.capture_csv_content_types,
-        );
-        let text_types = if json.is_empty() && csv.is_empty() {
-            None
-        } else {
-            Some(TextTypes::new(json, csv).map_err(anyhow::Error::msg)?)
-        };
-        if self.capture_dir.is_none() && (self.capture_mode.is_some() || text_types.is_some()) {
-            anyhow::bail!("--capture-mode and the capture content types need --capture-dir");
-        }
-        let capture = self.capture_dir.as_ref().map(|d| CaptureConfig {
-            dir: d.clone(),
-            sampling_percent: self.capture_sampling,
-            buffer: self.capture_buffer.max(1),
-            format: CaptureFormat {
-                mode: self.capture_mode.unwrap_or_default(),
-                text_types,
-            },
-        });
-        let monitor = match (self.monitor_interval_secs, &self.monitor_baseline, &capture) {
-            (None, _, _) => None,
-            (Some(_), None, _) | (Some(_), _, None) => {
-                anyhow::bail!("--monitor-interval-secs needs --monitor-baseline and --capture-dir")
-            }
-            (Some(secs), Some(baseline), Some(c)) => {
-                let mut actions = Vec::new();
-                if let Some(u) = &self.monitor_webhook {
-                    actions.push(Action::Webhook(u.clone()));
-                }
-                if let Some(h) = &self.monitor_retrain_home {
-                    actions.push(Action::Retrain(Arc::new(PipelineRetrainer {
-                        home: h.clone(),
-                        source: pipeline::PipelineSource::default(),
-                    })));
-                }
-                let out = self.monitor_out.clone().unwrap_or_else(|| {
-                    c.dir
-                        .parent()
-                        .unwrap_or(&c.dir)
-                        .join("monitor")
-                        .join(endpoint)
-                });
-                Some(ScheduleConfig {
-                    interval: std::time::Duration::from_secs(secs.max(1)),
-                    job: MonitorConfig {
-                        capture_dir: c.dir.join(endpoint),
-                        baseline_dir: baseline.clone(),
-                        model_dir: self.monitor_model.clone(),
-                        window: std::time::Duration::try_from_secs_f64(
-                            self.monitor_window_minutes * 60.0,
-                        )
-                        .ok(),
-                        thresholds: Thresholds {
-                            min_samples: self.monitor_min_samples,
-                            ..Default::default()
-                        },
-                        out_dir: out,
-                        threads: 1,
-                    },
-                    actions,
-                })
-            }
-        };
-        Ok(Observe {
-            capture,
-            shadow: self.shadow.as_ref().map(|(name, model)| ShadowConfig {
-                name: name.clone(),
-                model: model.clone(),
-                production: self.shadow_of.clone(),
-                fraction: self.shadow_fraction,
-                max_in_flight: self.shadow_max_in_flight.max(1),
-            }),
-            monitor,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::Parser;
+    use serve::capture::{CaptureFormat, CaptureMode};
     use serve::PathCatalog;
 
     #[derive(Parser)]
@@ -410,7 +322,10 @@ mod tests {
         assert!(!dbg.contains("s3cret"), "{dbg}");
         let c = cli
             .serve
-            .to_config(Arc::new(PathCatalog::default()))
+            .to_config(
+                Arc::new(PathCatalog::default()),
+                std::path::Path::new(".sentio"),
+            )
             .unwrap();
         assert_eq!(c.variants.len(), 3);
         assert_eq!(c.variants[0].weight, 2.0);
@@ -421,6 +336,68 @@ mod tests {
         assert!(!format!("{c:?}").contains("s3cret"));
     }
 
+    fn parse(extra: &[&str]) -> anyhow::Result<ServeConfig> {
+        let mut args = vec!["sentio", "--model", "/m", "--device", "cpu"];
+        args.extend_from_slice(extra);
+        Cli::try_parse_from(args).unwrap().serve.to_config(
+            Arc::new(PathCatalog::default()),
+            std::path::Path::new("/tmp"),
+        )
+    }
+
+    #[test]
+    fn loopback_by_default_and_the_hardening_flags_reach_the_limits() {
+        let cli = Cli::try_parse_from(["sentio", "--model", "/m"]).unwrap();
+        assert_eq!(cli.serve.host, "127.0.0.1");
+        let c = parse(&[
+            "--header-read-timeout-secs",
+            "3",
+            "--idle-timeout-secs",
+            "7",
+            "--body-read-timeout-secs",
+            "9",
+            "--min-body-rate",
+            "10",
+            "--max-connections",
+            "100",
+            "--shutdown-grace-secs",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(c.limits.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(c.limits.idle_timeout, Duration::from_secs(7));
+        assert_eq!(c.limits.body_read_timeout, Duration::from_secs(9));
+        assert_eq!(c.limits.min_body_rate, 10);
+        assert_eq!(c.limits.max_connections, Some(100));
+        assert_eq!(c.limits.shutdown_grace, Duration::ZERO);
+        // The flag defaults are the library's.
+        let d = parse(&[]).unwrap();
+        assert_eq!(d.limits, Limits::default());
+    }
+
+    #[test]
+    fn max_instances_above_the_queue_capacity_is_refused() {
+        let e = parse(&["--max-instances", "100", "--queue-capacity", "50"]).unwrap_err();
+        assert!(e.to_string().contains("--queue-capacity (50)"), "{e}");
+        assert!(parse(&["--header-read-timeout-secs", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_token_comes_from_a_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let f = file.to_str().unwrap();
+        let c = parse(&["--admin-token-file", f]).unwrap();
+        assert_eq!(c.admin_token.unwrap().expose_secret(), "s3cret");
+        assert!(parse(&["--admin-token-file", f, "--admin-token", "x"]).is_err());
+        std::fs::write(&file, " \n").unwrap();
+        let e = parse(&["--admin-token-file", f]).unwrap_err();
+        assert!(e.to_string().contains("is empty"), "{e}");
+        let missing = dir.path().join("nope");
+        assert!(parse(&["--admin-token-file", missing.to_str().unwrap()]).is_err());
+    }
+
     #[test]
     fn a_weight_for_an_unknown_variant_is_refused() {
         let cli = Cli::try_parse_from([
@@ -429,7 +406,10 @@ mod tests {
         .unwrap();
         assert!(cli
             .serve
-            .to_config(Arc::new(PathCatalog::default()))
+            .to_config(
+                Arc::new(PathCatalog::default()),
+                std::path::Path::new(".sentio")
+            )
             .is_err());
     }
 
@@ -440,7 +420,10 @@ mod tests {
             args.extend_from_slice(extra);
             Cli::try_parse_from(args).map(|cli| {
                 cli.serve
-                    .to_config(Arc::new(PathCatalog::default()))
+                    .to_config(
+                        Arc::new(PathCatalog::default()),
+                        std::path::Path::new(".sentio"),
+                    )
                     .map_err(|e| format!("{e:#}"))
             })
         };

@@ -1,6 +1,9 @@
 //! Built-in demo data: synthetic clothing reviews in the Women's E-Commerce Clothing
-//! Reviews schema, generated deterministically from a seed. The demo command and the tests
-//! use it, so nothing depends on the real data set being present.
+//! Reviews schema, generated deterministically from a seed. Tests use the plain ones
+//! ([`write_csv`]: clear-cut sentences, so a tiny model learns them in seconds); the demo
+//! uses [`realistic`] ones, which score like real reviews. Nothing depends on the real data
+//! set being present.
+pub mod realistic;
 use crate::error::{Result, TrainError};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -136,6 +139,20 @@ impl<T> ShuffleInPlace for Vec<T> {
 
 /// Writes `n` synthetic reviews as CSV in the real data set's schema.
 pub fn write_csv(path: &Path, n: usize, seed: u64) -> Result<()> {
+    write_with(path, n, seed, review)
+}
+
+/// Writes `n` [`realistic`] reviews as CSV in the real data set's schema.
+pub fn write_realistic_csv(path: &Path, n: usize, seed: u64) -> Result<()> {
+    write_with(path, n, seed, realistic::review)
+}
+
+fn write_with(
+    path: &Path,
+    n: usize,
+    seed: u64,
+    review: fn(&mut StdRng) -> (String, String, u8),
+) -> Result<()> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut w = csv::Writer::from_path(path)
         .map_err(|e| TrainError::Config(format!("cannot write {}: {e}", path.display())))?;
