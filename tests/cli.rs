@@ -309,7 +309,7 @@ fn monitor_run_exits_2_on_violations_only_with_fail_on_violation() {
             ],
             d,
         ),
-        "no statistics.json",
+        "not found: give a folder with statistics.json",
     );
 }
 

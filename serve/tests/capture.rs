@@ -402,7 +402,11 @@ async fn feedback_joins_by_inference_id_and_counts_unknown_ids() {
     let mut items: Vec<serde_json::Value> = (0..4)
         .map(|i| serde_json::json!({"inferenceId": format!("fb-{i}"), "label": predicted[i]}))
         .collect();
-    items.push(serde_json::json!({"inferenceId": "fb-4", "label": "not-a-label"}));
+    let wrong = ["negative", "neutral", "positive"]
+        .into_iter()
+        .find(|l| *l != predicted[4])
+        .unwrap();
+    items.push(serde_json::json!({"inferenceId": "fb-4", "label": wrong}));
     items.push(serde_json::json!({"inferenceId": "nobody", "label": "positive"}));
     let r = send(
         s.addr,
@@ -431,9 +435,23 @@ async fn feedback_joins_by_inference_id_and_counts_unknown_ids() {
     )
     .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // A label that is none of the model's classes is refused, the whole batch with it.
+    let bogus = send(
+        s.addr,
+        Method::POST,
+        "/feedback",
+        &[("content-type", "application/json")],
+        r#"[{"inferenceId":"fb-0","label":"bogus"}]"#.to_string(),
+    )
+    .await;
+    assert_eq!(
+        bogus.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bogus.text()
+    );
 
-    let truth =
-        monitoring::feedback::read_feedback(&state.path().join("feedback/fb.jsonl")).unwrap();
+    let truth = monitoring::feedback::read_feedback(&state.path().join("feedback/fb")).unwrap();
     assert_eq!(truth.unreadable, 0);
     let q = monitoring::quality::quality(&read_capture_dir(cap.path()).unwrap(), &truth.records);
     assert_eq!(q.unknown_ids, 1);

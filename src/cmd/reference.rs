@@ -44,6 +44,14 @@ pub fn baseline_dir(home: &Home, reference: &str) -> anyhow::Result<PathBuf> {
     if !is_registry(reference) && p.join("statistics.json").is_file() {
         return Ok(p.to_path_buf());
     }
+    if !is_registry(reference) && !p.exists() {
+        anyhow::bail!(
+            "baseline {reference} not found: give a folder with statistics.json and constraints.json, a model artifact or registry:GROUP[:N]"
+        );
+    }
+    if !is_registry(reference) && p.is_dir() && !p.join("config.json").is_file() {
+        anyhow::bail!("baseline {reference}: no statistics.json there (nor a model artifact)");
+    }
     let dir = model_dir(home, reference)?.join("baseline");
     if !dir.join("statistics.json").is_file() {
         anyhow::bail!("{reference} has no baseline (no baseline/statistics.json)");

@@ -215,8 +215,11 @@ struct Ledger {
     counters: Arc<Counters>,
     started: Instant,
     /// Finished files by input index, and when the summary was last written.
-    files: Mutex<(Vec<(usize, FileSummary)>, Option<Instant>)>,
+    files: Mutex<Finished>,
 }
+
+/// Finished files by input index, and when the summary was last written.
+type Finished = (Vec<(usize, FileSummary)>, Option<Instant>);
 
 #[derive(Deserialize)]
 struct Prior {

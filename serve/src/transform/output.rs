@@ -113,7 +113,7 @@ fn join_json(out: &mut Vec<u8>, raw: &str, value: &Value, pred: &Value) {
     match value {
         Value::Object(o) if !o.contains_key(OUTPUT_KEY) => {
             // A parsed object's text ends with its closing brace.
-            out.extend_from_slice(raw[..raw.len() - 1].as_bytes());
+            out.extend_from_slice(&raw.as_bytes()[..raw.len() - 1]);
             if !o.is_empty() {
                 out.push(b',');
             }

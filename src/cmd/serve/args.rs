@@ -1,5 +1,5 @@
 //! The flags of `sentio serve` and their conversion to a `serve::ServeConfig`.
-use super::observe::ObserveArgs;
+use super::observe::{secret, ObserveArgs};
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 use serve::endpoint::routing::RoutingConfig;
@@ -146,10 +146,6 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))?;
     Ok((k.trim().to_string(), v.trim().to_string()))
-}
-
-pub(super) fn secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
-    Ok(SecretString::from(s))
 }
 
 fn parse_weight(s: &str) -> Result<(String, f64), String> {

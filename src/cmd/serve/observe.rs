@@ -1,7 +1,6 @@
 //! The flags of `sentio serve` that configure data capture, experiments, shadow traffic and
 //! the in-process drift schedule, with the retraining, canary and feedback settings of the
 //! closed loop.
-use super::args::secret;
 use crate::cmd::retrain::{PipelineRetrainer, RetrainSettings};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use monitoring::drift::{Baselines, MonitorConfig, Thresholds};
@@ -132,6 +131,11 @@ pub struct ObserveArgs {
     /// seconds' worth); beyond it 429.
     #[arg(long, env = "SENTIO_FEEDBACK_RATE", default_value_t = 1000.0)]
     pub feedback_rate: f64,
+}
+
+/// A secret flag value (kept out of `Debug` output).
+pub(super) fn secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(s))
 }
 
 fn parse_canary(s: &str) -> Result<f64, String> {
