@@ -14,6 +14,7 @@ pub enum Backend {
 
 /// `#[test]`s `NAME::local` and `NAME::postgres_s3` for each `fn NAME(backend: Backend)`
 /// (`#[macro_use] mod common;`).
+#[allow(unused_macros)]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
