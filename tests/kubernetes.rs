@@ -12,12 +12,6 @@ use std::process::Command;
 /// The Kubernetes version the manifests are judged against (kubernetes-validate's newest).
 const KUBERNETES_VERSION: &str = "1.37.0";
 
-/// Commands and flags the manifests use that other branches add (the web console, the
-/// sharded batch transform): until they exist, the command is not run and the flag is
-/// left out of the check. The test fails once they exist, so this list cannot outlive
-/// them.
-const PENDING: &[(&str, Option<&str>)] = &[("console", None), ("transform", Some("--shard"))];
-
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -240,7 +234,6 @@ fn manifests_match_the_cli() {
         .find(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == "sentio-config")
         .and_then(|d| serde_yaml::from_value(d["data"].clone()).ok())
         .expect("the sentio-config ConfigMap");
-    let mut pending_seen = BTreeSet::new();
     let mut serve_help = String::new();
     for (what, c) in containers(&all) {
         assert_eq!(c["command"][0], "sentio", "{what}");
@@ -251,34 +244,9 @@ fn manifests_match_the_cli() {
             .map(|a| a.as_str().unwrap().replace("$(JOB_COMPLETION_INDEX)", "0"))
             .collect();
         let full_args = args.clone();
-        for (cmd, pending_flag) in PENDING {
-            if args[0] != *cmd {
-                continue;
-            }
-            if let Some(f) = pending_flag {
-                let h = help(&args);
-                assert!(
-                    !h.contains(&format!("{f} ")),
-                    "`sentio {cmd} {f}` exists now: remove it from PENDING in tests/kubernetes.rs"
-                );
-                if let Some(i) = args.iter().position(|a| a == f) {
-                    args.drain(i..i + 2);
-                }
-                pending_seen.insert(format!("{cmd} {f}"));
-            }
-        }
         // The command line parses: clap stops at --help only when every flag before it is
         // known and its value valid.
         let out = sentio(&[args.clone(), vec!["--help".into()]].concat());
-        if PENDING.contains(&(args[0].as_str(), None)) {
-            assert!(
-                !out.status.success(),
-                "`sentio {}` exists now: remove it from PENDING in tests/kubernetes.rs",
-                args[0]
-            );
-            pending_seen.insert(args[0].clone());
-            continue;
-        }
         assert!(
             out.status.success(),
             "{what}: `sentio {}` does not parse: {}",
@@ -363,11 +331,6 @@ fn manifests_match_the_cli() {
             }
         }
     }
-    assert_eq!(
-        pending_seen.len(),
-        PENDING.len(),
-        "every PENDING command is in a manifest"
-    );
     // The ConfigMap's variables are the endpoint's own flags (SENTIO_LOG is the log filter).
     for key in config.keys().filter(|k| k.as_str() != "SENTIO_LOG") {
         assert!(

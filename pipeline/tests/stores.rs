@@ -106,9 +106,9 @@ fn a_fresh_postgres_database_is_migrated_once_by_many() {
     assert_eq!(
         pg.sql(
             &url,
-            "SELECT version || ' ' || name FROM refinery_schema_history"
+            "SELECT version || ' ' || name FROM refinery_schema_history ORDER BY version"
         ),
-        "1 initial"
+        "1 initial\n2 console"
     );
     // The history is append-only here too.
     let store = pipeline::store::PgStore::connect(&url).unwrap();

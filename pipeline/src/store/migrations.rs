@@ -146,7 +146,10 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
-        assert_eq!(applied, vec![(1, "initial".to_string())]);
+        assert_eq!(
+            applied,
+            vec![(1, "initial".to_string()), (2, "console".to_string())]
+        );
         // Opening again applies nothing.
         assert!(sqlite(&c).unwrap().is_empty());
     }
