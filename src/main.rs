@@ -68,6 +68,8 @@ enum Command {
     Experiment(Box<cmd::experiment::ExperimentArgs>),
     /// Load-test an HTTP endpoint (open loop, closed loop or ramp).
     Loadtest(Box<cmd::loadtest::LoadtestArgs>),
+    /// The web console of a home: pipelines, registry, lineage, endpoints, monitoring, experiments.
+    Console(Box<cmd::console::ConsoleArgs>),
     /// Start a project: pipeline, parameters, sample data, deployment, Makefile and CI.
     Init(cmd::init::InitArgs),
 }
@@ -136,6 +138,7 @@ fn main() -> ExitCode {
         Command::Monitor(a) => cmd::monitor::run(*a).map(|s| status = s),
         Command::Experiment(a) => cmd::experiment::run(*a),
         Command::Loadtest(a) => cmd::loadtest::run(*a),
+        Command::Console(a) => cmd::console::run(*a),
         Command::Init(a) => cmd::init::run(a).map(|s| status = s),
     };
     match result {

@@ -88,6 +88,10 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         "done. Serve it yourself: sentio serve --home {} --model {reference}",
         home.root().display()
     );
+    println!(
+        "      and see it all in the console: sentio console --home {} → http://127.0.0.1:8090/",
+        home.root().display()
+    );
     Ok(())
 }
 

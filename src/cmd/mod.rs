@@ -1,5 +1,6 @@
 //! One module per subcommand.
 pub mod catalog;
+pub mod console;
 pub mod data_args;
 pub mod demo;
 pub mod evaluate;
