@@ -461,3 +461,79 @@ async fn feedback_joins_by_inference_id_and_counts_unknown_ids() {
     assert_eq!(fb.confusion_matrix.iter().flatten().sum::<usize>(), 5);
     s.stop().await.unwrap();
 }
+
+/// Ground truth cannot be forged or double-counted: with tokens configured `/feedback` and
+/// `GET /experiments/{id}` refuse requests without them (401) or with a wrong one (403);
+/// a second label for the same inference id replaces the first (counted as replaced, one
+/// record per id when read back).
+#[tokio::test]
+async fn feedback_and_reports_need_their_tokens_and_a_label_is_counted_once() {
+    let cap = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut c = config(vec![local("Fb", &models().a, 1.0)]);
+    c.endpoint_name = "fbauth".into();
+    c.capture = Some(CaptureConfig::new(cap.path()));
+    c.state_dir = Some(state.path().to_path_buf());
+    c.feedback_token = Some("fb-token".to_string().into());
+    c.read_token = Some("read-token".to_string().into());
+    let s = TestServer::start(c).await;
+    let r = invoke(
+        s.addr,
+        &[
+            ("content-type", "text/plain"),
+            ("x-amzn-sagemaker-inference-id", "once"),
+        ],
+        "I love this dress",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    wait_for_records(&cap.path().join("fbauth"), 1).await;
+    let label = |l: &str| format!(r#"[{{"inferenceId":"once","label":"{l}"}}]"#);
+    let addr = s.addr;
+    let post = |auth: Option<&'static str>, body: String| async move {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(a) = auth {
+            headers.push(("authorization", a));
+        }
+        send(addr, Method::POST, "/feedback", &headers, body).await
+    };
+    let none = post(None, label("positive")).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED, "{}", none.text());
+    let wrong = post(Some("Bearer nope"), label("positive")).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{}", wrong.text());
+    let first = post(Some("Bearer fb-token"), label("positive")).await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.text());
+    assert_eq!(first.json()["replaced"], 0, "{}", first.text());
+    let second = post(Some("Bearer fb-token"), label("negative")).await;
+    assert_eq!(second.status, StatusCode::ACCEPTED, "{}", second.text());
+    assert_eq!(second.json()["replaced"], 1, "{}", second.text());
+    let truth = monitoring::feedback::read_feedback(&state.path().join("feedback/fbauth")).unwrap();
+    assert_eq!(truth.records.len(), 1, "{:?}", truth.records);
+    assert_eq!(truth.replaced, 1);
+
+    for (auth, status) in [
+        (None, StatusCode::UNAUTHORIZED),
+        (Some("Bearer nope"), StatusCode::FORBIDDEN),
+    ] {
+        let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+        let r = send(
+            s.addr,
+            Method::GET,
+            "/experiments/none",
+            &headers,
+            String::new(),
+        )
+        .await;
+        assert_eq!(r.status, status, "{}", r.text());
+    }
+    let allowed = send(
+        s.addr,
+        Method::GET,
+        "/experiments/none",
+        &[("authorization", "Bearer read-token")],
+        String::new(),
+    )
+    .await;
+    assert_eq!(allowed.status, StatusCode::NOT_FOUND, "{}", allowed.text());
+    s.stop().await.unwrap();
+}
