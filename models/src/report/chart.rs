@@ -14,6 +14,8 @@ pub const PALETTE: [&str; 8] = [
 const LEFT: f64 = 72.0;
 const TOP: f64 = 34.0;
 const BOTTOM: f64 = 58.0;
+/// Below a bar chart: room for slanted category names.
+const BAR_BOTTOM: f64 = 100.0;
 const LEGEND: f64 = 170.0;
 const PLOT_H: f64 = 240.0;
 /// Roughly how many intervals an axis is split into.
@@ -129,6 +131,8 @@ struct Frame<'a> {
     x_label: &'a str,
     y_label: &'a str,
     plot_w: f64,
+    /// Room below the plot area.
+    bottom: f64,
     y: Ticks,
     legend: Vec<(&'a str, &'a str, Option<&'a str>)>,
 }
@@ -138,7 +142,7 @@ impl Frame<'_> {
         LEFT + self.plot_w + LEGEND
     }
     fn height(&self) -> f64 {
-        TOP + PLOT_H + BOTTOM
+        TOP + PLOT_H + self.bottom
     }
     fn y_of(&self, v: f64) -> f64 {
         TOP + PLOT_H - PLOT_H * (v - self.y.lo) / self.y.span()
@@ -212,6 +216,7 @@ pub fn line_chart(c: &LineChart) -> Markup {
         x_label: &c.x_label,
         y_label: &c.y_label,
         plot_w,
+        bottom: BOTTOM,
         y: nice_ticks(y_lo, y_hi, false),
         legend: c
             .series
@@ -271,6 +276,8 @@ pub struct BarChart {
     pub series: Vec<BarSeries>,
     /// Values are shares, printed as percentages.
     pub percent: bool,
+    /// The top of the value axis, when fixed (scores: 1).
+    pub y_max: Option<f64>,
 }
 
 /// Renders a grouped bar chart; category names are cut to 14 characters under the axis
@@ -286,7 +293,7 @@ pub fn bar_chart(c: &BarChart) -> Markup {
         .iter()
         .flat_map(|s| s.values.iter().copied())
         .fold(0.0, f64::max);
-    let y = nice_ticks(0.0, max * 1.08, false);
+    let y = nice_ticks(0.0, c.y_max.unwrap_or(max * 1.08), false);
     let y = if c.percent {
         Ticks {
             hi: y.hi.min(1.0).max(y.step),
@@ -301,6 +308,7 @@ pub fn bar_chart(c: &BarChart) -> Markup {
         x_label: &c.x_label,
         y_label: &c.y_label,
         plot_w,
+        bottom: BAR_BOTTOM,
         y,
         legend: c
             .series
@@ -363,7 +371,8 @@ pub fn heat_map(
     let cell = (480.0 / k as f64).clamp(18.0, 72.0);
     let left = 130.0;
     let top = 70.0;
-    let (w, h) = (left + cell * k as f64 + 20.0, top + cell * k as f64 + 24.0);
+    let w = (left + cell * k as f64 + 20.0).max(title.chars().count() as f64 * 8.0 + 20.0);
+    let h = top + cell * k as f64 + 24.0;
     let mid_y = top + cell * k as f64 / 2.0;
     let small = cell < 44.0;
     html! {
@@ -386,6 +395,7 @@ pub fn heat_map(
                 text class="tick" x=(c) y=(top - 8.0) text-anchor="middle" { title { (l) } (short) }
                 text class="tick" x=(left - 6.0) y=(r) text-anchor="end" { title { (l) } (short) }
             }
+            g class="series" data-name="counts" {
             @for (i, row) in matrix.iter().enumerate() {
                 @let total: usize = row.iter().sum();
                 @for (j, &v) in row.iter().enumerate() {
@@ -410,6 +420,7 @@ pub fn heat_map(
                         }
                     }
                 }
+            }
             }
         }
     }

@@ -69,6 +69,7 @@ pub fn evaluation_html(p: &EvaluationPage<'_>) -> String {
             })
             .collect(),
         percent: false,
+        y_max: Some(1.0),
     };
     let page = html! {
         (DOCTYPE)
@@ -94,7 +95,7 @@ pub fn evaluation_html(p: &EvaluationPage<'_>) -> String {
                     }
                 }
                 h2 { "Confusion matrix" }
-                (heat_map("confusion-matrix", "Confusion matrix (rows: true class, columns: predicted)",
+                (heat_map("confusion-matrix", "Counts and share of each true class",
                     &e.labels, &e.confusion_matrix, "true class", "predicted class"))
                 h2 { "Per-class metrics" }
                 table id="per-class-table" {
@@ -180,6 +181,7 @@ fn reliability(c: &Calibration) -> Markup {
             values: c.bins.iter().map(|b| b.count as f64).collect(),
         }],
         percent: false,
+        y_max: None,
     };
     html! { (line_chart(&diagram)) (bar_chart(&counts)) }
 }

@@ -200,6 +200,7 @@ fn psi_chart(r: &CheckResult) -> BarChart {
             values: r.features.iter().map(|f| f.psi).collect(),
         }],
         percent: false,
+        y_max: None,
     }
 }
 
@@ -245,5 +246,6 @@ fn histogram(i: usize, f: &FeatureDrift) -> BarChart {
             },
         ],
         percent: true,
+        y_max: None,
     }
 }
