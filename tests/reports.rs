@@ -415,7 +415,7 @@ fn serve_connection(stream: TcpStream, count: &AtomicU64) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let response: &[u8] = if count.fetch_add(1, Ordering::SeqCst) % 5 == 0 {
+        let response: &[u8] = if count.fetch_add(1, Ordering::SeqCst).is_multiple_of(5) {
             b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy"
         } else {
             b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
