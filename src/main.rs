@@ -27,9 +27,10 @@ terminal and never with NO_COLOR set."
 struct Cli {
     /// What is logged: a level (error, warn, info, debug, trace) or per-module directives
     /// such as `info,serve::access=debug` (tracing's EnvFilter syntax). SENTIO_LOG is the
-    /// one variable that sets it (RUST_LOG is not read).
-    #[arg(long = "log", global = true, env = "SENTIO_LOG", default_value = "info", value_name = "FILTER", value_parser = log_filter)]
-    log: String,
+    /// one variable that sets it (RUST_LOG is not read) [default: info; warn for `demo`,
+    /// whose steps are its output].
+    #[arg(long = "log", global = true, env = "SENTIO_LOG", value_name = "FILTER", value_parser = log_filter)]
+    log: Option<String>,
     /// Log as JSON lines instead of plain text.
     #[arg(long, global = true, env = "SENTIO_LOG_JSON")]
     log_json: bool,
@@ -68,6 +69,8 @@ enum Command {
     Experiment(Box<cmd::experiment::ExperimentArgs>),
     /// Load-test an HTTP endpoint (open loop, closed loop or ramp).
     Loadtest(Box<cmd::loadtest::LoadtestArgs>),
+    /// The web console of a home: pipelines, registry, lineage, endpoints, monitoring, experiments.
+    Console(Box<cmd::console::ConsoleArgs>),
     /// Start a project: pipeline, parameters, sample data, deployment, Makefile and CI.
     Init(cmd::init::InitArgs),
 }
@@ -117,7 +120,11 @@ fn quiet_on_broken_pipe() {
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
     let cli = Cli::parse();
-    init_tracing(&cli.log, cli.log_json);
+    let default_log = match cli.command {
+        Command::Demo(_) => "warn",
+        _ => "info",
+    };
+    init_tracing(cli.log.as_deref().unwrap_or(default_log), cli.log_json);
     // Exit status 0 unless a command asks for another (`monitor run --fail-on-violation`);
     // 1 for any error.
     let mut status = ExitCode::SUCCESS;
@@ -136,6 +143,7 @@ fn main() -> ExitCode {
         Command::Monitor(a) => cmd::monitor::run(*a).map(|s| status = s),
         Command::Experiment(a) => cmd::experiment::run(*a),
         Command::Loadtest(a) => cmd::loadtest::run(*a),
+        Command::Console(a) => cmd::console::run(*a),
         Command::Init(a) => cmd::init::run(a).map(|s| status = s),
     };
     match result {

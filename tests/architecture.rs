@@ -283,9 +283,11 @@ fn the_cycle_check_finds_a_cycle() {
 /// `cargo tree` resolves them for this machine.
 fn normal_dependencies(package: &str) -> BTreeSet<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // name@version: a crate of ours may share its name with a dependency's (`console`).
+    let spec = format!("{package}@{}", env!("CARGO_PKG_VERSION"));
     let out = std::process::Command::new(cargo)
         .args([
-            "tree", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}",
+            "tree", "-p", &spec, "-e", "normal", "--prefix", "none", "--format", "{p}",
         ])
         .current_dir(ROOT)
         .output()
@@ -308,6 +310,9 @@ fn dependencies_point_down_the_crate_table() {
     let serve = normal_dependencies("serve");
     assert!(!serve.contains("pipeline"), "serve depends on pipeline");
     assert!(serve.contains("monitoring") && serve.contains("models"));
+    let console = normal_dependencies("console");
+    assert!(!console.contains("serve"), "console depends on serve");
+    assert!(console.contains("pipeline") && console.contains("monitoring"));
     let monitoring = normal_dependencies("monitoring");
     for above in ["serve", "pipeline", "train"] {
         assert!(!monitoring.contains(above), "monitoring depends on {above}");

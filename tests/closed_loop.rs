@@ -344,3 +344,42 @@ fn the_command_line_closes_the_loop() {
         ],
     );
 }
+
+/// `make demo`'s command: the whole flow, the loop included, ends with v2 promoted.
+#[test]
+fn the_demo_runs_the_loop_to_a_promotion() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command()
+        .args(["demo", "--dir", "out", "--device", "cpu", "--rows", "1500"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = describe(&out);
+    assert!(out.status.success(), "{text}");
+    for step in [
+        "3. registered sentiment/1",
+        "4. endpoint on 127.0.0.1",
+        "5. the closed loop",
+        "deployed as canary",
+        "the experiment's verdict promoted",
+        "6. the registry's history",
+        "sentio console --home",
+    ] {
+        assert!(text.contains(step), "no {step:?} in {text}");
+    }
+    let history = text.split("6. the registry's history").nth(1).unwrap();
+    let events: Vec<&str> = history
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(
+        events.iter().filter(|e| **e == "promoted").count(),
+        1,
+        "{history}"
+    );
+    assert_eq!(
+        events.iter().filter(|e| **e == "retired").count(),
+        1,
+        "{history}"
+    );
+}

@@ -147,6 +147,25 @@ impl PipelineDef {
         self.edges().map(|_| ())
     }
 
+    /// Each step's dependencies (indices into `steps`): the producers of its inputs, its
+    /// `depends_on`, and the condition it is a branch of; checked.
+    pub fn dependencies(&self) -> Result<Vec<Vec<usize>>> {
+        self.edges()
+    }
+
+    /// Step name → (the condition it is a branch of, the outcome that runs it).
+    pub fn condition_branches(&self) -> Result<BTreeMap<String, (String, bool)>> {
+        let mut out = BTreeMap::new();
+        for s in self.steps.iter().filter(|s| s.kind == StepKind::Condition) {
+            for (key, outcome) in [("if_true", true), ("if_false", false)] {
+                for target in branch(&s.config, key).map_err(|m| PipelineError::step(&s.name, m))? {
+                    out.insert(target, (s.name.clone(), outcome));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Dependencies of every step (indices), after all structural checks.
     fn edges(&self) -> Result<Vec<Vec<usize>>> {
         let bad = |m: String| Err(PipelineError::Definition(m));

@@ -30,7 +30,8 @@ pub fn run_default_pipeline(
     let version = execution.registered.clone();
     let artifact_dir = version
         .as_ref()
-        .map(|v| stores.artifacts.path(&v.artifact_digest));
+        .map(|v| stores.artifacts.fetch(&v.artifact_digest))
+        .transpose()?;
     Ok(DefaultRun {
         execution,
         version,

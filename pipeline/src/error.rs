@@ -49,6 +49,16 @@ pub enum PipelineError {
     },
     #[error("metadata store: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("metadata store (PostgreSQL): {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("schema migration: {0}")]
+    Migration(#[from] refinery::Error),
+    #[error("artifact store: {0}")]
+    ObjectStore(#[from] object_store::Error),
+    #[error("store configuration: {0}")]
+    StoreConfig(String),
+    #[error("artifact {digest}: downloaded content has digest {got}; the store's copy is corrupt or was changed")]
+    DigestMismatch { digest: String, got: String },
     #[error(transparent)]
     Train(#[from] train::TrainError),
     #[error(transparent)]

@@ -2,31 +2,48 @@
 //! environment once and passes a [`Home`] down; nothing below it reads the environment.
 //! [`Home::open_stores`] is the one place where the stores of a home are opened.
 use crate::error::{PipelineError, Result};
-use crate::store::{ArtifactStore, FsArtifactStore, SqliteStore, Stores};
+use crate::store::{
+    ArtifactStore, FsArtifactStore, MetadataStore, PgStore, S3ArtifactStore, SqliteStore,
+    StoreConfig, Stores,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Staging folders without an owner's lock (an older layout) are removed once this old.
 const STALE_STAGING: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
-/// The Sentio home directory (`sentio.db`, `artifacts/`, `executions/`).
+/// The Sentio home directory (`sentio.db`, `artifacts/`, `executions/`), and which
+/// backends its stores use (the embedded defaults unless [`Home::with_stores`] says
+/// otherwise).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Home {
     root: PathBuf,
+    stores: StoreConfig,
 }
 
 impl Home {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Home { root: root.into() }
+        Home {
+            root: root.into(),
+            stores: StoreConfig::default(),
+        }
+    }
+    /// The same home with its stores on other backends (PostgreSQL, object storage).
+    pub fn with_stores(mut self, stores: StoreConfig) -> Self {
+        self.stores = stores;
+        self
     }
     pub fn root(&self) -> &Path {
         &self.root
     }
-    /// The SQLite metadata store.
+    pub fn store_config(&self) -> &StoreConfig {
+        &self.stores
+    }
+    /// The SQLite metadata store (unused when the metadata is on PostgreSQL).
     pub fn db_path(&self) -> PathBuf {
         self.root.join("sentio.db")
     }
-    /// The content-addressed artifact store.
+    /// The content-addressed artifact store (with object storage: its local cache).
     pub fn artifacts_dir(&self) -> PathBuf {
         self.root.join("artifacts")
     }
@@ -42,22 +59,36 @@ impl Home {
         Ok(())
     }
 
-    /// Opens (creating) the metadata and artifact stores of this home: SQLite in
-    /// `sentio.db` and the content-addressed folder `artifacts/`. Another backend
-    /// (PostgreSQL, S3-compatible object storage) is a store implementing the traits plus
-    /// its choice here; nothing else opens stores.
+    /// Opens (creating, migrating) the metadata and artifact stores of this home: SQLite
+    /// in `sentio.db`, or PostgreSQL at the configured URL; the content-addressed folder
+    /// `artifacts/`, or S3-compatible object storage with that folder as its local cache.
+    /// Another backend is a store implementing the traits plus its choice here; nothing
+    /// else opens stores.
     /// Staging folders left by processes that are gone (killed mid-step) are removed here,
     /// at start-up.
     pub fn open_stores(&self) -> Result<Stores> {
+        self.stores.check()?;
         self.ensure()?;
-        let artifacts = FsArtifactStore::new(self.artifacts_dir());
-        let cleaned = artifacts.clean_staging(STALE_STAGING);
+        let metadata: Arc<dyn MetadataStore> = match &self.stores.database_url {
+            Some(url) => Arc::new(PgStore::connect(url)?),
+            None => Arc::new(SqliteStore::open(&self.db_path())?),
+        };
+        let local = FsArtifactStore::new(self.artifacts_dir());
+        let cleaned = local.clean_staging(STALE_STAGING);
         if cleaned > 0 {
             tracing::info!(cleaned, "removed staging folders left by interrupted runs");
         }
+        let artifacts: Arc<dyn ArtifactStore> = match &self.stores.artifact_store {
+            Some(url) => Arc::new(S3ArtifactStore::open(
+                url,
+                &self.stores.object_store_options,
+                local,
+            )?),
+            None => Arc::new(local),
+        };
         Ok(Stores {
-            metadata: Arc::new(SqliteStore::open(&self.db_path())?),
-            artifacts: Arc::new(artifacts),
+            metadata,
+            artifacts,
         })
     }
 }

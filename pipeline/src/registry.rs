@@ -61,9 +61,15 @@ impl<'a> Registry<'a> {
             .collect())
     }
 
-    /// Where a version's package is.
-    pub fn artifact_dir(&self, v: &ModelVersion) -> PathBuf {
-        self.artifacts.path(&v.artifact_digest)
+    /// Where a version's package is stored (a path or a URL; nothing is fetched).
+    pub fn artifact_location(&self, v: &ModelVersion) -> String {
+        self.artifacts.location(&v.artifact_digest)
+    }
+
+    /// The directory of a version's package on this machine (downloaded into the local
+    /// cache first when the artifacts are in object storage).
+    pub fn artifact_dir(&self, v: &ModelVersion) -> Result<PathBuf> {
+        self.artifacts.fetch(&v.artifact_digest)
     }
 
     pub fn approve(&self, version: &str, actor: &str, note: &str) -> Result<ModelVersion> {
@@ -139,13 +145,13 @@ impl<'a> Registry<'a> {
             }
             tracing::warn!(version = %v.version, status = %v.status, "deploying a version that is not Approved (forced)");
         }
-        let dir = self.artifact_dir(&v);
-        if !self.artifacts.contains(&v.artifact_digest) {
+        if !self.artifacts.contains(&v.artifact_digest)? {
             return Err(PipelineError::NotFound {
                 what: "artifact directory",
-                id: dir.display().to_string(),
+                id: self.artifact_location(&v),
             });
         }
+        let dir = self.artifact_dir(&v)?;
         Ok((dir, v.version))
     }
 

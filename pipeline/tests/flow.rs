@@ -1,12 +1,14 @@
 //! The default pipeline end to end: order and concurrency, registration, lineage, the
 //! approval/deployment gate, and caching with explained misses.
+#[macro_use]
 mod common;
 use common::*;
 use pipeline::{execute, ApprovalStatus, ExecutionStatus, PipelineError, StepStatus};
 
-#[test]
-fn default_pipeline_registers_caches_and_explains() {
-    let e = env(400, 1);
+on_both_backends!(default_pipeline_registers_caches_and_explains);
+
+fn default_pipeline_registers_caches_and_explains(backend: Backend) {
+    let e = env_on(backend, 400, 1);
     let run1 = execute(&e.cfg, &e.stores, &request(&e.data, &[])).unwrap();
     assert_eq!(run1.status, ExecutionStatus::Succeeded, "{run1:?}");
     for s in &run1.steps {

@@ -1,11 +1,17 @@
 //! Failure paths: a failing quality gate, a failing step, bad input refused up front.
+#[macro_use]
 mod common;
 use common::*;
 use pipeline::{execute, ExecutionStatus, PipelineDef, PipelineError, RunRequest, StepStatus};
 
-#[test]
-fn failing_condition_registers_nothing_and_says_why() {
-    let e = env(300, 3);
+on_both_backends!(
+    failing_condition_registers_nothing_and_says_why,
+    a_failed_step_error_reaches_describe,
+    bad_input_is_refused_before_anything_runs
+);
+
+fn failing_condition_registers_nothing_and_says_why(backend: Backend) {
+    let e = env_on(backend, 300, 3);
     let s = execute(
         &e.cfg,
         &e.stores,
@@ -35,9 +41,8 @@ fn failing_condition_registers_nothing_and_says_why() {
     );
 }
 
-#[test]
-fn a_failed_step_error_reaches_describe() {
-    let e = env(100, 4);
+fn a_failed_step_error_reaches_describe(backend: Backend) {
+    let e = env_on(backend, 100, 4);
     let s = execute(
         &e.cfg,
         &e.stores,
@@ -52,9 +57,8 @@ fn a_failed_step_error_reaches_describe() {
     assert!(text.contains("error: "), "{text}");
 }
 
-#[test]
-fn bad_input_is_refused_before_anything_runs() {
-    let e = env(50, 5);
+fn bad_input_is_refused_before_anything_runs(backend: Backend) {
+    let e = env_on(backend, 50, 5);
     let run =
         |extra: &[(&str, &str)]| execute(&e.cfg, &e.stores, &request(&e.data, extra)).unwrap_err();
     let err = run(&[("epoch", "3")]);

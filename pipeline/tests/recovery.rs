@@ -1,4 +1,5 @@
 //! Crash recovery, concurrent executions, triggers and custom TOML definitions.
+#[macro_use]
 mod common;
 use common::*;
 use pipeline::{
@@ -7,26 +8,28 @@ use pipeline::{
 };
 use std::sync::atomic::AtomicBool;
 
-#[test]
-fn resume_continues_after_a_crash() {
-    let e = env(300, 6);
+on_both_backends!(
+    resume_continues_after_a_crash,
+    two_executions_at_once,
+    custom_definition_and_watch_trigger
+);
+
+fn resume_continues_after_a_crash(backend: Backend) {
+    let e = env_on(backend, 300, 6);
     let s = execute(&e.cfg, &e.stores, &request(&e.data, &[])).unwrap();
     assert_eq!(s.status, ExecutionStatus::Succeeded);
     let version = s.registered.clone().unwrap().version;
     // What kill -9 during `evaluate` leaves: the execution and that step Executing, later
     // steps never started, no registered version.
-    {
-        let c = rusqlite::Connection::open(e.cfg.home.db_path()).unwrap();
-        c.execute_batch(&format!(
-            "UPDATE executions SET status = 'Executing', ended_at = NULL, pid = 999999999 WHERE id = '{id}';
-             UPDATE step_runs SET status = 'Executing', ended_at = NULL WHERE execution_id = '{id}' AND step = 'evaluate';
-             DELETE FROM step_runs WHERE execution_id = '{id}' AND step IN ('baseline', 'quality_gate', 'register', 'fail');
-             DROP TRIGGER registry_events_append_only_d;
-             DELETE FROM registry_events; DELETE FROM model_versions;",
-            id = s.id
-        ))
-        .unwrap();
-    }
+    e.sql(&format!(
+        "UPDATE executions SET status = 'Executing', ended_at = NULL, pid = 999999999 WHERE id = '{id}';
+         UPDATE step_runs SET status = 'Executing', ended_at = NULL WHERE execution_id = '{id}' AND step = 'evaluate';
+         DELETE FROM step_runs WHERE execution_id = '{id}' AND step IN ('baseline', 'quality_gate', 'register', 'fail');
+         {guard}
+         DELETE FROM registry_events; DELETE FROM model_versions;",
+        id = s.id,
+        guard = e.drop_history_guard(),
+    ));
     let store = &*e.stores.metadata;
     assert!(store.execution(&s.id).unwrap().unwrap().interrupted());
     let mut cfg = e.cfg.clone();
@@ -60,9 +63,8 @@ fn resume_continues_after_a_crash() {
     );
 }
 
-#[test]
-fn two_executions_at_once() {
-    let e = env(300, 7);
+fn two_executions_at_once(backend: Backend) {
+    let e = env_on(backend, 300, 7);
     let other = e.dir.path().join("other.csv");
     train::demo::write_csv(&other, 300, 8).unwrap();
     // Each with its own stores, as two processes would have.
@@ -103,9 +105,8 @@ inputs = { dataset = "steps.check_data.outputs.dataset" }
 config = { test = 0.2 }
 "#;
 
-#[test]
-fn custom_definition_and_watch_trigger() {
-    let e = env(80, 9);
+fn custom_definition_and_watch_trigger(backend: Backend) {
+    let e = env_on(backend, 80, 9);
     let def_path = e.dir.path().join("check.toml");
     std::fs::write(&def_path, VALIDATE_ONLY).unwrap();
     let def = PipelineDef::from_file(&def_path).unwrap();

@@ -1,6 +1,8 @@
 //! `sentio demo`: the whole flow on built-in demo data — generate reviews, run the
 //! pipeline (validate → process → train → evaluate → gate → register, auto-approved),
-//! start the endpoint on the registered version and send it real predictions.
+//! start the endpoint on the registered version and send it real predictions; then the
+//! closed loop on a real endpoint process (`demo_loop`): drifted traffic with ground
+//! truth → drift flagged → retraining from lineage → canary → verdict → promotion.
 use super::catalog::RegistryCatalog;
 use clap::Args;
 use http_body_util::{BodyExt, Full};
@@ -16,8 +18,12 @@ pub struct DemoArgs {
     /// Synthetic reviews to generate.
     #[arg(long, default_value_t = 3000)]
     pub rows: usize,
+    /// auto (CUDA when available), cpu or cuda.
     #[arg(long, default_value = "auto")]
     pub device: models::DeviceChoice,
+    /// Stop after the first endpoint's predictions (skip the closed loop).
+    #[arg(long)]
+    pub no_loop: bool,
 }
 
 const SAMPLES: [&str; 3] = [
@@ -26,12 +32,21 @@ const SAMPLES: [&str; 3] = [
     "It is okay, nothing special, runs a bit large.",
 ];
 
-pub fn run(a: DemoArgs) -> anyhow::Result<()> {
+pub fn run(mut a: DemoArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&a.dir)?;
+    // Absolute: the loop's endpoint process runs in this folder and is given these paths.
+    a.dir = std::path::absolute(&a.dir)?;
+    // Each run starts afresh: the demo's own home, capture, state and reports go.
+    for owned in ["home", "capture", "state", "monitor"] {
+        let p = a.dir.join(owned);
+        if p.exists() {
+            std::fs::remove_dir_all(&p)?;
+        }
+    }
     let data = a.dir.join("demo_reviews.csv");
-    train::demo::write_csv(&data, a.rows, 7)?;
+    train::demo::write_realistic_csv(&data, a.rows, 7)?;
     println!(
-        "1. generated {} synthetic reviews in {}",
+        "1. generated {} synthetic clothing reviews in {}",
         a.rows,
         data.display()
     );
@@ -84,8 +99,18 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     for (text, (variant, body)) in SAMPLES.iter().zip(responses) {
         println!("   [{variant}] {body}\n      ← {text:?}");
     }
+    let reference = if a.no_loop {
+        reference
+    } else {
+        super::demo_loop::run(&a.dir, &home, device)?;
+        "registry:sentiment".to_string()
+    };
     println!(
         "done. Serve it yourself: sentio serve --home {} --model {reference}",
+        home.root().display()
+    );
+    println!(
+        "      and see it all in the console: sentio console --home {} → http://127.0.0.1:8090/",
         home.root().display()
     );
     Ok(())

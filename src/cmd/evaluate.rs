@@ -37,7 +37,7 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
         return cv(&a, k);
     }
     let model = a.model.as_deref().unwrap_or_default();
-    let dir = super::reference::model_dir(&pipeline::Home::new(a.home.clone()), model)?;
+    let dir = super::reference::model_dir(&super::home::home_at(a.home.clone()), model)?;
     let predictor = models::Predictor::load(&dir, a.hyper.device.resolve()?)?;
     let cfg = a.data.config();
     let table = train::load_table(&cfg)?;

@@ -287,7 +287,7 @@ fn record_promotion(home: &std::path::Path, endpoint: &str, variant: &str, refer
     else {
         return;
     };
-    let recorded = pipeline::Home::new(home).open_stores().and_then(|s| {
+    let recorded = super::home::home_at(home).open_stores().and_then(|s| {
         s.registry().record_endpoint_event(
             "promoted",
             endpoint,

@@ -1,7 +1,9 @@
 //! One module per subcommand.
 pub mod catalog;
+pub mod console;
 pub mod data_args;
 pub mod demo;
+pub mod demo_loop;
 pub mod evaluate;
 pub mod experiment;
 pub mod home;

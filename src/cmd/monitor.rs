@@ -131,7 +131,7 @@ fn parse_canary(s: &str) -> Result<f64, String> {
 
 /// Runs `sentio monitor …`: prints the result and, for `run`, writes the reports.
 pub fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
-    let home = Home::new(args.home.clone());
+    let home = super::home::home_at(args.home.clone());
     match args.command {
         MonitorCommand::Run(a) => run_drift(&home, *a),
         MonitorCommand::Quality {

@@ -1,5 +1,8 @@
-//! `sentio pipeline run|describe|resume|watch|list|show`: arguments and printing; the
-//! work is the pipeline crate's.
+//! `sentio pipeline run|describe|resume|watch|list|show|plan|run-step|finish|export`:
+//! arguments and printing; the work is the pipeline crate's.
+mod by_step;
+mod export;
+
 use super::home::HomeArgs;
 use anyhow::Context;
 use pipeline::describe::{describe_json, describe_text, list_executions};
@@ -35,6 +38,14 @@ pub enum PipelineCommand {
     List(ListArgs),
     /// Print the built-in pipeline definition (a starting point for --definition).
     Show,
+    /// Record an execution without running it; its steps then run with run-step.
+    Plan(by_step::PlanArgs),
+    /// Run one step of a planned execution from the shared stores (for workflow engines).
+    RunStep(by_step::RunStepArgs),
+    /// End a planned execution: steps that never ran are Skipped; status and manifest.
+    Finish(by_step::FinishArgs),
+    /// Write the pipeline as a workflow (Argo Workflows) whose tasks call run-step.
+    Export(export::ExportArgs),
     /// Retrain a registered version from its lineage: its pipeline and parameters on its
     /// data (or new data) plus, with --capture and --feedback, labelled production traffic.
     Retrain(super::retrain::RetrainArgs),
@@ -106,6 +117,11 @@ fn parse_expiry(s: &str) -> Result<Expiry, String> {
 }
 
 impl ExecArgs {
+    /// The executor's configuration with the default caching and concurrency.
+    fn default_config(home: &HomeArgs) -> ExecutorConfig {
+        ExecutorConfig::new(home.home())
+    }
+
     fn config(&self, home: &HomeArgs) -> ExecutorConfig {
         let mut c = ExecutorConfig::new(home.home());
         c.cache = CachePolicy {
@@ -305,6 +321,10 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
         }
         PipelineCommand::Retrain(a) => super::retrain::run_cli(&args.home.home(), a),
         PipelineCommand::Describe(a) => describe(&stores()?, a),
+        PipelineCommand::Plan(a) => by_step::plan(&args.home, a),
+        PipelineCommand::RunStep(a) => by_step::run_step(&args.home, a),
+        PipelineCommand::Finish(a) => by_step::finish(&args.home, a),
+        PipelineCommand::Export(a) => export::export(a),
         PipelineCommand::List(a) => list(&stores()?, a),
         PipelineCommand::Watch(a) => {
             let cfg = a.exec.config(&args.home);

@@ -63,7 +63,7 @@ impl<W: Write> StreamSink for Lines<W> {
 }
 
 pub fn run(a: PredictArgs) -> anyhow::Result<ExitCode> {
-    let dir = super::reference::model_dir(&pipeline::Home::new(a.home.clone()), &a.model)?;
+    let dir = super::reference::model_dir(&super::home::home_at(a.home.clone()), &a.model)?;
     let model = a.engine.model(&dir, a.device.resolve()?, 1);
     let input = if a.texts.is_empty() {
         StreamInput::Lines(Box::new(io::stdin()))

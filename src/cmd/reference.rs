@@ -67,7 +67,7 @@ pub fn registry_model_dirs(
     let stores = home.open_stores()?;
     Ok(move |version: &str| {
         let v = stores.metadata.version(version).ok()??;
-        let dir = stores.registry().artifact_dir(&v);
+        let dir = stores.registry().artifact_dir(&v).ok()?;
         dir.is_dir().then_some(dir)
     })
 }

@@ -102,7 +102,7 @@ fn describe(reg: &Registry, version: &str, json: bool) -> anyhow::Result<()> {
     }
     println!("{}/{} {} ({})", v.group, v.number, v.version, v.status);
     println!("  created {} by execution {}", v.created_at, v.execution_id);
-    println!("  artifact {}", reg.artifact_dir(&v).display());
+    println!("  artifact {}", reg.artifact_location(&v));
     println!("  metrics {}", v.metrics);
     for e in history {
         println!(

@@ -41,7 +41,7 @@ fn production_examples(
         .metadata
         .version(version)?
         .with_context(|| format!("model version {version} is not registered"))?;
-    let dir = stores.registry().artifact_dir(&v);
+    let dir = stores.registry().artifact_dir(&v)?;
     let classes: Vec<String> = serde_json::from_slice(
         &std::fs::read(dir.join("labels.json")).with_context(|| format!("{}", dir.display()))?,
     )?;
@@ -66,7 +66,7 @@ pub fn retrain(
     capture: Option<&Path>,
     feedback: Option<&Path>,
 ) -> anyhow::Result<Done> {
-    let home = Home::new(s.home.clone());
+    let home = crate::cmd::home::home_at(s.home.clone());
     let labelled = match (s.with_feedback, capture, feedback) {
         (true, Some(c), Some(f)) => Some(production_examples(&home, version, c, f)?),
         (true, _, _) => {

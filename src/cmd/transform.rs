@@ -166,7 +166,7 @@ pub fn run(args: TransformArgs) -> anyhow::Result<ExitCode> {
     let spec = args.to_spec();
     serve::transform::validate_spec(&spec)?;
     let device = args.device.parse::<models::DeviceChoice>()?.resolve()?;
-    let dir = super::reference::model_dir(&pipeline::Home::new(args.home.clone()), &args.model)?;
+    let dir = super::reference::model_dir(&super::home::home_at(args.home.clone()), &args.model)?;
     let model = args
         .engine
         .model(&dir, device, args.max_concurrent_transforms);

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::time::Instant;
 
+mod single;
+
 /// A step thread's report.
 struct Finished {
     index: usize,
@@ -127,16 +129,7 @@ impl<'a> Driver<'a> {
             }
             Ok(())
         })?;
-        // Whatever never ran is Skipped, with the reason.
-        for i in 0..plan.steps.len() {
-            if self.runs[i].state == State::Pending {
-                let why = match &self.failure {
-                    Some(_) => "not run: the execution failed",
-                    None => "not run: an upstream step was skipped",
-                };
-                self.skip(i, why.to_string())?;
-            }
-        }
+        self.skip_the_rest()?;
         let wall_s = started.elapsed().as_secs_f64();
         self.finalize(wall_s)
     }
@@ -212,7 +205,7 @@ impl<'a> Driver<'a> {
                                 self.plan.steps[*step].name
                             ),
                         })?;
-                    (self.artifacts.path(&d), d)
+                    (self.artifacts.fetch(&d)?, d)
                 }
             };
             out.insert(name.clone(), resolved);
@@ -295,7 +288,15 @@ impl<'a> Driver<'a> {
                 cache::human(self.cfg.cache.expire_after.unwrap_or_default())
             ));
         }
-        if !hit.outputs.values().all(|d| self.artifacts.contains(d)) {
+        let stored = hit
+            .outputs
+            .values()
+            .map(|d| self.artifacts.contains(d))
+            .collect::<Result<Vec<bool>>>();
+        if let Err(e) = &stored {
+            return Err(format!("miss: cannot check the artifact store: {e}"));
+        }
+        if !stored.is_ok_and(|s| s.iter().all(|&b| b)) {
             return Err(format!(
                 "miss: the outputs of execution {} are gone from the artifact store",
                 hit.execution_id
@@ -369,25 +370,10 @@ impl<'a> Driver<'a> {
     /// A condition decided: skip the branch not taken (and what depends only on it), and
     /// tell the taken branch why it runs.
     fn after_done(&mut self, i: usize) {
-        let s: &'a PlannedStep = &self.plan.steps[i];
-        let StepConfig::Condition(c) = &s.config else {
+        let Some((outcome, expr, not_taken)) = self.note_condition(i) else {
             return;
         };
-        let props = &self.runs[i].properties;
-        let outcome = props["outcome"].as_bool().unwrap_or(false);
-        let expr = props["expression"].as_str().unwrap_or("").to_string();
-        let (taken, not_taken) = if outcome {
-            (&c.if_true, &c.if_false)
-        } else {
-            (&c.if_false, &c.if_true)
-        };
-        for n in taken {
-            if let Some(j) = self.plan.index(n) {
-                self.runs[j]
-                    .notes
-                    .push(format!("condition {}: {expr}", s.name));
-            }
-        }
+        let s: &'a PlannedStep = &self.plan.steps[i];
         let deps: Vec<Vec<usize>> = self.plan.steps.iter().map(|s| s.deps.clone()).collect();
         for n in not_taken {
             let Some(j) = self.plan.index(n) else {
@@ -404,6 +390,45 @@ impl<'a> Driver<'a> {
                 }
             }
         }
+    }
+
+    /// For a finished condition: tells the branch taken why it runs, and returns the
+    /// outcome, the expression and the branch not taken (None for other steps).
+    fn note_condition(&mut self, i: usize) -> Option<(bool, String, &'a [String])> {
+        let s: &'a PlannedStep = &self.plan.steps[i];
+        let StepConfig::Condition(c) = &s.config else {
+            return None;
+        };
+        let props = &self.runs[i].properties;
+        let outcome = props["outcome"].as_bool().unwrap_or(false);
+        let expr = props["expression"].as_str().unwrap_or("").to_string();
+        let (taken, not_taken) = if outcome {
+            (&c.if_true, &c.if_false)
+        } else {
+            (&c.if_false, &c.if_true)
+        };
+        for n in taken {
+            if let Some(j) = self.plan.index(n) {
+                self.runs[j]
+                    .notes
+                    .push(format!("condition {}: {expr}", s.name));
+            }
+        }
+        Some((outcome, expr, not_taken))
+    }
+
+    /// Records whatever never ran as Skipped, with the reason.
+    fn skip_the_rest(&mut self) -> Result<()> {
+        for i in 0..self.plan.steps.len() {
+            if self.runs[i].state == State::Pending {
+                let why = match &self.failure {
+                    Some(_) => "not run: the execution failed",
+                    None => "not run: an upstream step was skipped",
+                };
+                self.skip(i, why.to_string())?;
+            }
+        }
+        Ok(())
     }
 
     fn finalize(self, wall_s: f64) -> Result<ExecutionSummary> {

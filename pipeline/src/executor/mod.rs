@@ -1,9 +1,12 @@
 //! The executor: runs a plan's steps in dependency order, independent steps at once (one
 //! thread each, up to a limit), answering steps from the cache where the key matches, and
 //! records everything in the metadata store as it happens.
+mod by_step;
 mod driver;
 mod manifest;
 mod run;
+
+pub use by_step::{finish, plan, run_step, StepReport};
 
 use crate::cache::CachePolicy;
 use crate::definition::PipelineDef;
@@ -96,13 +99,30 @@ pub fn execute(
     stores: &Stores,
     req: &RunRequest,
 ) -> Result<ExecutionSummary> {
-    let values = params::resolve(&req.definition.parameters, &req.values, &req.overrides)?;
-    let plan = req.definition.plan(&values)?;
-    let id = format!(
+    let (plan, info) = begin(cfg, stores, req, new_id(), std::process::id())?;
+    Driver::new(cfg, stores, &plan, &info, &req.definition).run(BTreeMap::new())
+}
+
+/// A new execution id: `YYYYmmdd-HHMMSS-<8 hex>`.
+fn new_id() -> String {
+    format!(
         "{}-{}",
         chrono::Utc::now().format("%Y%m%d-%H%M%S"),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
+    )
+}
+
+/// Checks the request, plans it and records the execution as Executing (by process `pid`;
+/// 0 when its steps run elsewhere).
+fn begin(
+    cfg: &ExecutorConfig,
+    stores: &Stores,
+    req: &RunRequest,
+    id: String,
+    pid: u32,
+) -> Result<(crate::definition::Plan, ExecutionInfo)> {
+    let values = params::resolve(&req.definition.parameters, &req.values, &req.overrides)?;
+    let plan = req.definition.plan(&values)?;
     let info = ExecutionInfo {
         id: id.clone(),
         pipeline: req.definition.name.clone(),
@@ -118,7 +138,7 @@ pub fn execute(
         definition: serde_json::to_value(&req.definition).unwrap_or_default(),
         code_version: cfg.code_version.to_string(),
         trigger: req.trigger.clone(),
-        pid: std::process::id(),
+        pid,
         started_at: now(),
         ended_at: None,
         failure_reason: None,
@@ -132,7 +152,42 @@ pub fn execute(
             "removed staging directories left by interrupted runs"
         );
     }
-    Driver::new(cfg, stores, &plan, &info, &req.definition).run(BTreeMap::new())
+    Ok((plan, info))
+}
+
+/// A recorded execution with its definition and plan, read back from the store.
+struct Loaded {
+    rec: ExecutionRecord,
+    def: PipelineDef,
+    plan: crate::definition::Plan,
+    values: crate::params::ParamValues,
+}
+
+/// Reads an execution (id or unique prefix) back; `err` words what cannot be read.
+fn load(
+    stores: &Stores,
+    execution_id: &str,
+    err: impl Fn(&str, String) -> PipelineError,
+) -> Result<Loaded> {
+    let rec = stores
+        .metadata
+        .execution(execution_id)?
+        .ok_or_else(|| PipelineError::NotFound {
+            what: "execution",
+            id: execution_id.to_string(),
+        })?;
+    let def: PipelineDef = serde_json::from_value(rec.definition.clone())
+        .map_err(|e| err(&rec.id, format!("stored definition unreadable: {e}")))?;
+    let typed: BTreeMap<String, ParamValue> = serde_json::from_value(rec.parameters.clone())
+        .map_err(|e| err(&rec.id, format!("stored parameters unreadable: {e}")))?;
+    let values = params::resolve(&def.parameters, &typed, &[])?;
+    let plan = def.plan(&values)?;
+    Ok(Loaded {
+        rec,
+        def,
+        plan,
+        values,
+    })
 }
 
 /// Continues an execution that was interrupted (or failed) after its last successful
@@ -143,29 +198,29 @@ pub fn resume(
     execution_id: &str,
 ) -> Result<ExecutionSummary> {
     let store = &*stores.metadata;
-    let rec = store
-        .execution(execution_id)?
-        .ok_or_else(|| PipelineError::NotFound {
-            what: "execution",
-            id: execution_id.to_string(),
-        })?;
-    let err = |reason: String| PipelineError::Resume {
-        id: rec.id.clone(),
+    let resume_err = |id: &str, reason: String| PipelineError::Resume {
+        id: id.to_string(),
         reason,
     };
+    let Loaded {
+        rec,
+        def,
+        plan,
+        values,
+    } = load(stores, execution_id, resume_err)?;
+    let err = |reason: String| resume_err(&rec.id, reason);
     match rec.status {
         ExecutionStatus::Succeeded => return Err(err("it already succeeded".into())),
+        ExecutionStatus::Executing if rec.pid == 0 => {
+            return Err(err(
+                "its steps are run one by one (run-step); finish it with `pipeline finish`".into(),
+            ))
+        }
         ExecutionStatus::Executing if !rec.interrupted() => {
             return Err(err(format!("it is still running (process {})", rec.pid)))
         }
         _ => {}
     }
-    let def: PipelineDef = serde_json::from_value(rec.definition.clone())
-        .map_err(|e| err(format!("stored definition unreadable: {e}")))?;
-    let typed: BTreeMap<String, ParamValue> = serde_json::from_value(rec.parameters.clone())
-        .map_err(|e| err(format!("stored parameters unreadable: {e}")))?;
-    let values = params::resolve(&def.parameters, &typed, &[])?;
-    let plan = def.plan(&values)?;
     let mut prior = BTreeMap::new();
     for mut s in store.steps(&rec.id)? {
         match s.status {
@@ -178,7 +233,11 @@ pub fn resume(
             }
             StepStatus::Succeeded | StepStatus::Cached => {
                 if let Some(i) = plan.index(&s.step) {
-                    if s.outputs.values().all(|d| stores.artifacts.contains(d)) {
+                    let mut stored = true;
+                    for d in s.outputs.values() {
+                        stored &= stores.artifacts.contains(d)?;
+                    }
+                    if stored {
                         prior.insert(i, s);
                     }
                 }

@@ -84,6 +84,14 @@ impl StepRun {
         }
     }
 
+    /// A run recorded by another process (`run-step`), as it was recorded.
+    pub fn recorded(r: &StepRecord) -> Self {
+        StepRun {
+            decision: r.cache_decision.clone(),
+            ..StepRun::reused(r)
+        }
+    }
+
     /// Done without running (skipped, or answered from the cache): it starts and ends now.
     pub fn done_now(&mut self, status: StepStatus, decision: String) {
         let at = now();

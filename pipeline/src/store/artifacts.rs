@@ -11,9 +11,13 @@ pub trait ArtifactStore: Send + Sync {
     fn staging_dir(&self) -> Result<PathBuf>;
     /// Moves a finished directory into the store; returns its digest.
     fn commit(&self, dir: &Path) -> Result<String>;
-    /// The directory of a stored artifact.
-    fn path(&self, digest: &str) -> PathBuf;
-    fn contains(&self, digest: &str) -> bool;
+    /// The directory of a stored artifact on this machine (an object store downloads it
+    /// into its local cache first, verified against the digest).
+    fn fetch(&self, digest: &str) -> Result<PathBuf>;
+    /// Whether the artifact is stored (published, for an object store).
+    fn contains(&self, digest: &str) -> Result<bool>;
+    /// Where an artifact is stored, for people: a path or a URL (nothing is fetched).
+    fn location(&self, digest: &str) -> String;
     /// Removes staging directories older than `age` (left by killed processes; never
     /// visible as artifacts). Returns how many were removed.
     fn clean_staging(&self, age: std::time::Duration) -> usize;
@@ -58,6 +62,14 @@ impl FsArtifactStore {
     fn staging_root(&self) -> PathBuf {
         self.root.join(".staging")
     }
+    /// Where an artifact is (or would be) in this folder.
+    pub fn path(&self, digest: &str) -> PathBuf {
+        self.root.join(digest)
+    }
+    /// Whether this folder has the artifact.
+    pub fn has(&self, digest: &str) -> bool {
+        self.path(digest).is_dir()
+    }
 
     /// This process's staging folder, created (and locked) on first use.
     fn session_dir(&self) -> Result<PathBuf> {
@@ -89,7 +101,8 @@ fn abandoned(path: &Path) -> bool {
     std::fs::File::open(path).is_ok_and(|f| f.try_lock().is_ok())
 }
 
-fn files(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
+/// Every file under `dir` as (`/`-separated relative path, path).
+pub(super) fn files(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
     let rd = std::fs::read_dir(dir).map_err(|e| PipelineError::io(dir, e))?;
     for entry in rd {
         let entry = entry.map_err(|e| PipelineError::io(dir, e))?;
@@ -185,12 +198,23 @@ impl ArtifactStore for FsArtifactStore {
         Ok(digest)
     }
 
-    fn path(&self, digest: &str) -> PathBuf {
-        self.root.join(digest)
+    fn fetch(&self, digest: &str) -> Result<PathBuf> {
+        let p = self.path(digest);
+        if !p.is_dir() {
+            return Err(PipelineError::NotFound {
+                what: "artifact",
+                id: p.display().to_string(),
+            });
+        }
+        Ok(p)
     }
 
-    fn contains(&self, digest: &str) -> bool {
-        self.path(digest).is_dir()
+    fn contains(&self, digest: &str) -> Result<bool> {
+        Ok(self.has(digest))
+    }
+
+    fn location(&self, digest: &str) -> String {
+        self.path(digest).display().to_string()
     }
 
     fn clean_staging(&self, age: std::time::Duration) -> usize {
@@ -278,7 +302,7 @@ mod tests {
         let d3 = store.commit(&write("y")).unwrap();
         assert_eq!(d1, d2);
         assert_ne!(d1, d3);
-        assert!(store.contains(&d1));
+        assert!(store.contains(&d1).unwrap());
         assert_eq!(
             std::fs::read_to_string(store.path(&d1).join("sub/b.txt")).unwrap(),
             "b"

@@ -1,13 +1,25 @@
 //! The two stores behind small traits, so they can be swapped (object storage for
 //! artifacts, PostgreSQL for metadata) without touching the executor or the registry:
 //! every component takes `&dyn MetadataStore` / `&dyn ArtifactStore`, and
-//! [`crate::Home::open_stores`] is the one place that chooses and opens them.
+//! [`crate::Home::open_stores`] is the one place that chooses and opens them: SQLite
+//! ([`SqliteStore`]) or PostgreSQL ([`PgStore`]) for metadata, a local folder
+//! ([`FsArtifactStore`]) or S3-compatible object storage ([`S3ArtifactStore`], with the
+//! folder as its cache) for artifacts, as the home's [`StoreConfig`] says.
 mod artifacts;
+mod blocking;
+mod config;
+mod migrations;
+mod postgres;
 mod records;
+mod s3;
 mod sqlite;
+mod sqlite_console;
 
 pub use artifacts::{tree_digest, ArtifactStore, FsArtifactStore};
+pub use config::{redact_url, StoreConfig};
+pub use postgres::PgStore;
 pub use records::*;
+pub use s3::S3ArtifactStore;
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;
@@ -33,7 +45,11 @@ pub trait MetadataStore: Send + Sync {
     fn create_execution(&self, e: &ExecutionRecord) -> Result<()>;
     fn execution(&self, id: &str) -> Result<Option<ExecutionRecord>>;
     /// Newest first.
-    fn executions(&self, limit: usize) -> Result<Vec<ExecutionRecord>>;
+    fn executions(&self, limit: usize) -> Result<Vec<ExecutionRecord>> {
+        Ok(self.executions_page(0, limit)?.items)
+    }
+    /// `limit` executions from `offset` on, newest first, and how many there are.
+    fn executions_page(&self, offset: usize, limit: usize) -> Result<Page<ExecutionRecord>>;
     fn set_execution_status(
         &self,
         id: &str,
@@ -82,6 +98,13 @@ pub trait MetadataStore: Send + Sync {
         note: &str,
     ) -> Result<bool>;
     fn add_event(&self, e: &RegistryEvent) -> Result<()>;
+
+    /// Records a started endpoint (replacing an earlier record of the same name).
+    fn record_endpoint(&self, e: &EndpointRecord) -> Result<()>;
+    /// Marks the endpoint `name` stopped, if its record is still the one listening on `url`.
+    fn endpoint_stopped(&self, name: &str, url: &str) -> Result<()>;
+    /// Every recorded endpoint, by name.
+    fn endpoints(&self) -> Result<Vec<EndpointRecord>>;
     /// History of a group (all groups when None) up to and including `until`, oldest first.
     fn events(&self, group: Option<&str>, until: Option<&str>) -> Result<Vec<RegistryEvent>>;
 }

@@ -64,6 +64,7 @@ pub struct ExecutionRecord {
     pub code_version: String,
     /// Why it ran: "manual", "watch: new file …", "drift: …".
     pub trigger: String,
+    /// The process running it; 0 when its steps run one by one elsewhere (`run-step`).
     pub pid: u32,
     pub started_at: String,
     pub ended_at: Option<String>,
@@ -72,9 +73,11 @@ pub struct ExecutionRecord {
 }
 
 impl ExecutionRecord {
-    /// Executing, but the process that ran it is gone (killed or crashed).
+    /// Executing, but the process that ran it is gone (killed or crashed). An execution
+    /// whose steps run one by one elsewhere (`run-step`, pid 0) is never judged so.
     pub fn interrupted(&self) -> bool {
         self.status == ExecutionStatus::Executing
+            && self.pid != 0
             && self.pid != std::process::id()
             && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
     }
@@ -155,4 +158,41 @@ pub struct RegistryEvent {
     pub note: String,
     pub endpoint: Option<String>,
     pub variant: Option<String>,
+}
+
+/// A `sentio serve` endpoint started with this home: where it listens and where its
+/// capture, state and monitor folders are (for the console; never shown to users).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointRecord {
+    pub name: String,
+    /// `http://host:port` it answers on.
+    pub url: String,
+    pub pid: u32,
+    pub started_at: String,
+    /// Set when it shut down; None while it runs (or if it was killed).
+    pub stopped_at: Option<String>,
+    /// Whether its management API (`/v1/admin`) is enabled.
+    pub management: bool,
+    /// Its capture tree (`<capture-dir>/<endpoint>`).
+    pub capture_dir: Option<std::path::PathBuf>,
+    /// Its state directory (experiments, feedback).
+    pub state_dir: Option<std::path::PathBuf>,
+    /// Where its drift monitor writes reports.
+    pub monitor_dir: Option<std::path::PathBuf>,
+}
+
+impl EndpointRecord {
+    /// Recorded as running, but its process is gone (killed or crashed).
+    pub fn gone(&self) -> bool {
+        self.stopped_at.is_none()
+            && self.pid != std::process::id()
+            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+}
+
+/// One page of a longer list, and the length of the whole list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: usize,
 }

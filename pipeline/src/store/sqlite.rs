@@ -1,88 +1,15 @@
 //! The metadata store on SQLite: WAL mode and a busy timeout so several processes can
 //! run executions at once; every change is one transaction, so `kill -9` leaves the
-//! store consistent (at worst an execution stays Executing; `resume` continues it).
+//! store consistent (at worst an execution stays Executing; `resume` continues it). The
+//! schema comes from the versioned migrations (`super::migrations`).
 use super::records::*;
-use super::MetadataStore;
+use super::{sqlite_console as console, MetadataStore};
 use crate::error::{PipelineError, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
-
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS executions (
-    id TEXT PRIMARY KEY,
-    pipeline TEXT NOT NULL,
-    status TEXT NOT NULL,
-    parameters TEXT NOT NULL,
-    definition TEXT NOT NULL,
-    code_version TEXT NOT NULL,
-    trigger TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    started_at TEXT NOT NULL,
-    ended_at TEXT,
-    failure_reason TEXT,
-    manifest TEXT
-);
-CREATE TABLE IF NOT EXISTS step_runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    execution_id TEXT NOT NULL REFERENCES executions(id),
-    step TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    cache_key TEXT,
-    key_parts TEXT,
-    cache_decision TEXT,
-    cached_from TEXT,
-    outputs TEXT NOT NULL,
-    properties TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    ended_at TEXT,
-    duration_s REAL,
-    log_excerpt TEXT NOT NULL,
-    failure_reason TEXT
-);
-CREATE INDEX IF NOT EXISTS step_runs_execution ON step_runs(execution_id);
-CREATE INDEX IF NOT EXISTS step_runs_cache ON step_runs(cache_key, status);
-CREATE TABLE IF NOT EXISTS artifacts (
-    digest TEXT PRIMARY KEY,
-    step TEXT NOT NULL,
-    output TEXT NOT NULL,
-    execution_id TEXT NOT NULL,
-    parents TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS model_versions (
-    version TEXT PRIMARY KEY,
-    grp TEXT NOT NULL,
-    number INTEGER NOT NULL,
-    artifact_digest TEXT NOT NULL,
-    status TEXT NOT NULL,
-    metrics TEXT NOT NULL,
-    lineage TEXT NOT NULL,
-    execution_id TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    UNIQUE (grp, number)
-);
-CREATE TABLE IF NOT EXISTS registry_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    grp TEXT NOT NULL,
-    version TEXT NOT NULL,
-    event TEXT NOT NULL,
-    from_status TEXT,
-    to_status TEXT,
-    actor TEXT NOT NULL,
-    note TEXT NOT NULL,
-    endpoint TEXT,
-    variant TEXT
-);
-CREATE TRIGGER IF NOT EXISTS registry_events_append_only_u BEFORE UPDATE ON registry_events
-BEGIN SELECT RAISE(ABORT, 'registry history is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS registry_events_append_only_d BEFORE DELETE ON registry_events
-BEGIN SELECT RAISE(ABORT, 'registry history is append-only'); END;
-"#;
 
 /// One connection to `sentio.db`, shared by the threads of a process (each call holds
 /// it for one statement or one transaction); other processes open their own.
@@ -226,7 +153,10 @@ impl SqliteStore {
         let store = SqliteStore {
             conn: Mutex::new(conn),
         };
-        store.write(|c| c.execute_batch(SCHEMA))?;
+        let applied = super::migrations::sqlite(&store.conn())?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, path = %path.display(), "metadata store migrated");
+        }
         Ok(store)
     }
 
@@ -277,15 +207,11 @@ impl MetadataStore for SqliteStore {
         })
     }
 
-    fn executions(&self, limit: usize) -> Result<Vec<ExecutionRecord>> {
+    fn executions_page(&self, offset: usize, limit: usize) -> Result<Page<ExecutionRecord>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {EXEC_COLS} FROM executions ORDER BY started_at DESC, rowid DESC LIMIT ?1"
-        ))?;
-        let rows = stmt
-            .query_map(params![limit as i64], exec_row)?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        Ok(console::executions_page(
+            &conn, EXEC_COLS, exec_row, offset, limit,
+        )?)
     }
 
     fn set_execution_status(
@@ -542,6 +468,18 @@ impl MetadataStore for SqliteStore {
             )?;
             Ok(true)
         })
+    }
+
+    fn record_endpoint(&self, e: &EndpointRecord) -> Result<()> {
+        self.write(|c| console::record(c, e))
+    }
+
+    fn endpoint_stopped(&self, name: &str, url: &str) -> Result<()> {
+        self.write(|c| console::stopped(c, name, url, &now()))
+    }
+
+    fn endpoints(&self) -> Result<Vec<EndpointRecord>> {
+        Ok(console::all(&self.conn())?)
     }
 
     fn add_event(&self, e: &RegistryEvent) -> Result<()> {

@@ -37,6 +37,10 @@ pub struct BatchConfig {
     pub max_queue_delay: Duration,
     /// Inputs waiting for the model, at most; beyond it `try_predict` answers overloaded.
     pub queue_capacity: usize,
+    /// Tests and benchmarks only: the model thread sleeps this long after each batch, as a
+    /// slower model would (bench/proxy_scaling.sh measures the front proxy with it, so the
+    /// machine's cores are not the limit). Zero otherwise.
+    pub inject_latency: Duration,
 }
 
 impl Default for BatchConfig {
@@ -46,6 +50,7 @@ impl Default for BatchConfig {
             max_batch_tokens: 16_384,
             max_queue_delay: Duration::ZERO,
             queue_capacity: 2048,
+            inject_latency: Duration::ZERO,
         }
     }
 }
@@ -227,9 +232,10 @@ impl Batcher {
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let (model_tx, model_rx) = mpsc::channel(1);
         let s = shared.clone();
+        let delay = config.inject_latency;
         std::thread::Builder::new()
             .name(format!("model-{variant}"))
-            .spawn(move || worker::run(backend, model_rx, s))
+            .spawn(move || worker::run(backend, model_rx, s, delay))
             .expect("spawning the model thread");
         tokio::spawn(queue::run(rx, model_tx, config, shared.clone()));
         Batcher {

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
 
+/// `inject_latency`: see [`super::BatchConfig::inject_latency`] (tests and benchmarks).
 pub(super) fn run<B: InferenceBackend>(
     mut backend: B,
     mut rx: mpsc::Receiver<Vec<Entry>>,
     shared: Arc<Shared>,
+    inject_latency: std::time::Duration,
 ) {
     while let Some(batch) = rx.blocking_recv() {
         let (live, gone): (Vec<Entry>, Vec<Entry>) =
@@ -32,6 +34,9 @@ pub(super) fn run<B: InferenceBackend>(
         let _span = live[0].span.enter();
         let seqs: Vec<&[i64]> = live.iter().map(|e| e.ids.as_slice()).collect();
         let results = run_isolated(&mut backend, &seqs);
+        if !inject_latency.is_zero() {
+            std::thread::sleep(inject_latency);
+        }
         let took = now.elapsed().as_secs_f64();
         shared.metrics.inference_duration.record(took);
         shared.metrics.batch_size.record(live.len() as f64);

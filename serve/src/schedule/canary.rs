@@ -117,8 +117,8 @@ pub async fn settle(
     } else {
         Settled::Retired
     };
+    // Removing the variant records its retirement.
     served.remove_variant(c.variant.clone()).await?;
-    served.record(&c.variant, "retire", Some(&c.reference));
     e.status = "promoted".into();
     e.winner = Some(winner.clone());
     e.ended_at = Some(chrono::Utc::now());

@@ -127,6 +127,15 @@ pub struct ServeArgs {
     /// Threads libtorch uses inside one forward pass.
     #[arg(long, env = "SENTIO_TORCH_THREADS", default_value_t = 1)]
     pub torch_threads: i32,
+    /// Tests and benchmarks only: milliseconds the model thread sleeps after each batch, as
+    /// a slower model would (bench/proxy_scaling.sh) [default: 0].
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "MS",
+        hide_default_value = true
+    )]
+    pub bench_inject_latency_ms: u64,
     /// Data capture, feedback, experiments, shadow and the drift schedule.
     #[command(flatten)]
     pub observe: ObserveArgs,
@@ -184,6 +193,7 @@ impl ServeArgs {
                 max_batch_tokens: self.max_batch_tokens,
                 max_queue_delay: Duration::from_micros(self.max_queue_delay_us),
                 queue_capacity: self.queue_capacity,
+                inject_latency: Duration::from_millis(self.bench_inject_latency_ms),
             },
             limits: Limits {
                 max_body_bytes: self.max_body_bytes,

@@ -230,7 +230,7 @@ impl ObserveArgs {
                     None => {
                         let registry = self.monitor_retrain_home.as_deref().unwrap_or(home);
                         Baselines::PerVersion(Arc::new(crate::cmd::reference::registry_model_dirs(
-                            &pipeline::Home::new(registry),
+                            &crate::cmd::home::home_at(registry),
                         )?))
                     }
                 };
