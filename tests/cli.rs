@@ -196,6 +196,9 @@ fn train_predict_evaluate_round_trip() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let e: serde_json::Value = serde_json::from_slice(&std::fs::read(&eval).unwrap()).unwrap();
     assert!(e["metrics"]["balanced_accuracy"]["value"].as_f64().unwrap() > 0.7);
+    // The page beside it, naming the model and the data, with the training curves.
+    let page = std::fs::read_to_string(d.join("eval.html")).unwrap();
+    assert!(page.contains(&data_s) && page.contains("id=\"loss-curve\""));
 
     // Corrupt the artifact: loading is refused.
     let w = model.join("model.safetensors");

@@ -354,11 +354,11 @@ fn path(
     d
 }
 
+/// `text` escaped for XML text and attribute values (maud's escaper).
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let mut out = String::with_capacity(text.len());
+    let _ = maud::Escaper::new(&mut out).write_str(text);
+    out
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! model.safetensors  the weights
 //! labels.json        the label names, in output order
 //! evaluation.json    metrics (written by training)
+//! evaluation.html    the same as a page with charts (written beside evaluation.json)
 //! metadata.json      versions, data digest, hyperparameters (written by training)
 //! manifest.json      sha256 of every file above: loading refuses an artifact whose files
 //!                    do not match it
@@ -30,6 +31,7 @@ pub const TOKENIZER: &str = "tokenizer.json";
 pub const WEIGHTS: &str = "model.safetensors";
 pub const LABELS: &str = "labels.json";
 pub const EVALUATION: &str = "evaluation.json";
+pub const EVALUATION_HTML: &str = "evaluation.html";
 pub const METADATA: &str = "metadata.json";
 pub const MANIFEST: &str = "manifest.json";
 /// The files whose content is the model version.
@@ -204,12 +206,25 @@ impl Artifact {
 
 /// sha256 of `name:digest` lines of the [`PREDICTIVE`] files (in that order).
 fn model_digest(manifest: &Manifest) -> String {
+    digest_of_predictive(&manifest.files)
+}
+
+fn digest_of_predictive(files: &BTreeMap<String, String>) -> String {
     let mut h = Sha256::new();
     for name in PREDICTIVE {
-        let d = manifest.files.get(name).map(String::as_str).unwrap_or("");
+        let d = files.get(name).map(String::as_str).unwrap_or("");
         h.update(format!("{name}:{d}\n").as_bytes());
     }
     hex::encode(h.finalize())
+}
+
+/// The version of the artifact in `dir`, from its manifest alone (no file is verified):
+/// for reports that name the model a baseline belongs to.
+pub fn read_version(dir: &Path) -> Result<String> {
+    let p = dir.join(MANIFEST);
+    let bytes = std::fs::read(&p).map_err(|e| ModelError::io(&p, e))?;
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| ModelError::json(&p, e))?;
+    Ok(short_version(&model_digest(&manifest)))
 }
 
 pub fn short_version(digest: &str) -> String {
@@ -271,6 +286,12 @@ impl ArtifactWriter {
         }
         std::fs::write(&p, bytes).map_err(|e| ModelError::io(&p, e))?;
         self.add_written(name)
+    }
+
+    /// The model version of the [`PREDICTIVE`] files written so far (the finished
+    /// artifact's version once all of them are).
+    pub fn version(&self) -> String {
+        short_version(&digest_of_predictive(&self.files))
     }
 
     pub fn write_json<T: Serialize>(&mut self, name: &str, value: &T) -> Result<()> {

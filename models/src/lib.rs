@@ -1,5 +1,6 @@
 //! Sentio models: tokenizers, architectures (tch `nn`), the artifact format, the
-//! `Predictor` that serving and batch transform use, and classification metrics.
+//! `Predictor` that serving and batch transform use, classification metrics and the
+//! HTML reports' charts (`evaluation.html`).
 #![forbid(unsafe_code)]
 
 pub mod arch;
@@ -8,6 +9,7 @@ pub mod device;
 pub mod error;
 pub mod metrics;
 pub mod predictor;
+pub mod report;
 pub mod tokenizer;
 
 pub use arch::{BertConfig, Classifier, FastTextConfig, ModelConfig};

@@ -22,6 +22,74 @@ pub struct Evaluation {
     /// Rows are true classes, columns predicted classes.
     pub confusion_matrix: Vec<Vec<usize>>,
     pub labels: Vec<String>,
+    /// Confidence against accuracy, when the predictions came with probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+}
+
+/// One confidence bin of a reliability diagram: predictions whose top-class probability
+/// lies in `[lower, upper)` (the last bin includes 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationBin {
+    pub lower: f64,
+    pub upper: f64,
+    pub count: usize,
+    /// Mean top-class probability of the bin's predictions (0 when empty).
+    pub mean_confidence: f64,
+    /// Share of the bin's predictions that were right (0 when empty).
+    pub accuracy: f64,
+}
+
+/// Binned confidence against accuracy, and the expected calibration error (the
+/// count-weighted mean gap between them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    pub bins: Vec<CalibrationBin>,
+    pub expected_calibration_error: f64,
+}
+
+impl Calibration {
+    /// Bins of equal width over [0, 1] of `confidence` (top-class probabilities), with
+    /// whether each prediction was `correct`.
+    pub fn compute(confidence: &[f64], correct: &[bool], bins: usize) -> Self {
+        let k = bins.max(1);
+        let mut count = vec![0usize; k];
+        let mut conf = vec![0.0; k];
+        let mut hits = vec![0usize; k];
+        for (&c, &ok) in confidence.iter().zip(correct) {
+            let c = if c.is_finite() {
+                c.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let b = ((c * k as f64) as usize).min(k - 1);
+            count[b] += 1;
+            conf[b] += c;
+            hits[b] += ok as usize;
+        }
+        let n = count.iter().sum::<usize>();
+        let bins: Vec<CalibrationBin> = (0..k)
+            .map(|b| CalibrationBin {
+                lower: b as f64 / k as f64,
+                upper: (b + 1) as f64 / k as f64,
+                count: count[b],
+                mean_confidence: if count[b] == 0 {
+                    0.0
+                } else {
+                    conf[b] / count[b] as f64
+                },
+                accuracy: ratio(hits[b], count[b]),
+            })
+            .collect();
+        let expected_calibration_error = bins
+            .iter()
+            .map(|b| ratio(b.count, n) * (b.accuracy - b.mean_confidence).abs())
+            .sum();
+        Calibration {
+            bins,
+            expected_calibration_error,
+        }
+    }
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
@@ -77,6 +145,22 @@ impl Evaluation {
             per_class,
             confusion_matrix: cm,
             labels: labels.to_vec(),
+            calibration: None,
+        }
+    }
+
+    /// [`Self::compute`] with the reliability data of the predictions' top-class
+    /// probabilities (`confidence`, one per prediction), in ten bins.
+    pub fn with_confidence(
+        truth: &[usize],
+        predicted: &[usize],
+        confidence: &[f64],
+        labels: &[String],
+    ) -> Self {
+        let correct: Vec<bool> = truth.iter().zip(predicted).map(|(t, p)| t == p).collect();
+        Evaluation {
+            calibration: Some(Calibration::compute(confidence, &correct, 10)),
+            ..Evaluation::compute(truth, predicted, labels)
         }
     }
 
@@ -128,12 +212,16 @@ impl Evaluation {
                 );
             }
         }
-        serde_json::json!({
+        let mut doc = serde_json::json!({
             "metrics": metrics,
             "n": self.n,
             "classification_report": self.per_class,
             "confusion_matrix": {"labels": self.labels, "matrix": self.confusion_matrix},
-        })
+        });
+        if let Some(c) = &self.calibration {
+            doc["calibration"] = serde_json::json!(c);
+        }
+        doc
     }
 
     /// A human-readable table.
@@ -204,6 +292,30 @@ mod tests {
             e.accuracy
         );
         assert!(e.table().contains("macro-F1"));
+    }
+
+    #[test]
+    fn calibration_bins_confidence_against_accuracy() {
+        // 0.95, 0.95 right; 0.55 right, 0.55 wrong; 1.0 right (in the last bin).
+        let c = Calibration::compute(
+            &[0.95, 0.95, 0.55, 0.55, 1.0],
+            &[true, true, true, false, true],
+            10,
+        );
+        assert_eq!(c.bins.len(), 10);
+        assert_eq!(c.bins[9].count, 3);
+        assert_eq!(c.bins[5].count, 2);
+        assert!((c.bins[5].accuracy - 0.5).abs() < 1e-12);
+        assert!((c.bins[9].mean_confidence - 2.9 / 3.0).abs() < 1e-12);
+        // |1 - 0.9667| * 3/5 + |0.5 - 0.55| * 2/5
+        let ece = (1.0 - 2.9 / 3.0) * 0.6 + 0.05 * 0.4;
+        assert!((c.expected_calibration_error - ece).abs() < 1e-12);
+        let e =
+            Evaluation::with_confidence(&[0, 1], &[0, 0], &[0.9, 0.6], &["a".into(), "b".into()]);
+        let j = e.to_json();
+        assert_eq!(j["calibration"]["bins"].as_array().unwrap().len(), 10);
+        let back: Calibration = serde_json::from_value(j["calibration"].clone()).unwrap();
+        assert_eq!(Some(back), e.calibration);
     }
 
     #[test]

@@ -62,6 +62,7 @@ fn default_pipeline_registers_caches_and_explains(backend: Backend) {
         "model.safetensors",
         "tokenizer.json",
         "evaluation.json",
+        "evaluation.html",
         "metadata.json",
         "baseline/statistics.json",
         "baseline/constraints.json",
@@ -73,6 +74,10 @@ fn default_pipeline_registers_caches_and_explains(backend: Backend) {
     let eval: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("evaluation.json")).unwrap()).unwrap();
     assert_eq!(eval["split"], "test");
+    // The page of the same test evaluation travels with it (not training's validation one).
+    let page = std::fs::read_to_string(dir.join("evaluation.html")).unwrap();
+    assert!(page.contains("the test split") && page.contains("id=\"confusion-matrix\""));
+    assert!(art.manifest.files.contains_key("evaluation.html"));
 
     // Lineage complete.
     let (_, l) = pipeline::lineage::lineage(store, "sentiment/1").unwrap();

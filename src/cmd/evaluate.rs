@@ -2,6 +2,7 @@
 //! cross-validation of training a model with given settings.
 use super::data_args::DataArgs;
 use super::train::HyperArgs;
+use anyhow::Context as _;
 use clap::Args;
 use std::path::PathBuf;
 use train::tune::{cross_validate, folds, Validation};
@@ -24,7 +25,9 @@ pub struct EvaluateArgs {
     pub home: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Write evaluation.json (with --cv: the per-fold metrics and their mean ± spread) here.
+    /// Write evaluation.json here, and evaluation.html (the same with charts) beside it, with
+    /// the .html extension (with --cv: only the per-fold metrics and their mean ± spread,
+    /// as JSON).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -55,7 +58,24 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
         );
     }
     if let Some(out) = a.out {
-        std::fs::write(&out, serde_json::to_vec_pretty(&eval.to_json())?)?;
+        let html = out.with_extension("html");
+        anyhow::ensure!(
+            html != out,
+            "--out {} would be overwritten by the HTML page: give a .json path",
+            out.display()
+        );
+        std::fs::write(&out, serde_json::to_vec_pretty(&eval.to_json())?)
+            .with_context(|| format!("writing {}", out.display()))?;
+        let context = vec![
+            ("model".to_string(), model.to_string()),
+            ("model version".to_string(), predictor.version().to_string()),
+            ("data".to_string(), cfg.path.display().to_string()),
+        ];
+        let meta: Option<serde_json::Value> = std::fs::read(dir.join(models::artifact::METADATA))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let page = train::report::evaluation_page(&eval, meta.as_ref(), context);
+        std::fs::write(&html, page).with_context(|| format!("writing {}", html.display()))?;
     }
     Ok(())
 }

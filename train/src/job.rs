@@ -67,7 +67,8 @@ pub struct JobResult {
     pub examples_per_sec: f64,
 }
 
-/// Writes a trained model with its evaluation and metadata as an artifact.
+/// Writes a trained model with its evaluation (`evaluation.json` and `evaluation.html`) and
+/// metadata as an artifact.
 pub fn write_artifact(
     out: &std::path::Path,
     outcome: &TrainOutcome,
@@ -77,6 +78,16 @@ pub fn write_artifact(
     let mut w = ArtifactWriter::new(out)?;
     outcome.model.save_into(&mut w)?;
     w.write_json(artifact::EVALUATION, &evaluation.to_json())?;
+    let split = metadata
+        .pointer("/data/evaluation_split")
+        .and_then(|v| v.as_str())
+        .unwrap_or("test");
+    let context = vec![
+        ("model version".to_string(), w.version()),
+        ("evaluated on".to_string(), format!("the {split} split")),
+    ];
+    let page = crate::report::evaluation_page(evaluation, Some(&metadata), context);
+    w.write_bytes(artifact::EVALUATION_HTML, page.as_bytes())?;
     w.write_json(artifact::METADATA, &metadata)?;
     Ok(w.finish()?)
 }

@@ -7,6 +7,7 @@ pub mod data;
 pub mod demo;
 pub mod error;
 pub mod job;
+pub mod report;
 pub mod split;
 pub mod trainer;
 pub mod tune;

@@ -275,12 +275,29 @@ pub fn predict_with_loss(
     Ok((pred, loss / enc.len().max(1) as f64))
 }
 
-/// Evaluates a model on a dataset.
+/// Evaluates a model on a dataset: the metrics, and the reliability data of the
+/// predictions' top-class probabilities.
 pub fn evaluate_model(model: &Model, ds: &Dataset) -> Result<Evaluation> {
     let texts: Vec<&str> = ds.texts.iter().map(String::as_str).collect();
     let enc = model.encode(&texts)?;
-    let pred = predict_classes(model, &enc)?;
-    Ok(Evaluation::compute(&ds.labels, &pred, &ds.label_names))
+    let (mut pred, mut confidence) = (Vec::with_capacity(enc.len()), Vec::new());
+    for chunk in enc.chunks(256) {
+        let seqs: Vec<&[i64]> = chunk.iter().map(|e| e.ids.as_slice()).collect();
+        for row in model.logit_rows(&seqs)? {
+            let best = argmax(&row);
+            // Softmax probability of the predicted class: 1 / Σ exp(l_i − l_best).
+            let top = f64::from(row[best]);
+            let sum: f64 = row.iter().map(|&l| (f64::from(l) - top).exp()).sum();
+            pred.push(best);
+            confidence.push(1.0 / sum);
+        }
+    }
+    Ok(Evaluation::with_confidence(
+        &ds.labels,
+        &pred,
+        &confidence,
+        &ds.label_names,
+    ))
 }
 
 fn balanced_accuracy(logits: &[Vec<f32>], truth: &[usize], bias: &[f32], k: usize) -> f64 {

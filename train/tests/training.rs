@@ -31,6 +31,13 @@ fn fasttext_job_learns_and_writes_a_complete_artifact() {
         eval["confusion_matrix"]["matrix"].as_array().unwrap().len(),
         3
     );
+    assert_eq!(eval["calibration"]["bins"].as_array().unwrap().len(), 10);
+    // The page beside it, listed in the manifest.
+    assert!(a.artifact.manifest.files.contains_key("evaluation.html"));
+    let page = std::fs::read_to_string(a.artifact.dir.join("evaluation.html")).unwrap();
+    for id in ["confusion-matrix", "loss-curve", "reliability"] {
+        assert!(page.contains(&format!("id=\"{id}\"")), "{id}");
+    }
     let meta = a.artifact.read_json("metadata.json").unwrap().unwrap();
     for key in [
         "versions",

@@ -11,7 +11,7 @@ pub use check::{
     check, CheckResult, CheckType, DriftTest, FeatureDrift, RunStatus, Severity, Thresholds,
     Unchecked, Violation,
 };
-pub use report::{html, write_outputs, ConstraintViolations};
+pub use report::{html, write_outputs, ConstraintViolations, ReportContext};
 
 use crate::baseline::Baseline;
 use crate::capture::read::{hour_end, jsonl_files, visit_file};
@@ -161,9 +161,21 @@ impl MonitorRun {
 /// `out_dir`; per version, each group's in `out_dir/<variant>/<model version>/` and
 /// `monitoring_summary.json` in `out_dir`.
 pub fn run_once(cfg: &MonitorConfig) -> Result<MonitorRun, MonitoringError> {
+    let now = chrono::Utc::now();
     let since = cfg
         .window
-        .map(|w| chrono::Utc::now() - chrono::Duration::from_std(w).unwrap_or_default());
+        .map(|w| now - chrono::Duration::from_std(w).unwrap_or_default());
+    let (endpoint, dir_variant) = ReportContext::of_capture_dir(&cfg.capture_dir);
+    let context =
+        |variant: Option<String>, model_version: Option<String>, baseline: PathBuf| ReportContext {
+            endpoint: endpoint.clone(),
+            variant,
+            model_version,
+            baseline,
+            capture_dir: cfg.capture_dir.clone(),
+            window_from: since,
+            window_to: now,
+        };
     match &cfg.baselines {
         Baselines::One {
             baseline_dir,
@@ -173,10 +185,8 @@ pub fn run_once(cfg: &MonitorConfig) -> Result<MonitorRun, MonitoringError> {
             let model_dir = model_dir
                 .clone()
                 .or_else(|| baseline_dir.parent().map(Path::to_path_buf));
-            let profiler = match model_dir {
-                Some(d) if d.join("tokenizer.json").is_file() => {
-                    Some(Arc::new(Profiler::load(&d)?))
-                }
+            let profiler = match &model_dir {
+                Some(d) if d.join("tokenizer.json").is_file() => Some(Arc::new(Profiler::load(d)?)),
                 _ => None,
             };
             let groups = collect(&cfg.capture_dir, since, cfg.threads, &|_| None, &|_| {
@@ -184,7 +194,11 @@ pub fn run_once(cfg: &MonitorConfig) -> Result<MonitorRun, MonitoringError> {
             })?;
             let current = groups.into_values().next().unwrap_or_default();
             let result = check(&baseline, &current, &cfg.thresholds);
-            write_outputs(&cfg.out_dir, &result)?;
+            let version = model_dir
+                .as_deref()
+                .and_then(|d| models::artifact::read_version(d).ok());
+            let ctx = context(dir_variant.clone(), version, baseline_dir.clone());
+            write_outputs(&cfg.out_dir, &result, &ctx)?;
             Ok(MonitorRun {
                 groups: vec![GroupResult {
                     variant: None,
@@ -220,11 +234,17 @@ pub fn run_once(cfg: &MonitorConfig) -> Result<MonitorRun, MonitoringError> {
                 let baseline = dirs
                     .model_dir(&version)
                     .ok_or_else(|| format!("no artifact of model version {version:?} is known"))
-                    .and_then(|d| Baseline::load(&d.join("baseline")).map_err(|e| e.to_string()));
+                    .and_then(|d| {
+                        let dir = d.join("baseline");
+                        Baseline::load(&dir)
+                            .map(|b| (b, dir))
+                            .map_err(|e| e.to_string())
+                    });
                 match baseline {
-                    Ok(b) => {
+                    Ok((b, dir)) => {
                         let result = check(&b, &current, &cfg.thresholds);
-                        write_outputs(&cfg.out_dir.join(&variant).join(&version), &result)?;
+                        let ctx = context(Some(variant.clone()), Some(version.clone()), dir);
+                        write_outputs(&cfg.out_dir.join(&variant).join(&version), &result, &ctx)?;
                         run.groups.push(GroupResult {
                             variant: Some(variant),
                             model_version: Some(version),

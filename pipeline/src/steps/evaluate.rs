@@ -1,7 +1,8 @@
 //! evaluate: the model's metrics on the test split, as `evaluation.json`
-//! (`{"metrics": {"balanced_accuracy": {"value": …}, …}}`).
+//! (`{"metrics": {"balanced_accuracy": {"value": …}, …}}`) and `evaluation.html` beside it.
 use super::{read_split, write_json, DeviceConfig, StepContext, StepOutcome};
-use crate::error::Result;
+use crate::error::{PipelineError, Result};
+use models::artifact;
 use serde_json::json;
 
 pub(super) fn run(ctx: &StepContext, cfg: &DeviceConfig) -> Result<StepOutcome> {
@@ -17,7 +18,18 @@ pub(super) fn run(ctx: &StepContext, cfg: &DeviceConfig) -> Result<StepOutcome> 
     doc["model_version"] = json!(art.version());
     doc["split"] = json!("test");
     let out = ctx.output_dir("evaluation")?;
-    write_json(&out.join("evaluation.json"), &doc)?;
+    write_json(&out.join(artifact::EVALUATION), &doc)?;
+    let context = vec![
+        ("model version".to_string(), art.version()),
+        (
+            "evaluated on".to_string(),
+            format!("the test split ({} rows)", e.n),
+        ),
+    ];
+    let meta = art.read_json(artifact::METADATA)?;
+    let page = train::report::evaluation_page(&e, meta.as_ref(), context);
+    let html = out.join(artifact::EVALUATION_HTML);
+    std::fs::write(&html, page).map_err(|err| PipelineError::io(&html, err))?;
     ctx.log(format!(
         "test split ({} rows): accuracy {:.4}, balanced accuracy {:.4}, macro-F1 {:.4}",
         e.n, e.accuracy, e.balanced_accuracy, e.macro_f1

@@ -64,11 +64,22 @@ pub(super) fn run(ctx: &StepContext, cfg: &RegisterConfig) -> Result<StepOutcome
     let out = ctx.output_path("package");
     let mut w = ArtifactWriter::new(&out)?;
     for name in model.manifest.files.keys() {
-        if name != artifact::EVALUATION && name != artifact::METADATA {
+        if ![
+            artifact::EVALUATION,
+            artifact::EVALUATION_HTML,
+            artifact::METADATA,
+        ]
+        .contains(&name.as_str())
+        {
             copy_into(&mut w, name, &model_dir.join(name))?;
         }
     }
     w.write_json(artifact::EVALUATION, &evaluation)?;
+    // The page of the same (test) evaluation, when the evaluate step wrote one.
+    let page = ctx.input("evaluation")?.join(artifact::EVALUATION_HTML);
+    if page.is_file() {
+        copy_into(&mut w, artifact::EVALUATION_HTML, &page)?;
+    }
     if let Some(b) = ctx.inputs.get("baseline") {
         for f in ["statistics.json", "constraints.json"] {
             copy_into(&mut w, &format!("baseline/{f}"), &b.join(f))?;
