@@ -227,4 +227,32 @@ mod tests {
         assert_eq!(ranged(data, SplitType::Line, 5, false, 0, 4), ["a", ""]);
         assert_eq!(ranged(data, SplitType::Line, 5, false, 4, 5), ["<11>"]);
     }
+
+    proptest::proptest! {
+        /// Lines of arbitrary bytes under any limit: records come back in order, none over
+        /// the limit, and with room for them all they are the input split at newlines.
+        #[test]
+        fn any_stream_splits_into_bounded_records(
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            limit in 1usize..64,
+        ) {
+            let clean: Vec<u8> = data.iter().copied().filter(|&b| b != b'\r').collect();
+            let mut r = RecordReader::stream(Box::new(io::Cursor::new(clean.clone())), limit);
+            let mut whole = RecordReader::stream(Box::new(io::Cursor::new(clean.clone())), 1024);
+            while let Some(rec) = r.next_record().unwrap() {
+                if let Raw::Record(b) = rec {
+                    proptest::prop_assert!(b.len() <= limit);
+                }
+            }
+            let mut lines = Vec::new();
+            while let Some(Raw::Record(b)) = whole.next_record().unwrap() {
+                lines.push(b);
+            }
+            let mut expected: Vec<&[u8]> = clean.split(|&b| b == b'\n').collect();
+            if clean.last() == Some(&b'\n') || clean.is_empty() {
+                expected.pop();
+            }
+            proptest::prop_assert_eq!(lines, expected);
+        }
+    }
 }

@@ -223,4 +223,23 @@ mod tests {
         assert_eq!(p(b"{\"text\":\"a\"}", JsonLines, "$", None), "a");
         assert_eq!(p(b"plain words", Text, "$", None), "plain words");
     }
+
+    proptest::proptest! {
+        /// The jsonlines/CSV/text decoders on arbitrary bytes, with or without a header,
+        /// a filter and a join: a typed error or a record, never a panic.
+        #[test]
+        fn any_bytes_decode_or_fail_cleanly(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+            header in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            let (k, whole) = (knobs("$.text"), knobs("$"));
+            let h = Header::parse(&header).ok();
+            for kind in [JsonLines, Csv, Text] {
+                for knobs in [&k, &whole] {
+                    let _ = parse(&raw, kind, knobs, h.as_ref(), true);
+                    let _ = parse(&raw, kind, knobs, None, false);
+                }
+            }
+        }
+    }
 }
