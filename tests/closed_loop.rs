@@ -107,18 +107,6 @@ fn in_order(events: &[(String, String, String)], expected: &[(&str, &str, &str)]
     }
 }
 
-fn versions(home: &str, dir: &Path) -> Vec<String> {
-    let out = sentio_ok(&["registry", "list", "--home", home, "--json"], dir);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let list = v
-        .as_array()
-        .or_else(|| v["versions"].as_array())
-        .expect("a list of versions");
-    list.iter()
-        .map(|x| x["version"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn the_endpoints_monitor_closes_the_loop() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,13 +9,7 @@ fn every_command_that_reads_a_model_takes_a_registry_reference() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let home = home_with_v1(d);
-    let listed = sentio_ok(&["registry", "list", "--home", &home, "--json"], d);
-    let v: serde_json::Value = serde_json::from_str(&listed).unwrap();
-    let list = v
-        .as_array()
-        .or_else(|| v["versions"].as_array())
-        .expect("a list of versions");
-    let digest = list[0]["version"].as_str().unwrap().to_string();
+    let digest = versions(&home, d)[0].clone();
     std::fs::write(
         d.join("in.jsonl"),
         "{\"text\": \"great fit\"}\n{\"text\": \"it broke\"}\n",

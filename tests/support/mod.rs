@@ -210,3 +210,16 @@ pub fn home_with_v1(dir: &Path) -> String {
     assert!(out.contains("sentiment/1"), "{out}");
     home
 }
+
+/// The registered versions (`sha256-…`), from `sentio registry list --json`.
+pub fn versions(home: &str, dir: &Path) -> Vec<String> {
+    let out = sentio_ok(&["registry", "list", "--home", home, "--json"], dir);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let list = v
+        .as_array()
+        .or_else(|| v["versions"].as_array())
+        .expect("a list of versions");
+    list.iter()
+        .map(|x| x["version"].as_str().unwrap().to_string())
+        .collect()
+}
