@@ -180,3 +180,64 @@ fn real_reviews_when_available() {
     let e = train::evaluate_model(&out.model, &s.test).unwrap();
     assert!(e.balanced_accuracy > 0.5, "{}", e.table());
 }
+
+/// Noisy, imbalanced data: words shared by all classes, a few that lean to one class, and
+/// 20 % of labels flipped, so the uncalibrated model favours the large class.
+fn noisy(rows: usize, seed: u64) -> train::Dataset {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let common = [
+        "dress", "fabric", "size", "color", "order", "fit", "wear", "top",
+    ];
+    let lean = [
+        ["broke", "cheap", "returned"],
+        ["okay", "fine", "average"],
+        ["love", "great", "perfect"],
+    ];
+    let (mut texts, mut labels) = (Vec::new(), Vec::new());
+    for _ in 0..rows {
+        let class = match rng.random_range(0..10) {
+            0 => 0,
+            1 => 1,
+            _ => 2,
+        };
+        let mut words: Vec<&str> = (0..6)
+            .map(|_| common[rng.random_range(0..common.len())])
+            .collect();
+        words.push(lean[class][rng.random_range(0..3)]);
+        texts.push(words.join(" "));
+        labels.push(if rng.random_bool(0.2) {
+            rng.random_range(0..3)
+        } else {
+            class
+        });
+    }
+    train::Dataset {
+        texts,
+        labels,
+        label_names: vec!["negative".into(), "neutral".into(), "positive".into()],
+    }
+}
+
+/// The kept model carries the logit offsets fitted to its own (best-epoch) weights: the
+/// offsets a trained model ends with are exactly what calibration finds for its returned
+/// weights, and they are not all zero here (restoring the best epoch's snapshot after
+/// calibrating used to reset them to zero).
+#[test]
+fn calibration_offsets_belong_to_the_weights_that_are_kept() {
+    let (tr, va) = (noisy(2000, 1), noisy(600, 2));
+    let mut cfg = small_config(Architecture::FastText);
+    cfg.balance = train::Balance::None;
+    cfg.patience = 1;
+    let mut out = train::train(&cfg, &tr, &va).unwrap();
+    let kept = Vec::<f32>::try_from(&out.model.logit_bias).unwrap();
+    assert!(
+        kept.iter().any(|&b| b != 0.0),
+        "no offsets fitted: {kept:?}"
+    );
+    out.model.set_logit_bias(&[0.0; 3]).unwrap();
+    let texts: Vec<&str> = va.texts.iter().map(String::as_str).collect();
+    let venc = out.model.encode(&texts).unwrap();
+    let refit = train::trainer::calibrate(&out.model, &venc, &va.labels, 3).unwrap();
+    assert_eq!(kept, refit);
+}
