@@ -203,6 +203,7 @@ fn search(data: DataArgs, a: TuneRunArgs) -> anyhow::Result<()> {
         cores,
         folds: folds.len(),
         max_epochs: base.epochs,
+        start: Some(train::tune::params::values_of(&base, space.params.keys())),
     };
     let evaluator = TrainingEvaluator {
         dataset: &prepared.dataset,

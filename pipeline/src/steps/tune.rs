@@ -133,6 +133,10 @@ pub(super) fn run(ctx: &StepContext, config: &TuneStepConfig) -> Result<StepOutc
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         folds: folds.len(),
         max_epochs: config.base.epochs,
+        start: Some(tune::params::values_of(
+            &config.base,
+            config.space.params.keys(),
+        )),
     };
     let evaluator = TrainingEvaluator {
         dataset: &tr,

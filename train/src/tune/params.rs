@@ -181,6 +181,44 @@ pub fn apply_one(cfg: &mut TrainConfig, name: &str, v: &ParamValue) -> Result<()
     Ok(())
 }
 
+/// The value `cfg` has for one hyperparameter (what [`apply_one`] sets), `None` for a name
+/// it does not know.
+pub fn value_of(cfg: &TrainConfig, name: &str) -> Option<ParamValue> {
+    let int = |v: usize| Some(ParamValue::Int(v as i64));
+    match name {
+        "epochs" => int(cfg.epochs),
+        "batch_size" => int(cfg.batch_size),
+        "max_len" => int(cfg.max_len),
+        "patience" => int(cfg.patience),
+        "vocab_size" => int(cfg.vocab_size),
+        "dim" => int(cfg.dim),
+        "bigram_buckets" => int(cfg.bigram_buckets),
+        "learning_rate" => Some(ParamValue::Float(cfg.learning_rate)),
+        "weight_decay" => Some(ParamValue::Float(cfg.weight_decay)),
+        "warmup" => Some(ParamValue::Float(cfg.warmup)),
+        "dropout" => Some(ParamValue::Float(cfg.dropout)),
+        "sparse_lr_scale" => Some(ParamValue::Float(cfg.sparse_lr_scale)),
+        "calibrate" => Some(ParamValue::Bool(cfg.calibrate)),
+        "balance" => Some(ParamValue::Str(
+            match cfg.balance {
+                Balance::None => "none",
+                Balance::Downsample => "downsample",
+                Balance::ClassWeights => "class_weights",
+            }
+            .into(),
+        )),
+        _ => None,
+    }
+}
+
+/// The values `cfg` has for the named hyperparameters (those it knows).
+pub fn values_of<'a>(cfg: &TrainConfig, names: impl IntoIterator<Item = &'a String>) -> Params {
+    names
+        .into_iter()
+        .filter_map(|n| value_of(cfg, n).map(|v| (n.clone(), v)))
+        .collect()
+}
+
 /// A copy of `base` with the trial's hyperparameters set.
 pub fn apply(base: &TrainConfig, p: &Params) -> Result<TrainConfig, String> {
     let mut cfg = base.clone();

@@ -84,6 +84,9 @@ pub struct TrialRecord {
     /// Set for a trial taken from an earlier job (`FILE#id`); it was not run again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warm_from: Option<String>,
+    /// The settings the search started from ([`super::search::SearchConfig::start`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reference: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -195,6 +198,7 @@ impl TuneJobFile {
             };
             let status = match (t.status, &t.warm_from) {
                 (TrialStatus::Completed, Some(_)) => "warm".to_string(),
+                (TrialStatus::Completed, None) if t.reference => "start".to_string(),
                 (st, _) => format!("{st:?}").to_lowercase(),
             };
             let best = if Some(t.id) == self.best { "*" } else { " " };

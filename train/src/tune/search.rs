@@ -33,6 +33,8 @@ pub struct TrialSpec {
     /// When the time budget ends: an evaluator stops at the first epoch after it, also
     /// in epochs it does not report (later folds).
     pub deadline: Option<Instant>,
+    /// The settings the search started from: never stopped early by ASHA.
+    pub reference: bool,
 }
 
 /// How a trial ended.
@@ -72,6 +74,11 @@ pub struct SearchConfig {
     pub folds: usize,
     /// Epochs of a full trial when the space does not tune `epochs` (for ASHA's rungs).
     pub max_epochs: usize,
+    /// The settings tuning starts from (the base configuration's values of the space's
+    /// hyperparameters): run first, to the end (ASHA does not stop it), when they lie in the
+    /// space and no earlier trial had them, so every leaderboard shows them on the same
+    /// folds as the trials.
+    pub start: Option<Params>,
 }
 
 /// Runs a search; `warm` are earlier trials (from [`TuneJobFile`]s) to learn from without
@@ -122,6 +129,10 @@ pub fn search(
     let asha_cell = Mutex::new(asha.take());
     let mut new = 0;
     let mut exhausted = false;
+    let mut reference = cfg
+        .start
+        .clone()
+        .filter(|p| space.contains(p) && !trials.iter().any(|t| &t.params == p));
     while new < cfg.trials && !exhausted {
         if over_budget(Instant::now()) {
             budget_exhausted = true;
@@ -132,6 +143,16 @@ pub fn search(
         for _ in 0..batch {
             // A draw equal to an earlier trial's (a warm start with the same seed, a small
             // discrete space) is drawn again: no trial runs twice.
+            if let Some(params) = reference.take() {
+                specs.push(TrialSpec {
+                    id: trials.len() + specs.len(),
+                    params,
+                    threads,
+                    deadline: cfg.time_budget.map(|b| started + b),
+                    reference: true,
+                });
+                continue;
+            }
             let mut fresh = None;
             for _ in 0..MAX_REDRAWS {
                 let params = match cfg.strategy {
@@ -163,6 +184,7 @@ pub fn search(
                 params,
                 threads,
                 deadline: cfg.time_budget.map(|b| started + b),
+                reference: false,
             });
         }
         if specs.is_empty() {
@@ -249,6 +271,7 @@ fn failed(spec: &TrialSpec, error: String, seconds: f64) -> TrialRecord {
         history: Vec::new(),
         seconds,
         warm_from: None,
+        reference: spec.reference,
         error: Some(error),
     }
 }
@@ -273,7 +296,7 @@ fn run_trial(
         }
         let mut guard = asha.lock().unwrap_or_else(|e| e.into_inner());
         let promoted = guard.as_mut().is_none_or(|a| a.report(epoch, value));
-        if promoted {
+        if promoted || spec.reference {
             Control::Continue
         } else {
             stopped_by = Some(format!("asha rung {epoch}"));

@@ -77,6 +77,7 @@ fn config(strategy: Strategy, trials: usize, seed: u64) -> SearchConfig {
         cores: 2,
         folds: 3,
         max_epochs: 9,
+        start: None,
     }
 }
 
@@ -314,4 +315,46 @@ fn a_small_discrete_space_is_not_tried_twice() {
     assert_eq!(ev.calls.load(Ordering::SeqCst), 2);
     assert_eq!(job.trials.len(), 2);
     assert_ne!(job.trials[0].params, job.trials[1].params);
+}
+
+/// The starting settings run first, to the end even when ASHA would stop them (a poor
+/// start here), are marked in the job and the leaderboard, and are not run again on a
+/// warm start; settings outside the space are not run.
+#[test]
+fn the_starting_settings_run_first_and_are_not_stopped_early() {
+    let start = Params::from([
+        ("learning_rate".to_string(), ParamValue::Float(0.0002)),
+        ("dropout".to_string(), ParamValue::Float(0.05)),
+    ]);
+    let mut cfg = config(Strategy::Asha, 12, 4);
+    cfg.start = Some(start.clone());
+    let ev = Synthetic::new(9);
+    let job = search(&cfg, &space(), &ev, &[]).unwrap();
+    let first = &job.trials[0];
+    assert_eq!(first.params, start);
+    assert!(first.reference && first.status == TrialStatus::Completed);
+    assert_eq!(first.history.len(), 9, "the start ran every epoch");
+    assert!(job.trials[1..].iter().all(|t| !t.reference));
+    assert!(
+        job.trials.iter().any(|t| t.status == TrialStatus::Stopped),
+        "ASHA still stops other trials"
+    );
+    assert!(job.table().contains(" start "), "{}", job.table());
+
+    let again = search(&cfg, &space(), &Synthetic::new(9), &job.trials).unwrap();
+    let fresh: Vec<&TrialRecord> = again
+        .trials
+        .iter()
+        .filter(|t| t.warm_from.is_none())
+        .collect();
+    assert!(fresh.iter().all(|t| t.params != start && !t.reference));
+
+    let mut outside = config(Strategy::Random, 3, 4);
+    outside.start = Some(Params::from([
+        ("learning_rate".to_string(), ParamValue::Float(0.5)),
+        ("dropout".to_string(), ParamValue::Float(0.05)),
+    ]));
+    let job = search(&outside, &space(), &Synthetic::new(2), &[]).unwrap();
+    assert!(job.trials.iter().all(|t| !t.reference));
+    assert_eq!(job.trials.len(), 3);
 }
