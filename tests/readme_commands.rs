@@ -7,11 +7,21 @@ use support::*;
 
 /// The `sentio` commands of the README's fenced shell blocks, as argument lists.
 fn readme_commands() -> Vec<Vec<String>> {
+    commands_after("")
+}
+
+/// The `sentio` commands of the fenced shell blocks after the first line starting with
+/// `heading` (all blocks for an empty heading; only the first block after it otherwise).
+fn commands_after(heading: &str) -> Vec<Vec<String>> {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
         .expect("README.md");
     let mut commands = Vec::new();
     let mut block: Option<String> = None;
-    for line in readme.lines() {
+    let mut lines = readme.lines();
+    if !heading.is_empty() {
+        lines.by_ref().find(|l| l.starts_with(heading));
+    }
+    for line in lines {
         match (&mut block, line.trim_start()) {
             (None, l) if l.starts_with("```sh") || l.starts_with("```bash") => {
                 block = Some(String::new())
@@ -51,6 +61,9 @@ fn readme_commands() -> Vec<Vec<String>> {
                     }
                 }
                 block = None;
+                if !heading.is_empty() {
+                    break;
+                }
             }
             (Some(b), _) => {
                 b.push_str(line);
@@ -93,4 +106,42 @@ fn every_command_in_the_readme_parses() {
         "README commands the binary refuses:\n{}",
         failed.join("\n")
     );
+}
+
+/// The README's first-hour block (validate, train, evaluate, predict) runs as written, in
+/// order, in a folder holding demo data under the names it uses, and each step leaves
+/// what the README says it does.
+#[test]
+fn the_train_evaluate_predict_example_runs_as_written() {
+    let commands = commands_after("### Train, evaluate, predict");
+    let verbs: Vec<&str> = commands.iter().map(|c| c[0].as_str()).collect();
+    assert_eq!(verbs, ["validate", "train", "evaluate", "predict"]);
+    let dir = tempfile::tempdir().unwrap();
+    train::demo::write_csv(&dir.path().join("reviews.csv"), 600, 1).unwrap();
+    train::demo::write_csv(&dir.path().join("other.csv"), 200, 2).unwrap();
+    for args in &commands {
+        let out = command()
+            .args(args)
+            .env("NO_COLOR", "1")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sentio {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if args[0] == "predict" {
+            let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_eq!(lines.len(), 2, "one line per text");
+            assert!(lines.iter().all(|l| l["label"].is_string()), "{lines:?}");
+        }
+    }
+    for made in ["model/manifest.json", "evaluation.json", "evaluation.html"] {
+        assert!(dir.path().join(made).is_file(), "{made} missing");
+    }
 }
