@@ -35,3 +35,18 @@ wait_http() { # PORT PATH
 machine_info() {
   echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem/ { print $2 }') GiB memory, $(uname -m)"
 }
+
+# the data file argument, or the shared reviews; stops when it is missing
+reviews_data() { # [FILE]
+  local d=${1:-../shared/data/womens_clothing_ecommerce_reviews.csv}
+  [ -f "$d" ] || { echo "no data at $d (see ../shared/data/README.md)" >&2; exit 1; }
+  echo "$d"
+}
+
+# the sentio binary to measure: $BIN when set, else a fresh release build
+sentio_bin() {
+  if [ -n "${BIN:-}" ]; then echo "$BIN"; return; fi
+  scripts/setup.sh >&2
+  cargo build --release -q -p sentio >&2
+  echo target/release/sentio
+}

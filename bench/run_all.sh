@@ -10,14 +10,18 @@
 #     closed loop, 64 connections) in the same run, and the endpoint issue's ratio
 #     endpoint(c=64) / (1/(1/a + 1/b)), goal >= 80 %;
 #   batch transform records/s (bench/transform.sh), training examples/s and train+evaluate
-#   wall time (bench/train.sh), pipeline cold and cache-hit wall time (bench/pipeline.sh).
+#   wall time (bench/train.sh), 5-fold cross-validated balanced accuracy over seeds
+#   (bench/model_quality.sh), pipeline cold and cache-hit wall time (bench/pipeline.sh).
 #
 # Usage: bench/run_all.sh          (about 10-15 minutes on a 2-core machine)
 # Env: RUNS (3), DURATION (5s per load point), OPEN_RATE (2000), CONNS_OPEN (64),
 #      DATA (../shared/data/womens_clothing_ecommerce_reviews.csv),
 #      MODEL (/tmp/sentio-bench-model; trained with default settings if absent),
 #      TRAIN_EPOCHS (2: epochs of the training and pipeline runs; empty: the default),
-#      RECORDS (50000: transform input size), PORT (18480), OUT (BENCHMARKS.md).
+#      RECORDS (50000: transform input size), PORT (18480), OUT (BENCHMARKS.md),
+#      QUALITY_SEEDS ("42 7 9": seeds of bench/model_quality.sh's 5-fold cross-validation;
+#      empty skips it), QUALITY_CONFIGS (its CONFIGS: extra configurations to compare;
+#      default: the tuned settings).
 # Nothing is copied into the repository; temporary files live under a mktemp directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +38,9 @@ TRAIN_EPOCHS=${TRAIN_EPOCHS-2}
 RECORDS=${RECORDS:-50000}
 PORT=${PORT:-18480}
 OUT=${OUT:-BENCHMARKS.md}
+QUALITY_SEEDS=${QUALITY_SEEDS-42 7 9}
+# The best settings of bench/tune.sh's TPE job (32 trials, seed 1), scored as the default is.
+QUALITY_CONFIGS=${QUALITY_CONFIGS-tuned=--dim 165 --dropout 0.108 --epochs 9 --lr 0.00247}
 [ -f "$DATA" ] || { echo "no data at $DATA" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/sentio-bench.XXXXXX)
@@ -137,6 +144,12 @@ sed -n 's/^run .*train+evaluate \([0-9.]*\) s wall.*/\1/p' "$work/train.out" >"$
 sed -n 's/^run .*wall, \([0-9]*\) examples\/s.*/\1/p' "$work/train.out" >"$work/teps"
 sed -n 's/^run .*balanced accuracy \([0-9.]*\),.*/\1/p' "$work/train.out" >"$work/tbal"
 
+if [ -n "$QUALITY_SEEDS" ]; then
+  log "model quality (bench/model_quality.sh, seeds $QUALITY_SEEDS)"
+  SEEDS=$QUALITY_SEEDS BIN=target/release/sentio CONFIGS=$QUALITY_CONFIGS \
+    bench/model_quality.sh "$DATA" | tee "$work/quality.out"
+fi
+
 log "pipeline (bench/pipeline.sh x $RUNS: cold run, then the cached rerun)"
 pparams=()
 [ -z "$TRAIN_EPOCHS" ] || pparams=(--param "epochs=$TRAIN_EPOCHS")
@@ -222,6 +235,16 @@ row() { # LABEL PREFIX
   echo "| train + evaluate wall time (\`sentio train\`) | $(stats %.1f <"$work/twall") s |"
   echo "| balanced accuracy on the test split | $(stats %.4f <"$work/tbal") |"
   echo
+  if [ -s "$work/quality.out" ]; then
+    echo "## Model quality (\`bench/model_quality.sh\`, $(sed -n 2p "$work/quality.out"))"
+    echo
+    echo "Balanced accuracy over every held-out fold of every seed: mean ± sample standard deviation (min–max)."
+    echo
+    echo "| configuration | balanced accuracy | per seed | macro-F1 | training per fold |"
+    echo "|---|---|---|---|---|"
+    sed -n '3,$p' "$work/quality.out" | sed -E 's/^([^ ]+) \((.*)\): balanced accuracy (.*) over [0-9]+ folds; per seed (.*); macro-F1 (.*); training (.*)$/| \1 (`\2`) | \3 | \4 | \5 | \6 |/'
+    echo
+  fi
   echo "## Pipeline (\`bench/pipeline.sh\`, built-in pipeline on the reviews data$([ -n "$TRAIN_EPOCHS" ] && echo ", \`epochs=$TRAIN_EPOCHS\`"))"
   echo
   echo "| measurement | wall time |"

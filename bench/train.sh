@@ -17,6 +17,7 @@ cargo build --release -q -p sentio -p train --example predict_bench
 out=$(mktemp -d)
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -m); $(date -u +%F)"
 for i in $(seq 1 "$runs"); do
+  rm -rf "$out/model"  # train refuses to overwrite an artifact
   start=$(date +%s.%N)
   target/release/sentio train --data "$data" --out "$out/model" --device cpu "${epochs[@]}" > "$out/log" 2>&1
   end=$(date +%s.%N)
