@@ -55,7 +55,10 @@ echo "== 1. well-behaved load alone, then with $SLOW slow-body and $IDLE idle co
 start_server
 load "$WORK/alone.json"
 ALONE=$(rps "$WORK/alone.json")
-python3 bench/hostile.py attack "$PORT" "$SLOW" "$IDLE" $((DURATION + 10)) > "$WORK/attack.json" &
+# The attacker shares the two cores with the server and the load generator: its CPU time
+# is reported, so a drop in throughput can be told apart from the CPU it takes itself.
+/usr/bin/time -f '%e %U %S' -o "$WORK/attack.time" \
+  python3 bench/hostile.py attack "$PORT" "$SLOW" "$IDLE" $((DURATION + 10)) > "$WORK/attack.json" &
 ATTACK=$!
 # Measure once the attack is fully open (hostile.py waits for that before probing).
 sleep 8
@@ -67,6 +70,7 @@ echo "alone:        $ALONE req/s, 429s: $(status_count "$WORK/alone.json" 429 ||
 echo "under attack: $UNDER req/s, 429s: $(status_count "$WORK/attacked.json" 429 || echo 0)"
 awk -v a="$ALONE" -v u="$UNDER" 'BEGIN { printf "kept: %.1f%% of the throughput alone (goal >= 90%%)\n", 100 * u / a }'
 echo "attack: $(cat "$WORK/attack.json")"
+awk '{ printf "attacker CPU: %.1f s over %.1f s wall (%.0f%% of one core)\n", $2 + $3, $1, 100 * ($2 + $3) / $1 }' "$WORK/attack.time"
 
 echo "== 2. SIGTERM under $CONNS keep-alive connections, $RUNS runs"
 LOST_TOTAL=0
