@@ -254,15 +254,16 @@ impl Tally {
         for path in list(capture_dir)? {
             let variant = variant_of(&path).map(str::to_string);
             let from = self.offsets.get(&path).copied().unwrap_or(0);
-            let mut records = Vec::new();
             let mut bad = 0;
+            // Each record is tallied as it is read: an hour's file can be gigabytes, and
+            // memory must stay what the tally keeps (~16 bytes a request).
             let to = read_lines_from(&path, from, |line, finished| {
                 match serde_json::from_slice::<CaptureRecord>(line) {
                     Ok(mut r) => {
                         if r.variant.is_empty() {
                             r.variant = variant.clone().unwrap_or_default();
                         }
-                        records.push(r);
+                        self.add_record(&r);
                         true
                     }
                     Err(_) => {
@@ -274,17 +275,13 @@ impl Tally {
             .map_err(|e| MonitoringError::io(&path, e))?;
             self.unreadable += bad;
             self.offsets.insert(path, to);
-            for r in &records {
-                self.add_record(r);
-            }
         }
         for path in list(feedback)? {
             let from = self.offsets.get(&path).copied().unwrap_or(0);
-            let mut records = Vec::new();
             let mut bad = 0;
             let to = read_lines_from(&path, from, |line, finished| match parse_line(line) {
                 Ok(items) => {
-                    records.extend(items);
+                    items.iter().for_each(|f| self.add_feedback(f));
                     true
                 }
                 Err(_) => {
@@ -295,9 +292,6 @@ impl Tally {
             .map_err(|e| MonitoringError::io(&path, e))?;
             self.unreadable += bad;
             self.offsets.insert(path, to);
-            for f in &records {
-                self.add_feedback(f);
-            }
         }
         Ok(())
     }
