@@ -25,14 +25,8 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 # The attack's own sockets need file descriptors too.
 ulimit -n "$(ulimit -Hn)"
 
-cargo build --release -q --bin sentio
-cargo build --release -q -p serve --example endpoint_bench
+MODEL=$(release_model "$WORK" "${1:-}")
 BIN=target/release/sentio
-MODEL=${1:-}
-if [ -z "$MODEL" ]; then
-  MODEL="$WORK/model"
-  target/release/examples/endpoint_bench make-model "$MODEL" >/dev/null
-fi
 echo "machine: $(machine_info)"
 
 start_server() {

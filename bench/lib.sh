@@ -50,3 +50,13 @@ sentio_bin() {
   cargo build --release -q -p sentio >&2
   echo target/release/sentio
 }
+
+# release builds of sentio and the endpoint_bench example, then the model to serve: MODEL
+# when given, else a fastText artifact generated under DIR (printed)
+release_model() { # DIR [MODEL]
+  cargo build --release -q --bin sentio >&2
+  cargo build --release -q -p serve --example endpoint_bench >&2
+  if [ -n "${2:-}" ]; then echo "$2"; return; fi
+  target/release/examples/endpoint_bench make-model "$1/model" >/dev/null
+  echo "$1/model"
+}

@@ -19,14 +19,8 @@ RATE=${RATE:-1000}
 PORT=${PORT:-18190}
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-cargo build --release -q --bin sentio
-cargo build --release -q -p serve --example endpoint_bench
+MODEL=$(release_model "$WORK" "${1:-}")
 BIN=target/release/sentio
-MODEL=${1:-}
-if [ -z "$MODEL" ]; then
-  MODEL="$WORK/model"
-  target/release/examples/endpoint_bench make-model "$MODEL" >/dev/null
-fi
 echo "machine: $(machine_info)"
 mkdir -p "$WORK/capture"
 "$BIN" experiment --state-dir "$WORK/state" create --id ab1 --variant A --variant B >/dev/null
