@@ -13,7 +13,8 @@
 #       by thread name (serving threads, model thread, capture writer): steadier than the
 #       throughput on a 2-core machine shared with the load generator;
 #   (t) the same cost measured inside one server process: a closed-loop load test of
-#       TOGGLE_DURATION (120) seconds runs while capture is switched between 0 and 100 %
+#       TOGGLE_DURATION (120) seconds runs while capture is switched between 0 and
+#       TOGGLE_PERCENT (100) %
 #       every PHASE (5) seconds through the management API (PUT /v1/admin/capture). At
 #       each switch the server's answered requests (/metrics) and CPU ticks (by thread) are
 #       read, so a phase's throughput and CPU per request need no clock alignment; each
@@ -28,9 +29,8 @@
 # Usage: bench/monitor.sh      Env: DATA, WORK, RECORDS, RUNS (3), DURATION (10s), ROUNDS (2),
 #                              PORT, ONLY (a: only (a); ab: (a) and (b); c: only (c);
 #                              t: only (t)), TOGGLE_DURATION (120), PHASE (5), TOGGLE_RUNS (3),
-#                              SENTIO_BIN (another build of sentio to measure);
-#                              SENTIO_CAPTURE_DIRECT_IO=false measures capture through the
-#                              page cache (see page_cache below).
+#                              TOGGLE_PERCENT (100), SENTIO_BIN (another build of sentio to
+#                              measure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/womens_clothing_ecommerce_reviews.csv}
@@ -115,9 +115,8 @@ fi
 # grow it by ~50 MB/s. Where the kernel takes those pages from free memory that a VM has
 # handed back to its host (virtio-balloon free page reporting, as on this machine), each
 # first write into a page faults on the host: ~10x the kernel time of a write into a page
-# the guest already holds (2.2 vs 0.2 s per GB here). Sentio writes capture files with
-# direct I/O, around the page cache; SENTIO_CAPTURE_DIRECT_IO=false measures the page
-# cache path, whose cost then depends on this figure.
+# the guest already holds (2.2 vs 0.2 s per GB here). Capture files go through the page
+# cache (a buffered writer), so capture's cost depends on this figure: it is printed.
 page_cache() {
   echo "page cache: $(awk '/MemFree/ {printf "%.1f GiB free", $2 / 1048576}' /proc/meminfo)"
 }
@@ -125,7 +124,8 @@ wait_http() { for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/ping" >
 if [ "${ONLY:-}" = t ]; then
   TOGGLE_DURATION=${TOGGLE_DURATION:-120}
   PHASE=${PHASE:-5}
-  echo "== (t) capture switched 0 <-> 100 % every $PHASE s inside one server, closed loop, 64 connections, ${TOGGLE_DURATION} s per run"
+  PERCENT=${TOGGLE_PERCENT:-100}
+  echo "== (t) capture switched 0 <-> $PERCENT % every $PHASE s inside one server, closed loop, 64 connections, ${TOGGLE_DURATION} s per run"
   TOKEN=bench-token
   for r in $(seq 1 "${TOGGLE_RUNS:-3}"); do
     rm -rf "$WORK/serve-capture"
@@ -135,9 +135,9 @@ if [ "${ONLY:-}" = t ]; then
     wait_http
     # The switcher: phases of PHASE seconds, off first; at each switch it logs the time,
     # the new percentage, the server's CPU ticks and the requests it has answered so far.
-    python3 - "$PORT" "$TOKEN" "$PHASE" "$TOGGLE_DURATION" "$SRV" "$WORK/toggle-$r.json" <<'EOF' &
+    python3 - "$PORT" "$TOKEN" "$PHASE" "$TOGGLE_DURATION" "$SRV" "$WORK/toggle-$r.json" "$PERCENT" <<'EOF' &
 import json, os, sys, time, urllib.request
-port, token, pid, out = sys.argv[1], sys.argv[2], sys.argv[5], sys.argv[6]
+port, token, pid, out, on = sys.argv[1], sys.argv[2], sys.argv[5], sys.argv[6], int(sys.argv[7])
 phase, total = float(sys.argv[3]), float(sys.argv[4])
 base = f"http://127.0.0.1:{port}"
 def put(p):
@@ -162,7 +162,7 @@ log, start, k = [], time.time(), 0
 while True:
     at = start + k * phase
     time.sleep(max(0.0, at - time.time()))
-    p = 100 if k % 2 else 0
+    p = on if k % 2 else 0
     put(p)
     log.append({"t": time.time(), "percent": p, "ticks": ticks(), "answered": answered(),
                 "threads": threads()})
@@ -179,9 +179,9 @@ EOF
     echo "run $r: $(curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^sentio_capture_(records|dropped)_total' | tr '\n' ' ')"
     kill -INT "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=
   done
-  python3 - "$WORK" "${TOGGLE_RUNS:-3}" "$(getconf CLK_TCK)" <<'EOF'
+  python3 - "$WORK" "${TOGGLE_RUNS:-3}" "$(getconf CLK_TCK)" "$PERCENT" <<'EOF'
 import json, random, statistics, sys
-w, runs, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+w, runs, hz, on = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 costs, cpu_deltas, on_all, off_all, thread_deltas = [], [], [], [], {}
 for r in range(1, runs + 1):
     log = json.load(open(f"{w}/toggle-{r}.json"))
@@ -198,7 +198,7 @@ for r in range(1, runs + 1):
               for a, b in zip(log, log[1:]) if a["t"] >= begin and b["t"] <= end]
     n = 0
     for (p0, r0, c0, t0), (p1, r1, c1, t1), (p2, r2, c2, t2) in zip(phases, phases[1:], phases[2:]):
-        if p1 == 100 and p0 == p2 == 0:
+        if p1 == on and p0 == p2 == 0:
             off = (r0 + r2) / 2
             costs.append(1 - r1 / off)
             cpu_deltas.append(c1 - (c0 + c2) / 2)
@@ -220,7 +220,7 @@ print(f"-> {len(costs)} capture phases, each against the mean of the off phases 
       f"{100 * boot[50]:.1f}-{100 * boot[1949]:.1f}%), mean {100 * statistics.mean(costs):.1f}%, "
       f"{sum(c > 0.05 for c in costs)} of {len(costs)} above 5% (target <= 5%)")
 print(f"-> throughput (medians of phases): off {statistics.median(off_all):.0f} req/s, "
-      f"capture 100% {statistics.median(on_all):.0f} req/s")
+      f"capture {on}% {statistics.median(on_all):.0f} req/s")
 print(f"-> server CPU per request, capture over off: median {statistics.median(cpu_deltas):+.2f} us; "
       "by thread: " + ", ".join(f"{k} {statistics.median(v):+.2f}" for k, v in sorted(thread_deltas.items())
                                 if abs(statistics.median(v)) >= 0.01))

@@ -4,7 +4,9 @@
 # of train+evaluate, training examples/s, then batched CPU inference for batches of 1, 32
 # and 256. Runs RUNS times (default 3) and prints each run and the medians.
 #   bench/train.sh [DATA.csv]
-# Env: RUNS (3), EPOCHS (unset: the architecture's default), PREDICT (1; 0 skips inference)
+# Env: RUNS (3), EPOCHS (unset: the architecture's default), PREDICT (1; 0 skips inference),
+#      PRESET (unset: the default model; `quality` fine-tunes MiniLM-L6: ~25 min per epoch
+#      on a 2-core CPU), DEVICE (cpu; cuda on a GPU machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -12,6 +14,7 @@ data=${1:-../shared/data/womens_clothing_ecommerce_reviews.csv}
 runs=${RUNS:-3}
 epochs=()
 [ -z "${EPOCHS:-}" ] || epochs=(--epochs "$EPOCHS")
+[ -z "${PRESET:-}" ] || epochs+=(--preset "$PRESET")
 scripts/setup.sh
 cargo build --release -q -p sentio -p train --example predict_bench
 out=$(mktemp -d)
@@ -19,7 +22,7 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(uname 
 for i in $(seq 1 "$runs"); do
   rm -rf "$out/model"  # train refuses to overwrite an artifact
   start=$(date +%s.%N)
-  target/release/sentio train --data "$data" --out "$out/model" --device cpu "${epochs[@]}" > "$out/log" 2>&1
+  target/release/sentio train --data "$data" --out "$out/model" --device "${DEVICE:-cpu}" "${epochs[@]}" > "$out/log" 2>&1
   end=$(date +%s.%N)
   bal=$(awk '/^ *balanced/ {print $2}' "$out/log")
   eps=$(grep -o '[0-9]* examples/s' "$out/log" | tail -1)

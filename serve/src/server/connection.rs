@@ -194,7 +194,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for TimedIo<T> {
                 if buf.filled().len() > before {
                     this.refresh();
                     if let Waiting::Idle(_) = this.waiting {
-                        if !this.activity.in_flight.load(Ordering::Acquire) > 0 {
+                        if this.activity.in_flight.load(Ordering::Acquire) == 0 {
                             this.waiting = Waiting::Headers(Instant::now());
                         }
                     }
