@@ -5,7 +5,7 @@
 # and 256. Runs RUNS times (default 3) and prints each run and the medians.
 #   bench/train.sh [DATA.csv]
 # Env: RUNS (3), EPOCHS (unset: the architecture's default), PREDICT (1; 0 skips inference),
-#      PRESET (unset: the default model; `quality` fine-tunes MiniLM-L6: ~25 min per epoch
+#      PRESET (unset: the default model; `quality` fine-tunes MiniLM-L6: ~20 min per epoch
 #      on a 2-core CPU), DEVICE (cpu; cuda on a GPU machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
