@@ -14,8 +14,7 @@
 #       throughput on a 2-core machine shared with the load generator;
 #   (t) the same cost measured inside one server process: a closed-loop load test of
 #       TOGGLE_DURATION (120) seconds runs while capture is switched between 0 and
-#       TOGGLE_PERCENT (100) %
-#       every PHASE (5) seconds through the management API (PUT /v1/admin/capture). At
+#       TOGGLE_PERCENT (100) % every PHASE (5) seconds through the management API (PUT /v1/admin/capture). At
 #       each switch the server's answered requests (/metrics) and CPU ticks (by thread) are
 #       read, so a phase's throughput and CPU per request need no clock alignment; each
 #       capture phase wholly inside the load test is compared with the mean of the two

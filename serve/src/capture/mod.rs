@@ -155,11 +155,12 @@ impl Capture {
     pub fn start(config: CaptureConfig, endpoint: &str) -> std::io::Result<Capture> {
         let root = config.dir.join(endpoint);
         let format = config.format.clone();
+        let batch_max = config.buffer.max(1);
         let (capture, rx) = Capture::unstarted(config);
         let stats = capture.inner.stats.clone();
         let thread = std::thread::Builder::new()
             .name("sentio-capture".into())
-            .spawn(move || writer::run(rx, root, format, stats))?;
+            .spawn(move || writer::run(rx, batch_max, root, format, stats))?;
         *lock(&capture.inner.writer) = Some(thread);
         Ok(capture)
     }

@@ -19,7 +19,6 @@ const BUFFER: usize = 256 * 1024;
 /// so a serving thread's `try_send` rarely has a parked writer to wake (a wake per record
 /// cost more than writing it). The channel holds far more than arrives in this time.
 const BATCH_PAUSE: Duration = Duration::from_millis(2);
-const BATCH_MAX: usize = 4096;
 
 /// A variant's file of one hour, and the records written into its buffer since it was last
 /// flushed (lost with it if the flush fails).
@@ -36,7 +35,15 @@ struct Writer {
     open: HashMap<String, Open>,
 }
 
-pub(super) fn run(rx: Receiver<Message>, root: PathBuf, format: CaptureFormat, stats: Arc<Stats>) {
+/// Writes what `rx` brings until it is closed; `batch_max` (the channel's capacity) bounds
+/// the records taken between two flush checks.
+pub(super) fn run(
+    rx: Receiver<Message>,
+    batch_max: usize,
+    root: PathBuf,
+    format: CaptureFormat,
+    stats: Arc<Stats>,
+) {
     let mut w = Writer {
         root,
         format,
@@ -52,7 +59,7 @@ pub(super) fn run(rx: Receiver<Message>, root: PathBuf, format: CaptureFormat, s
         };
         let took = first.is_some();
         // At most a channel's worth before the flush check, however fast records come.
-        for m in first.into_iter().chain(rx.try_iter().take(BATCH_MAX)) {
+        for m in first.into_iter().chain(rx.try_iter().take(batch_max)) {
             match m {
                 Message::Record(r) => w.write(&r),
                 Message::Close(ack) => {
