@@ -5,10 +5,34 @@ use std::sync::Mutex;
 
 const NAN: i64 = 666;
 const POISON: i64 = 999;
-const SLOW: i64 = 777;
+/// A batch holding this text waits at the [`Gate`] until the test opens it.
+const HELD: i64 = 777;
+
+/// Keeps the fake model busy until the test opens it, so a test reaches the state it needs
+/// (a busy worker, a full queue) by waiting for that state, not for a time.
+#[derive(Default)]
+struct Gate {
+    open: Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl Gate {
+    fn pass(&self) {
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+    }
+
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+}
 
 struct Fake {
     seen: Arc<Mutex<Vec<Vec<i64>>>>,
+    gate: Arc<Gate>,
 }
 
 impl InferenceBackend for Fake {
@@ -17,8 +41,8 @@ impl InferenceBackend for Fake {
             .lock()
             .unwrap()
             .push(batch.iter().map(|s| s[0]).collect());
-        if batch.iter().any(|s| s[0] == SLOW) {
-            std::thread::sleep(Duration::from_millis(150));
+        if batch.iter().any(|s| s[0] == HELD) {
+            self.gate.pass();
         }
         if batch.len() > 1 && batch.iter().any(|s| s[0] == POISON) {
             return Err(models::ModelError::Config("poisoned batch".into()));
@@ -63,46 +87,72 @@ fn fake_info() -> ModelInfo {
     }
 }
 
-fn start(config: BatchConfig) -> (Batcher, Arc<Mutex<Vec<Vec<i64>>>>) {
+type Seen = Arc<Mutex<Vec<Vec<i64>>>>;
+
+fn start(config: BatchConfig) -> (Batcher, Seen, Arc<Gate>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
+    let gate = Arc::new(Gate::default());
     let info = fake_info();
     let b = Batcher::start(
-        Fake { seen: seen.clone() },
+        Fake {
+            seen: seen.clone(),
+            gate: gate.clone(),
+        },
         encoder(),
         info,
         "unit",
         config,
         TokenizerPool::new(1, 64),
     );
-    (b, seen)
+    (b, seen, gate)
+}
+
+/// Waits until `done` holds (polling; a guard against hanging, not a time bound).
+async fn until(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..4000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("never reached: {what}");
+}
+
+/// Polls a future once, as an executor would on its first turn.
+fn first_poll<F: std::future::Future>(f: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
+    f.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+}
+
+fn has_seen(seen: &Seen, id: i64) -> bool {
+    seen.lock().unwrap().iter().flatten().any(|&s| s == id)
 }
 
 #[tokio::test]
 async fn concurrent_requests_share_batches() {
-    let (b, seen) = start(BatchConfig {
-        max_queue_delay: Duration::from_millis(30),
-        ..BatchConfig::default()
-    });
-    let mut handles = Vec::new();
-    for i in 0..16 {
-        let b = b.clone();
-        handles.push(tokio::spawn(async move {
-            b.try_predict(vec![format!("{}", 10 + i)]).await
-        }));
+    let (b, seen, _) = start(BatchConfig::default());
+    let b = b.inline_tokenization(64);
+    // Sixteen callers, each tokenized inline and queued on its first poll, all before the
+    // batching task (on this test's single-threaded runtime) gets to run.
+    let mut calls: Vec<_> = (0..16)
+        .map(|i| Box::pin(b.try_predict(vec![format!("{}", 10 + i)])))
+        .collect();
+    for call in &mut calls {
+        assert!(first_poll(call.as_mut()).is_pending());
     }
-    for (i, h) in handles.into_iter().enumerate() {
-        let r = h.await.unwrap().unwrap();
+    assert_eq!(b.stats().queue_depth, 16);
+    for (i, call) in calls.into_iter().enumerate() {
+        let r = call.await.unwrap();
         assert_eq!(r[0].as_ref().unwrap().label, format!("l{}", 10 + i));
     }
     let stats = b.stats();
     assert_eq!(stats.items, 16);
-    assert!(stats.batches < 16, "{stats:?} {:?}", seen.lock().unwrap());
-    assert!(stats.largest_batch > 1);
+    assert_eq!(stats.batches, 1, "{stats:?} {:?}", seen.lock().unwrap());
+    assert_eq!(stats.largest_batch, 16);
 }
 
 #[tokio::test]
 async fn one_bad_input_fails_only_itself() {
-    let (b, _) = start(BatchConfig {
+    let (b, _, _) = start(BatchConfig {
         max_queue_delay: Duration::from_millis(20),
         ..BatchConfig::default()
     });
@@ -118,15 +168,19 @@ async fn one_bad_input_fails_only_itself() {
 
 #[tokio::test]
 async fn a_caller_that_went_away_is_dropped_before_inference() {
-    let (b, seen) = start(BatchConfig::default());
+    let (b, seen, gate) = start(BatchConfig::default());
     let busy = {
         let b = b.clone();
-        tokio::spawn(async move { b.predict(vec!["777".into()]).await })
+        tokio::spawn(async move { b.predict(vec![HELD.to_string()]).await })
     };
-    tokio::time::sleep(Duration::from_millis(30)).await;
-    // Queued behind the slow batch, then abandoned.
-    let r = tokio::time::timeout(Duration::from_millis(20), b.predict(vec!["4242".into()])).await;
-    assert!(r.is_err());
+    until("the held batch reached the model", || has_seen(&seen, HELD)).await;
+    // Queued behind the held batch (tokenized inline: queued on its first poll), then
+    // abandoned by its caller before the model, held until the gate opens, could answer.
+    let inline = b.clone().inline_tokenization(64);
+    let mut call = Box::pin(inline.predict(vec!["4242".into()]));
+    assert!(first_poll(call.as_mut()).is_pending());
+    drop(call);
+    gate.open();
     busy.await.unwrap().unwrap();
     // A later request still works, and the abandoned one never reached the model.
     b.predict(vec!["11".into()]).await.unwrap();
@@ -137,7 +191,7 @@ async fn a_caller_that_went_away_is_dropped_before_inference() {
 
 #[tokio::test]
 async fn a_full_queue_is_overloaded_at_once() {
-    let (b, _) = start(BatchConfig {
+    let (b, _, gate) = start(BatchConfig {
         queue_capacity: 2,
         max_batch_size: 1,
         ..BatchConfig::default()
@@ -145,17 +199,17 @@ async fn a_full_queue_is_overloaded_at_once() {
     let mut busy = Vec::new();
     for _ in 0..4 {
         let b = b.clone();
-        busy.push(tokio::spawn(
-            async move { b.predict(vec!["777".into()]).await },
-        ));
+        busy.push(tokio::spawn(async move {
+            b.predict(vec![HELD.to_string()]).await
+        }));
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let t = Instant::now();
-    let r = b
-        .try_predict(vec!["1".into(), "2".into(), "3".into()])
-        .await;
+    // Steady while the model is held: the first in the model, the second taken as the next
+    // batch, the third and fourth filling the queue's two places.
+    until("a full queue", || b.stats().queue_depth == 2).await;
+    // Refused at once, not queued behind them (`predict` waits for room instead).
+    let r = b.try_predict(vec!["1".into()]).await;
     assert!(matches!(r, Err(ServeError::Overloaded(_))), "{r:?}");
-    assert!(t.elapsed() < Duration::from_millis(50));
+    gate.open();
     for h in busy {
         h.await.unwrap().unwrap();
     }
@@ -180,7 +234,10 @@ async fn small_requests_tokenize_inline_and_large_ones_on_the_pool() {
     let info = fake_info();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let b = Batcher::start(
-        Fake { seen },
+        Fake {
+            seen,
+            gate: Arc::default(),
+        },
         encoder,
         info,
         "unit",

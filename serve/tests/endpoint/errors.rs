@@ -1,7 +1,7 @@
 //! Every error status, always with the one JSON shape; never a 500 for a client mistake.
 use crate::common::*;
 use hyper::Method;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
@@ -170,14 +170,10 @@ async fn load_is_shed_fast_with_429_and_retry_after() {
         }));
     }
     worker.wait_holding(2).await;
-    let t = Instant::now();
     let r = invoke_json(s.addr, r#""great""#).await;
     assert_eq!(r.status, 429, "{}", r.text());
-    assert!(
-        t.elapsed() < Duration::from_millis(200),
-        "{:?}",
-        t.elapsed()
-    );
+    // Answered without waiting for a slot: both holders are still held.
+    assert!(holders.iter().all(|h| !h.is_finished()));
     assert_eq!(r.error_type(), "overloaded");
     assert_eq!(r.header("retry-after"), Some("1"));
     // Health checks are not shed.
@@ -293,7 +289,6 @@ async fn ping_is_503_until_ready_and_a_failed_start_returns_an_error() {
     }]);
     c.limits.upstream_timeout = Duration::from_millis(1500);
     let s = TestServer::spawn(c).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let p = get(s.addr, "/ping").await;
     assert_eq!(p.status, 503);
     let r = invoke_json(s.addr, r#""great""#).await;

@@ -2,7 +2,7 @@
 use crate::common::*;
 use hyper::Method;
 use serde_json::json;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,20 +11,37 @@ async fn swap_under_load_has_zero_failures() {
     let m = models();
     let s = TestServer::start(config(vec![local("A", &m.a, 1.0)])).await;
     let stop = Arc::new(AtomicBool::new(false));
+    // Answers each client has had, so the test waits for states, not for times.
+    let answered: Arc<Vec<AtomicUsize>> = Arc::new((0..4).map(|_| AtomicUsize::new(0)).collect());
     let mut clients = Vec::new();
-    for _ in 0..4 {
-        let (addr, stop) = (s.addr, stop.clone());
+    for i in 0..4 {
+        let (addr, stop, answered) = (s.addr, stop.clone(), answered.clone());
         clients.push(tokio::spawn(async move {
             let mut versions = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 let r = invoke_json(addr, r#""keep going""#).await;
                 assert_eq!(r.status, 200, "{}", r.text());
                 versions.push(r.json()["model_version"].as_str().unwrap().to_string());
+                answered[i].fetch_add(1, Ordering::SeqCst);
             }
             versions
         }));
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let each_answered = |at_least: Vec<usize>| {
+        let answered = answered.clone();
+        async move {
+            for _ in 0..4000 {
+                let now: Vec<usize> = answered.iter().map(|a| a.load(Ordering::SeqCst)).collect();
+                if now.iter().zip(&at_least).all(|(n, l)| n >= l) {
+                    return now;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            panic!("the clients were not answered {at_least:?} times");
+        }
+    };
+    // Every client answered by A twice before the swap …
+    each_answered(vec![2; 4]).await;
     let r = admin(
         s.addr,
         Method::POST,
@@ -33,7 +50,9 @@ async fn swap_under_load_has_zero_failures() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // … and twice after it, so the last answer of each comes from a request sent after it.
+    let at_swap = each_answered(vec![0; 4]).await;
+    each_answered(at_swap.iter().map(|n| n + 2).collect()).await;
     stop.store(true, Ordering::Relaxed);
     let (va, vb) = (version_of(&m.a), version_of(&m.b));
     let mut seen_b_after_a = true;
@@ -65,11 +84,10 @@ async fn swap_under_load_has_zero_failures() {
 
 #[tokio::test]
 async fn graceful_shutdown_finishes_in_flight_requests() {
-    let m = models();
-    let mut c = config(vec![local("A", &m.a, 1.0)]);
-    // Requests wait in the queue long enough to be in flight when shutdown begins.
-    c.batch.max_queue_delay = Duration::from_millis(400);
-    let s = TestServer::start(c).await;
+    // Six requests held by a worker that answers only when released: shutdown begins while
+    // they are in flight, does not end while they are, and each still gets its answer.
+    let worker = HoldingWorker::start().await;
+    let s = TestServer::start(config(vec![worker.variant("A")])).await;
     let mut inflight = Vec::new();
     for _ in 0..6 {
         let addr = s.addr;
@@ -77,11 +95,23 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
             invoke_json(addr, r#""in flight""#).await.status
         }));
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    worker.wait_holding(6).await;
     let addr = s.addr;
-    let t = std::time::Instant::now();
-    s.stop().await.unwrap();
-    assert!(t.elapsed() < Duration::from_secs(5));
+    let stopping = tokio::spawn(s.stop());
+    // Shutdown has begun once `/ping` stops answering 200 (503, then refused).
+    let mut polls = 0;
+    while matches!(try_send(addr, Method::GET, "/ping", &[], "").await, Ok(r) if r.status == 200) {
+        polls += 1;
+        assert!(polls < 2000, "shutdown never began");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        !stopping.is_finished(),
+        "shutdown ended with six requests in flight"
+    );
+    assert!(inflight.iter().all(|h| !h.is_finished()));
+    worker.release();
+    stopping.await.unwrap().unwrap();
     for h in inflight {
         assert_eq!(h.await.unwrap(), 200);
     }
