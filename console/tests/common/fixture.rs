@@ -54,11 +54,21 @@ pub fn runs() -> Runs {
         &[("auto_approve", "true"), ("min_accuracy", "1.01")],
     );
     assert_eq!(r3.execution.status, pipeline::ExecutionStatus::Failed);
-    let v1 = r1.version.expect("v1 registered");
-    let v2 = r2.version.expect("v2 registered");
+    let executions = [
+        r1.execution.id.clone(),
+        r2.execution.id.clone(),
+        r3.execution.id,
+    ];
+    let registered = |r: pipeline::DefaultRun, name: &str| {
+        let e = &r.execution;
+        r.version
+            .unwrap_or_else(|| panic!("{name} not registered: {e:#?}"))
+    };
+    let v1 = registered(r1, "v1");
+    let v2 = registered(r2, "v2");
     assert_ne!(v1.version, v2.version);
     Runs {
-        executions: [r1.execution.id, r2.execution.id, r3.execution.id],
+        executions,
         dir,
         home,
         stores,
