@@ -8,7 +8,8 @@
 //! - dependencies point down the crate table: `serve` does not depend on `pipeline`, and no
 //!   library crate depends on clap or anyhow (`cargo metadata`, normal dependencies,
 //!   transitively);
-//! - no source file over 600 lines, and `serve` under 9,000 lines.
+//! - no source file over 600 lines, and `serve`'s code (its unit tests left out) not
+//!   growing (see `files_stay_small_and_serve_does_not_grow`).
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use syn::visit::Visit;
@@ -344,7 +345,7 @@ fn files_stay_small_and_serve_does_not_grow() {
                 big.push(format!("{} ({n} lines)", f.display()));
             }
             if name == "serve" {
-                serve_lines += n;
+                serve_lines += code_lines(&f);
             }
         }
     }
@@ -353,5 +354,22 @@ fn files_stay_small_and_serve_does_not_grow() {
     // to `monitoring`; it was, and then grew with the batch-transform joins and sharding,
     // the hostile-client connection layer and the closed loop's schedule and feedback.
     // A ratchet on today's size until it is brought back down: it may shrink, not grow.
-    assert!(serve_lines < 11_600, "serve has {serve_lines} lines");
+    // Unit tests are left out (10,129 lines of code and 1,529 of unit tests on 2026-12-03),
+    // so that a better test is never what trips it.
+    assert!(
+        serve_lines <= 10_150,
+        "serve has {serve_lines} lines of code"
+    );
+}
+
+/// A source file's lines outside its unit tests: none for a `tests.rs`, else those before
+/// its first top-level `#[cfg(test)]`.
+fn code_lines(file: &Path) -> usize {
+    if file.file_name().is_some_and(|n| n == "tests.rs") {
+        return 0;
+    }
+    let text = std::fs::read_to_string(file).unwrap();
+    text.lines()
+        .take_while(|l| !l.starts_with("#[cfg(test)]"))
+        .count()
 }
