@@ -245,7 +245,8 @@ row() { # LABEL PREFIX
     sed -n '3,$p' "$work/quality.out" | sed -E 's/^([^ ]+) \((.*)\): balanced accuracy (.*) over [0-9]+ folds; per seed (.*); macro-F1 (.*); training (.*)$/| \1 (`\2`) | \3 | \4 | \5 | \6 |/'
     echo
     echo "The quality preset (MiniLM-L6 fine-tune) is not part of this run: ~20 min per epoch on a"
-    echo "2-core CPU. Its measured runs: \`bench/quality_preset_results.md\`."
+    echo "2-core CPU. Its measured runs (one split; a 5-fold cross-validation of its balanced"
+    echo "2-epoch variant, 0.6829 ± 0.0161): \`bench/quality_preset_results.md\`."
     echo
   fi
   echo "## Pipeline (\`bench/pipeline.sh\`, built-in pipeline on the reviews data$([ -n "$TRAIN_EPOCHS" ] && echo ", \`epochs=$TRAIN_EPOCHS\`"))"
