@@ -354,10 +354,10 @@ fn files_stay_small_and_serve_does_not_grow() {
     // to `monitoring`; it was, and then grew with the batch-transform joins and sharding,
     // the hostile-client connection layer and the closed loop's schedule and feedback.
     // A ratchet on today's size until it is brought back down: it may shrink, not grow.
-    // Unit tests are left out (10,129 lines of code and 1,529 of unit tests on 2026-12-03),
+    // Unit tests are left out (10,088 lines of code and 1,560 of unit tests on 2026-12-03),
     // so that a better test is never what trips it.
     assert!(
-        serve_lines <= 10_150,
+        serve_lines <= 10_100,
         "serve has {serve_lines} lines of code"
     );
 }
