@@ -14,6 +14,7 @@
 #      release build the first time, reused while OLD stays the same).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 OLD=${OLD:-d72e940^}
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10s}
@@ -44,7 +45,6 @@ OLD_BIN=$OLD_DIR/target/release/examples/endpoint_bench
 "$OLD_BIN" make-model "$WORK/model-old" >/dev/null
 "$NEW_BIN" make-model "$WORK/model-new" >/dev/null
 
-wait_http() { for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/ping" >/dev/null && return 0; sleep 0.1; done; echo "no answer on $PORT"; exit 1; }
 # wrk's 99th percentile in milliseconds (it prints us, ms or s).
 p99_ms() { awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
   print (u == "us" ? v / 1000 : u == "s" ? v * 1000 : v) }' "$1"; }
@@ -55,7 +55,7 @@ one_run() { # build round
   local bin model out
   if [ "$1" = old ]; then bin=$OLD_BIN; model=$WORK/model-old; else bin=$NEW_BIN; model=$WORK/model-new; fi
   "$bin" serve "$model" "$PORT" > "$WORK/server-$1-$2.log" 2>&1 & local srv=$!
-  wait_http
+  wait_http "$PORT" /ping
   wrk -t"$THREADS" -c64 -d"$WARMUP" -s bench/endpoint_post.lua "http://127.0.0.1:$PORT" >/dev/null
   for c in 64 1; do
     out=$WORK/$1-$2-c$c.txt

@@ -169,6 +169,7 @@ async fn one_bad_input_fails_only_itself() {
 #[tokio::test]
 async fn a_caller_that_went_away_is_dropped_before_inference() {
     let (b, seen, gate) = start(BatchConfig::default());
+    let b = b.inline_tokenization(64);
     let busy = {
         let b = b.clone();
         tokio::spawn(async move { b.predict(vec![HELD.to_string()]).await })
@@ -176,8 +177,7 @@ async fn a_caller_that_went_away_is_dropped_before_inference() {
     until("the held batch reached the model", || has_seen(&seen, HELD)).await;
     // Queued behind the held batch (tokenized inline: queued on its first poll), then
     // abandoned by its caller before the model, held until the gate opens, could answer.
-    let inline = b.clone().inline_tokenization(64);
-    let mut call = Box::pin(inline.predict(vec!["4242".into()]));
+    let mut call = Box::pin(b.predict(vec!["4242".into()]));
     assert!(first_poll(call.as_mut()).is_pending());
     drop(call);
     gate.open();

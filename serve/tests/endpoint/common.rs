@@ -260,6 +260,18 @@ pub fn metric(text: &str, name: &str, fragments: &[&str]) -> Option<f64> {
         .find_map(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
+/// Waits until `done` holds, checking every 5 ms: a state to reach, not a time bound (it
+/// gives up after 10 s only so that a broken mechanism fails instead of hanging).
+pub async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    for _ in 0..2000 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("never reached: {what}");
+}
+
 /// A stand-in worker (`sentio serve --worker`) on 127.0.0.1:0: it answers `/ping` and
 /// `/v1/models`, and holds every `POST /invocations` until [`HoldingWorker::release`];
 /// `held` tells how many it holds, so a test knows requests are in flight by counting,
@@ -315,13 +327,11 @@ impl HoldingWorker {
 
     /// Waits (bounded) until the worker holds `n` requests.
     pub async fn wait_holding(&self, n: usize) {
-        for _ in 0..2000 {
-            if self.held.load(std::sync::atomic::Ordering::SeqCst) >= n {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("the worker never held {n} requests");
+        let held = || self.held.load(std::sync::atomic::Ordering::SeqCst);
+        until(&format!("the worker holds {n} requests"), async || {
+            held() >= n
+        })
+        .await;
     }
 
     /// Answers every held request, and later ones at once.

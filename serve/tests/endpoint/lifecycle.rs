@@ -4,7 +4,6 @@ use hyper::Method;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 #[tokio::test]
 async fn swap_under_load_has_zero_failures() {
@@ -27,21 +26,12 @@ async fn swap_under_load_has_zero_failures() {
             versions
         }));
     }
-    let each_answered = |at_least: Vec<usize>| {
-        let answered = answered.clone();
-        async move {
-            for _ in 0..4000 {
-                let now: Vec<usize> = answered.iter().map(|a| a.load(Ordering::SeqCst)).collect();
-                if now.iter().zip(&at_least).all(|(n, l)| n >= l) {
-                    return now;
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            panic!("the clients were not answered {at_least:?} times");
-        }
-    };
+    let counts = || -> Vec<usize> { answered.iter().map(|a| a.load(Ordering::SeqCst)).collect() };
     // Every client answered by A twice before the swap …
-    each_answered(vec![2; 4]).await;
+    until("each client answered twice", async || {
+        counts().iter().all(|&n| n >= 2)
+    })
+    .await;
     let r = admin(
         s.addr,
         Method::POST,
@@ -51,8 +41,11 @@ async fn swap_under_load_has_zero_failures() {
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
     // … and twice after it, so the last answer of each comes from a request sent after it.
-    let at_swap = each_answered(vec![0; 4]).await;
-    each_answered(at_swap.iter().map(|n| n + 2).collect()).await;
+    let at_swap = counts();
+    until("each client answered twice after the swap", async || {
+        counts().iter().zip(&at_swap).all(|(n, s)| *n >= s + 2)
+    })
+    .await;
     stop.store(true, Ordering::Relaxed);
     let (va, vb) = (version_of(&m.a), version_of(&m.b));
     let mut seen_b_after_a = true;
@@ -99,12 +92,10 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     let addr = s.addr;
     let stopping = tokio::spawn(s.stop());
     // Shutdown has begun once `/ping` stops answering 200 (503, then refused).
-    let mut polls = 0;
-    while matches!(try_send(addr, Method::GET, "/ping", &[], "").await, Ok(r) if r.status == 200) {
-        polls += 1;
-        assert!(polls < 2000, "shutdown never began");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until("shutdown began", async || {
+        !matches!(try_send(addr, Method::GET, "/ping", &[], "").await, Ok(r) if r.status == 200)
+    })
+    .await;
     assert!(
         !stopping.is_finished(),
         "shutdown ended with six requests in flight"
