@@ -59,7 +59,7 @@ log() { echo "[$(date -u +%H:%M:%S)] $*"; }
 log "build"
 scripts/setup.sh
 cargo build --release -q -p sentio
-cargo build --release -q -p serve --example endpoint_bench --example transform_bench \
+cargo build --release -q -p serve --example endpoint_bench -p transform --example transform_bench \
   -p loadtest --example trivial_server -p train --example predict_bench
 SENTIO=$root/target/release/sentio
 EX=$root/target/release/examples

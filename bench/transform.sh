@@ -25,7 +25,7 @@ MODEL=${1:-/tmp/sentio-bench-model}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-cargo build --release -q -p serve --example transform_bench
+cargo build --release -q -p transform --example transform_bench
 cargo build --release -q --bin sentio
 BIN=${CARGO_TARGET_DIR:-target}/release/examples/transform_bench
 SENTIO=${CARGO_TARGET_DIR:-target}/release/sentio

@@ -5,11 +5,11 @@
 //!   uses which (through `crate::`, `super::` or `self::` paths, parsed with syn; test
 //!   modules left out) has no cycle. A child using its parent's items and a parent using
 //!   its children (`mod.rs` re-exports) are ownership, not cycles;
-//! - dependencies point down the crate table: `serve` does not depend on `pipeline`, and no
-//!   library crate depends on clap or anyhow (`cargo metadata`, normal dependencies,
-//!   transitively);
-//! - no source file over 600 lines, and `serve`'s code (its unit tests left out) not
-//!   growing (see `files_stay_small_and_serve_does_not_grow`).
+//! - dependencies point down the crate table: `serve` does not depend on `pipeline` or
+//!   `transform`, `transform` (above `serve`) not on `pipeline`, and no library crate
+//!   depends on clap or anyhow (`cargo tree`, normal dependencies, transitively);
+//! - no source file over 600 lines, and `serve` under 9,000 lines (see
+//!   `files_stay_small_and_serve_does_not_grow`).
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use syn::visit::Visit;
@@ -22,6 +22,7 @@ const LIBRARIES: &[&str] = &[
     "monitoring",
     "pipeline",
     "serve",
+    "transform",
     "console",
     "loadtest",
 ];
@@ -311,6 +312,13 @@ fn dependencies_point_down_the_crate_table() {
     let serve = normal_dependencies("serve");
     assert!(!serve.contains("pipeline"), "serve depends on pipeline");
     assert!(serve.contains("monitoring") && serve.contains("models"));
+    assert!(!serve.contains("transform"), "serve depends on transform");
+    let transform = normal_dependencies("transform");
+    assert!(transform.contains("serve") && transform.contains("models"));
+    // (not `console`: indicatif's terminal crate shares our console's name)
+    for above in ["pipeline", "train"] {
+        assert!(!transform.contains(above), "transform depends on {above}");
+    }
     let console = normal_dependencies("console");
     assert!(!console.contains("serve"), "console depends on serve");
     assert!(console.contains("pipeline") && console.contains("monitoring"));
@@ -345,31 +353,13 @@ fn files_stay_small_and_serve_does_not_grow() {
                 big.push(format!("{} ({n} lines)", f.display()));
             }
             if name == "serve" {
-                serve_lines += code_lines(&f);
+                serve_lines += n;
             }
         }
     }
     assert!(big.is_empty(), "files over 600 lines: {big:?}");
-    // Issue 16 asked for serve under 9,000 lines once the monitoring loop's formats moved
-    // to `monitoring`; it was, and then grew with the batch-transform joins and sharding,
-    // the hostile-client connection layer and the closed loop's schedule and feedback.
-    // A ratchet on today's size until it is brought back down: it may shrink, not grow.
-    // Unit tests are left out (10,088 lines of code and 1,560 of unit tests on 2026-12-03),
-    // so that a better test is never what trips it.
-    assert!(
-        serve_lines <= 10_100,
-        "serve has {serve_lines} lines of code"
-    );
-}
-
-/// A source file's lines outside its unit tests: none for a `tests.rs`, else those before
-/// its first top-level `#[cfg(test)]`.
-fn code_lines(file: &Path) -> usize {
-    if file.file_name().is_some_and(|n| n == "tests.rs") {
-        return 0;
-    }
-    let text = std::fs::read_to_string(file).unwrap();
-    text.lines()
-        .take_while(|l| !l.starts_with("#[cfg(test)]"))
-        .count()
+    // Issue 16: `serve` under 9,000 lines, counted as the issue counted it (every line of
+    // `serve/src`, unit tests included: 12,880 when it was filed). The monitoring loop's
+    // formats went to `monitoring`, and the batch transform engine to `transform`.
+    assert!(serve_lines < 9_000, "serve has {serve_lines} lines");
 }

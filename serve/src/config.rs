@@ -7,6 +7,7 @@ use crate::capture::CaptureConfig;
 use crate::catalog::{ModelCatalog, PathCatalog};
 use crate::endpoint::routing::RoutingConfig;
 use crate::error::ServeError;
+use crate::jobs::TransformJobs;
 use crate::limits::Limits;
 use crate::schedule::ScheduleConfig;
 use crate::shadow::ShadowConfig;
@@ -36,8 +37,9 @@ pub struct ServeConfig {
     /// Threads tokenizing requests (shared by all variants).
     pub tokenizer_threads: usize,
     pub catalog: Arc<dyn ModelCatalog>,
-    /// Folders that transform jobs (`POST /transform-jobs`) may read and write.
-    pub transform_roots: Vec<PathBuf>,
+    /// Batch transform jobs (`POST /transform-jobs`): the `transform` crate's, confined to
+    /// their roots; `None` answers 403.
+    pub transform_jobs: Option<Arc<dyn TransformJobs>>,
     /// Sticky assignment of requests to variants.
     pub routing: RoutingConfig,
     /// Data capture (off by default).
@@ -69,7 +71,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("worker", &self.worker)
             .field("force", &self.force)
             .field("tokenizer_threads", &self.tokenizer_threads)
-            .field("transform_roots", &self.transform_roots)
+            .field("transform_jobs", &self.transform_jobs.is_some())
             .field("routing", &self.routing)
             .field("capture", &self.capture)
             .field("state_dir", &self.state_dir)
@@ -96,7 +98,7 @@ impl ServeConfig {
             force: false,
             tokenizer_threads: 1,
             catalog: Arc::new(PathCatalog::default()),
-            transform_roots: Vec::new(),
+            transform_jobs: None,
             routing: RoutingConfig::default(),
             capture: None,
             state_dir: None,

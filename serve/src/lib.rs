@@ -1,14 +1,15 @@
-//! Sentio's real-time endpoint and batch transform: a hyper + tower front proxy
+//! Sentio's real-time endpoint: a hyper + tower front proxy
 //! implementing the SageMaker inference contract (`/ping`, `/invocations`) and a native
 //! `/v1` API over 1–10 production variants, each a dynamically batched in-process model or
 //! a remote `sentio serve --worker`; a bearer-token management API with atomic model
 //! swaps; Prometheus metrics; data capture, shadow traffic, ground truth and the
-//! in-process drift schedule; graceful shutdown; batch transform jobs.
+//! in-process drift schedule; graceful shutdown.
 //!
 //! Entry point: [`run`] (a typed [`ServeConfig`], a bound listener and a shutdown future).
-//! Registry lookups and retraining reach this crate as small traits ([`ModelCatalog`],
-//! [`Retrainer`]); file formats of the monitoring loop come from the `monitoring` crate.
-//! [`Batcher`] is reusable on its own.
+//! Registry lookups, retraining and batch transform jobs reach this crate as small traits
+//! ([`ModelCatalog`], [`Retrainer`], [`TransformJobs`]); file formats of the monitoring
+//! loop come from the `monitoring` crate. [`Batcher`] is reusable on its own (the
+//! `transform` crate runs its jobs on it).
 #![forbid(unsafe_code)]
 
 pub mod batcher;
@@ -21,6 +22,7 @@ pub mod endpoint;
 pub mod error;
 pub mod feedback;
 pub mod http;
+pub mod jobs;
 pub mod limits;
 pub mod middleware;
 pub mod reports;
@@ -30,13 +32,13 @@ mod served;
 mod server;
 pub mod shadow;
 pub mod telemetry;
-pub mod transform;
 pub mod variant;
 
 pub use batcher::{BatchConfig, Batcher, BatcherStats, InferenceBackend, ModelInfo, TokenizerPool};
 pub use catalog::{CatalogError, DeploymentRecord, ModelCatalog, PathCatalog, ResolvedModel};
 pub use config::ServeConfig;
 pub use error::ServeError;
+pub use jobs::TransformJobs;
 pub use limits::Limits;
 pub use schedule::Retrainer;
 pub use server::run;

@@ -3,13 +3,11 @@
 use super::transform::EngineArgs;
 use clap::Args;
 use serde_json::{json, Map, Value};
-use serve::transform::{
-    run_local_stream, JobStatus, RunOptions, StreamInput, StreamRecord, StreamSink,
-};
 use serve::ServeError;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use transform::{run_local_stream, JobStatus, RunOptions, StreamInput, StreamRecord, StreamSink};
 
 /// Predict the label of texts with a saved model: one JSON line per text
 /// (`{"label", "model_version", "probabilities", "text"}`, or `{"error", "line", "type"}`

@@ -1,12 +1,12 @@
 //! `sentio transform`: the flags of a batch transform job, which runs with a progress
 //! report and prints its summary; and the batching flags `sentio predict` shares.
-use serve::transform::{
-    run_local_job, AssembleWith, BatchStrategy, DataProcessing, JobStatus, JoinSource, LocalModel,
-    RunOptions, Shard, SplitType, TransformSpec, DEFAULT_MAX_PAYLOAD_MB,
-};
 use serve::BatchConfig;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use transform::{
+    run_local_job, AssembleWith, BatchStrategy, DataProcessing, JobStatus, JoinSource, LocalModel,
+    RunOptions, Shard, SplitType, TransformSpec, DEFAULT_MAX_PAYLOAD_MB,
+};
 
 /// A knob's flag: SageMaker's name of a value, or its lower or kebab case.
 fn knob<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {
@@ -164,7 +164,7 @@ impl EngineArgs {
 /// the job failed; a job stopped by a signal exits with 128 + the signal's number.
 pub fn run(args: TransformArgs) -> anyhow::Result<ExitCode> {
     let spec = args.to_spec();
-    serve::transform::validate_spec(&spec)?;
+    transform::validate_spec(&spec)?;
     let device = args.device.parse::<models::DeviceChoice>()?.resolve()?;
     let dir = super::reference::model_dir(&super::home::home_at(args.home.clone()), &args.model)?;
     let model = args

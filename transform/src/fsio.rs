@@ -4,9 +4,9 @@
 //! `sentio transform` reads its input as given. Every output file lives in the output
 //! folder's handle, is created exclusively (`O_EXCL`) and reopened without following
 //! symlinks (`O_NOFOLLOW`), and replaces its final name by a rename.
-use crate::error::ServeError;
 use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt};
 use cap_std::fs::{Dir, OpenOptions};
+use serve::ServeError;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};

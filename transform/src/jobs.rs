@@ -1,12 +1,14 @@
 //! Transform jobs on a running server: a registry of jobs started by
-//! `POST /transform-jobs` and described by `GET /transform-jobs/{id}`.
+//! `POST /transform-jobs` and described by `GET /transform-jobs/{id}` (the routes are
+//! `serve`'s; they reach these jobs as [`serve::TransformJobs`]).
 use super::engine::{run_job, RunOptions, Summary};
 use super::fsio::Roots;
 use super::knobs::TransformSpec;
 use super::progress::{Counters, Counts, JobStatus};
-use crate::batcher::Batcher;
-use crate::error::ServeError;
 use serde::Serialize;
+use serde_json::Value;
+use serve::batcher::Batcher;
+use serve::ServeError;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -40,14 +42,14 @@ struct Job {
 }
 
 /// The jobs of one server, and the roots their paths must lie in (opened once).
-pub struct TransformJobs {
+pub struct Jobs {
     roots: Roots,
     jobs: Mutex<HashMap<String, Arc<Job>>>,
 }
 
-impl TransformJobs {
+impl Jobs {
     pub fn new(roots: Vec<PathBuf>) -> Self {
-        TransformJobs {
+        Jobs {
             roots: Roots::open(&roots),
             jobs: Mutex::new(HashMap::new()),
         }
@@ -120,5 +122,19 @@ impl TransformJobs {
             counts: job.counters.snapshot(),
             summary,
         })
+    }
+}
+
+impl serve::TransformJobs for Jobs {
+    fn start(&self, batcher: Batcher, spec: Value) -> Result<Value, ServeError> {
+        let spec: TransformSpec = serde_json::from_value(spec)
+            .map_err(|e| ServeError::Malformed(format!("invalid transform job: {e}")))?;
+        let id = Jobs::start(self, batcher, spec)?;
+        serve::TransformJobs::describe(self, &id)
+    }
+
+    fn describe(&self, id: &str) -> Result<Value, ServeError> {
+        let d = Jobs::describe(self, id)?;
+        Ok(serde_json::to_value(d).unwrap_or_default())
     }
 }

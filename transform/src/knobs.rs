@@ -1,8 +1,8 @@
 //! SageMaker's transform-job knobs, with the same names and meanings, and their validated
 //! form (`Knobs`) with compiled JSONPath filters.
-use crate::error::ServeError;
 use serde::{Deserialize, Serialize};
 use serde_json_path::JsonPath;
+use serve::ServeError;
 use std::path::PathBuf;
 
 /// Default and largest `MaxPayloadInMB` (SageMaker's).

@@ -1,4 +1,6 @@
 //! Batch transform: files of records → predictions, with SageMaker's transform-job knobs.
+//! Jobs run on their own (`sentio transform`, `sentio predict`) or on a server
+//! (`POST /transform-jobs`, through `serve`'s [`TransformJobs`](serve::TransformJobs)).
 //!
 //! | file | job |
 //! |---|---|
@@ -14,11 +16,10 @@
 //! | `local.rs` | jobs on their own (`sentio transform`, `sentio predict`): signals, model thread joined |
 //! | `progress.rs` | live counters, progress bar or log lines, stopping |
 //! | `fsio.rs` | files through directory handles: roots, exclusive no-follow outputs |
-//! | `jobs.rs`, `api.rs` | `POST /transform-jobs`, `GET /transform-jobs/{id}` |
+//! | `jobs.rs` | a server's jobs (`POST /transform-jobs`, `GET /transform-jobs/{id}`) |
 //!
-//! Predictions go through the serving [`Batcher`](crate::Batcher) (tokenizer pool, dynamic
+//! Predictions go through the serving [`Batcher`](serve::Batcher) (tokenizer pool, dynamic
 //! batches, model thread), so a job shares a server's model when run there.
-pub(crate) mod api;
 mod checkpoint;
 mod engine;
 mod file_job;
@@ -35,7 +36,7 @@ mod shard;
 
 pub use engine::{run_transform, RunOptions, Summary, SUMMARY_FILE};
 pub use file_job::FileSummary;
-pub use jobs::{JobDescription, TransformJobs};
+pub use jobs::{JobDescription, Jobs};
 pub use knobs::{
     validate as validate_spec, AssembleWith, BatchStrategy, DataProcessing, JoinSource, SplitType,
     TransformSpec, DEFAULT_MAX_PAYLOAD_MB, MAX_MAX_PAYLOAD_MB,

@@ -230,7 +230,7 @@ fn cell(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transform::knobs::TransformSpec;
+    use crate::knobs::TransformSpec;
     use JoinSource::{Input as Joined, None as Alone};
     use OutputKind::{Csv, Json};
 

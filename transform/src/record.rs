@@ -179,7 +179,7 @@ fn text_of(v: Value) -> Result<String, RecordError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transform::knobs::TransformSpec;
+    use crate::knobs::TransformSpec;
     use InputKind::{Csv, JsonLines, Text};
 
     fn knobs(filter: &str) -> Knobs {

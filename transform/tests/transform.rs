@@ -2,20 +2,20 @@
 //! joins and filters, order, bad records and the error budget, resumption after a stop
 //! without finalising, gzip input, and the HTTP job API with its path confinement.
 #[allow(dead_code)]
-#[path = "endpoint/common.rs"]
+#[path = "../../serve/tests/endpoint/common.rs"]
 mod common;
 
 use common::{admin, models, send, TestServer, TOKEN};
 use hyper::Method;
 use serde_json::{json, Value};
-use serve::transform::{
-    run_transform, AssembleWith, BatchStrategy, Counters, JobStatus, JoinSource, RunOptions,
-    SplitType, Summary, TransformSpec,
-};
 use serve::{BatchConfig, Batcher, TokenizerPool};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use transform::{
+    run_transform, AssembleWith, BatchStrategy, Counters, JobStatus, JoinSource, RunOptions,
+    SplitType, Summary, TransformSpec,
+};
 
 async fn batcher() -> Batcher {
     let config = BatchConfig {
@@ -324,7 +324,9 @@ async fn http_jobs_are_token_protected_and_confined() {
     write(&outside, "secret.jsonl", jsonl(2).as_bytes());
     std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
     let mut config = common::config(vec![common::local("AllTraffic", &models().a, 1.0)]);
-    config.transform_roots = vec![root.clone()];
+    config.transform_jobs = Some(std::sync::Arc::new(transform::Jobs::new(
+        vec![root.clone()],
+    )));
     let server = TestServer::start(config).await;
     let body = |input: &str, output: &str| {
         json!({"Input": input, "Output": output, "BatchStrategy": "MultiRecord",
@@ -373,6 +375,15 @@ async fn http_jobs_are_token_protected_and_confined() {
     )
     .await;
     assert_eq!(bad.status, 422);
+    // A misspelt knob or a Variant that is not a name is refused, not ignored.
+    for body in [
+        json!({"Input": "in.jsonl", "Output": "o", "MaxPayloadInMb": 1}),
+        json!({"Input": "in.jsonl", "Output": "o", "Variant": 3}),
+    ] {
+        let r = admin(server.addr, Method::POST, "/transform-jobs", body).await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(r.error_type(), "malformed_request");
+    }
 
     let created = admin(
         server.addr,

@@ -3,19 +3,19 @@
 //! whose every record failed fails the job, CSV header rows; and server jobs confined to
 //! their roots by directory handles (links out refused for reading, never written through).
 #[allow(dead_code)]
-#[path = "endpoint/common.rs"]
+#[path = "../../serve/tests/endpoint/common.rs"]
 mod common;
 
 use common::{admin, models, TestServer};
 use hyper::Method;
 use serde_json::{json, Value};
-use serve::transform::{
-    run_transform, Counters, JobStatus, JoinSource, RunOptions, Summary, TransformSpec,
-};
 use serve::{BatchConfig, Batcher, TokenizerPool};
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::sync::Arc;
+use transform::{
+    run_transform, Counters, JobStatus, JoinSource, RunOptions, Summary, TransformSpec,
+};
 
 async fn run(spec: TransformSpec) -> Summary {
     let config = BatchConfig {
@@ -221,7 +221,9 @@ async fn server_jobs_never_follow_links_out_of_their_root() {
         symlink(outside.join("victim"), root.join("out").join(name)).unwrap();
     }
     let mut config = common::config(vec![common::local("AllTraffic", &models().a, 1.0)]);
-    config.transform_roots = vec![root.clone()];
+    config.transform_jobs = Some(std::sync::Arc::new(transform::Jobs::new(
+        vec![root.clone()],
+    )));
     let server = TestServer::start(config).await;
     let body = |input: &str, output: &str| json!({"Input": input, "Output": output, "DataProcessing": {"InputFilter": "$.review_body", "JoinSource": "Input"}});
     for input in ["evil", "evil/evil.jsonl"] {

@@ -10,7 +10,7 @@
 //! | `GET /openapi.json`, `GET /openapi.yaml` | `openapi.rs` |
 //! | `GET /v1/models`, `POST /v1/predict` | `native.rs` |
 //! | `/v1/admin/…` (bearer token) | `admin.rs` |
-//! | `/transform-jobs…` (bearer token) | `crate::transform::api` |
+//! | `/transform-jobs…` (bearer token) | `transform_jobs.rs` (the jobs: the `transform` crate) |
 //! | `POST /feedback` | `feedback.rs` |
 //! | `GET /experiments/{id}` | `experiments.rs` |
 //!
@@ -24,6 +24,7 @@ mod metrics;
 mod native;
 mod openapi;
 mod ping;
+mod transform_jobs;
 
 use crate::capture::Capture;
 use crate::endpoint::routing::RoutingConfig;
@@ -46,8 +47,8 @@ pub struct App {
     pub limits: Limits,
     pub admin_token: Option<SecretString>,
     pub worker: bool,
-    /// Batch transform jobs and the roots their paths are confined to.
-    pub transform: crate::transform::TransformJobs,
+    /// Batch transform jobs (`None`: `/transform-jobs` answers 403).
+    pub transform: Option<Arc<dyn crate::jobs::TransformJobs>>,
     pub routing: RoutingConfig,
     pub capture: Option<Capture>,
     /// `POST /feedback` (with a state directory).
@@ -339,11 +340,8 @@ async fn handle(
         Handler::AdminDeploy => admin::deploy(app, param, req).await,
         Handler::AdminCapture => Ok(admin::capture(app)),
         Handler::AdminUpdateCapture => admin::update_capture(app, req).await,
-        Handler::TransformCreate => {
-            let limit = app.limits.max_body_bytes;
-            crate::transform::api::create(&app.transform, &app.endpoint, limit, req).await
-        }
-        Handler::TransformDescribe => crate::transform::api::describe(&app.transform, param),
+        Handler::TransformCreate => transform_jobs::create(app, req).await,
+        Handler::TransformDescribe => transform_jobs::describe(app, param),
         Handler::Feedback => feedback::feedback(app, req).await,
         Handler::Experiment => experiments::get(app.clone(), param, req.headers()).await,
     }

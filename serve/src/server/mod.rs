@@ -65,7 +65,7 @@ pub async fn run(
         limits: config.limits.clone(),
         admin_token: config.admin_token.clone(),
         worker: config.worker,
-        transform: crate::transform::TransformJobs::new(config.transform_roots.clone()),
+        transform: config.transform_jobs.clone(),
         routing: config.routing.clone(),
         capture,
         feedback: config

@@ -61,7 +61,7 @@ async fn documented_routes_exist_and_responses_match() {
     .unwrap();
     let mut c = config(vec![local("A", &m.a, 1.0), local("B", &m.b, 1.0)]);
     c.state_dir = Some(state.clone());
-    c.transform_roots = vec![root];
+    c.transform_jobs = Some(std::sync::Arc::new(transform::Jobs::new(vec![root])));
     let experiment = monitoring::experiment::Experiment::new(
         "openapi",
         &c.endpoint_name,
@@ -215,7 +215,7 @@ async fn schemathesis_finds_no_failure() {
         max_in_flight: 4,
     });
     c.state_dir = Some(state.clone());
-    c.transform_roots = vec![root];
+    c.transform_jobs = Some(std::sync::Arc::new(transform::Jobs::new(vec![root])));
     c.capture = Some(serve::capture::CaptureConfig::new(
         dir.path().join("capture"),
     ));

@@ -219,7 +219,9 @@ impl ServeArgs {
             force: self.force,
             tokenizer_threads: self.tokenizer_threads,
             catalog,
-            transform_roots: self.transform_roots.clone(),
+            transform_jobs: Some(std::sync::Arc::new(transform::Jobs::new(
+                self.transform_roots.clone(),
+            ))),
             routing: RoutingConfig {
                 session_header: self.observe.session_header.to_ascii_lowercase(),
             },
