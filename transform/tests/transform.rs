@@ -4,6 +4,8 @@
 #[allow(dead_code)]
 #[path = "../../serve/tests/endpoint/common.rs"]
 mod common;
+#[path = "support/http_job.rs"]
+mod http_job;
 
 use common::{admin, models, send, TestServer, TOKEN};
 use hyper::Method;
@@ -385,34 +387,7 @@ async fn http_jobs_are_token_protected_and_confined() {
         assert_eq!(r.error_type(), "malformed_request");
     }
 
-    let created = admin(
-        server.addr,
-        Method::POST,
-        "/transform-jobs",
-        body("in.jsonl", "out"),
-    )
-    .await;
-    assert_eq!(created.status, 201, "{}", created.text());
-    let id = created.json()["TransformJobName"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut done = Value::Null;
-    for _ in 0..300 {
-        let r = admin(
-            server.addr,
-            Method::GET,
-            &format!("/transform-jobs/{id}"),
-            Value::Null,
-        )
-        .await;
-        assert_eq!(r.status, 200);
-        done = r.json();
-        if done["TransformJobStatus"] != "InProgress" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let done = http_job::run_to_end(server.addr, body("in.jsonl", "out")).await;
     assert_eq!(done["TransformJobStatus"], "Completed", "{done}");
     assert_eq!(done["counts"]["records"], 40);
     assert_eq!(lines(&root.join("out/in.jsonl.out")).len(), 40);

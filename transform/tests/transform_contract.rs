@@ -5,6 +5,8 @@
 #[allow(dead_code)]
 #[path = "../../serve/tests/endpoint/common.rs"]
 mod common;
+#[path = "support/http_job.rs"]
+mod http_job;
 
 use common::{admin, models, TestServer};
 use hyper::Method;
@@ -237,33 +239,7 @@ async fn server_jobs_never_follow_links_out_of_their_root() {
         assert_eq!(r.status, 403, "{input}: {}", r.text());
         assert_eq!(r.error_type(), "path_not_allowed");
     }
-    let created = admin(
-        server.addr,
-        Method::POST,
-        "/transform-jobs",
-        body("in", "out"),
-    )
-    .await;
-    assert_eq!(created.status, 201, "{}", created.text());
-    let id = created.json()["TransformJobName"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut done = Value::Null;
-    for _ in 0..600 {
-        done = admin(
-            server.addr,
-            Method::GET,
-            &format!("/transform-jobs/{id}"),
-            Value::Null,
-        )
-        .await
-        .json();
-        if done["TransformJobStatus"] != "InProgress" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let done = http_job::run_to_end(server.addr, body("in", "out")).await;
     assert_eq!(done["TransformJobStatus"], "Completed", "{done}");
     assert_eq!(read(&outside.join("victim")), "precious");
     for name in ["a.jsonl.out", "transform-summary.json"] {
