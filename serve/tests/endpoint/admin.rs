@@ -1,4 +1,5 @@
-//! The management API: auth, describe, weights, add/remove, deploy with atomic swap.
+//! The management API: auth, describe, weights, add/remove, deploy with atomic swap, and
+//! transform jobs refused by a server that runs none.
 use crate::common::*;
 use hyper::Method;
 use serde_json::json;
@@ -23,6 +24,11 @@ async fn management_requires_the_token_and_is_off_without_one() {
     let ok = admin(s.addr, Method::GET, "/v1/admin/endpoint", json!({})).await;
     assert_eq!(ok.status, 200);
     assert_eq!(ok.json()["variants"][0]["name"], "A");
+    // A server given no transform jobs (ServeConfig::transform_jobs: None) refuses them.
+    let job = json!({"Input": "in.jsonl", "Output": "out"});
+    let r = admin(s.addr, Method::POST, "/transform-jobs", job).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(r.error_type(), "path_not_allowed");
 
     let mut c = config(vec![local("A", &m.a, 1.0)]);
     c.admin_token = None;
